@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+// semprog — steering sweeps of sparse-autoencoder features, their statistics and reports.
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "semprog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "semprog", targets: ["semprog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // C system libraries
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Pipeline stages (dependencies point downward only)
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimise),
+        .target(name: "ModelFormats", dependencies: ["Tensor"], swiftSettings: optimise),
+        .target(name: "Tokenization", swiftSettings: optimise),
+        .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
+                swiftSettings: optimise),
+        .target(name: "SparseAutoencoder", dependencies: ["Tensor", "ModelFormats", "CBLAS"],
+                swiftSettings: optimise),
+        .target(name: "TextEmbedding", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
+                swiftSettings: optimise),
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib"]),
+        .target(name: "Sweep", dependencies: ["LanguageModel", "SparseAutoencoder", "Store"],
+                swiftSettings: optimise),
+        .target(name: "Analysis", dependencies: [.product(name: "Numerics", package: "swift-numerics"), "CZlib"],
+                swiftSettings: optimise),
+        .target(name: "Plotting", dependencies: ["CCairo"]),
+        .target(name: "Report", dependencies: ["Plotting", .product(name: "Mustache", package: "swift-mustache")]),
+        .executableTarget(name: "semprog", dependencies: [
+            "Tensor", "ModelFormats", "Tokenization", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
+            "Store", "Sweep", "Analysis", "Plotting", "Report",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: optimise),
+
+        // Tests: one target per module, plus end-to-end CLI tests
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"]),
+        .testTarget(name: "SparseAutoencoderTests", dependencies: ["SparseAutoencoder", "LanguageModel"]),
+        .testTarget(name: "TextEmbeddingTests", dependencies: ["TextEmbedding"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

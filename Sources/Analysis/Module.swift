@@ -1,0 +1,1 @@
+// Analysis module: see the README for its role in the pipeline.

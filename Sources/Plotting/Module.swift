@@ -1,0 +1,1 @@
+// Plotting module: see the README for its role in the pipeline.

@@ -1,0 +1,1 @@
+// Report module: see the README for its role in the pipeline.

@@ -1,0 +1,1 @@
+// SparseAutoencoder module: see the README for its role in the pipeline.

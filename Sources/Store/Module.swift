@@ -1,0 +1,1 @@
+// Store module: see the README for its role in the pipeline.

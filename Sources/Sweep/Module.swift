@@ -1,0 +1,1 @@
+// Sweep module: see the README for its role in the pipeline.

@@ -1,0 +1,1 @@
+// TextEmbedding module: see the README for its role in the pipeline.

@@ -1,0 +1,1 @@
+// Tokenization module: see the README for its role in the pipeline.

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Diagnostics go to stderr, data to stdout.
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    /// Whether stderr is an interactive terminal (progress lines are drawn only then).
+    static var stderrIsTTY: Bool { isatty(2) == 1 }
+}
+
+/// A single progress line on stderr, redrawn in place; silent when stderr is not a TTY or when quiet.
+final class ProgressLine: @unchecked Sendable {
+    private let label: String
+    private let enabled: Bool
+    private var lastDraw = Date.distantPast
+    private let start = Date()
+
+    init(_ label: String, quiet: Bool = false) {
+        self.label = label
+        self.enabled = !quiet && Terminal.stderrIsTTY
+    }
+
+    /// Draws "label done/total (rate/s, ETA …) extra" at most ten times a second.
+    func update(done: Int, total: Int, unit: String = "", extra: String = "", force: Bool = false) {
+        guard enabled else { return }
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 && total > done ? Double(total - done) / rate : 0
+        var line = "\(label) \(done)/\(total)"
+        if rate > 0 { line += String(format: " (%.1f %@/s, ETA %@)", rate, unit.isEmpty ? "items" : unit, Self.format(seconds: eta)) }
+        if !extra.isEmpty { line += " " + extra }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    /// Clears the line.
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    static func format(seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+    }
+}
