@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Tokenization", swiftSettings: optimise),
         .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
                 swiftSettings: optimise),
-        .target(name: "SparseAutoencoder", dependencies: ["Tensor", "ModelFormats", "CBLAS"],
+        .target(name: "SparseAutoencoder", dependencies: ["Tensor", "ModelFormats", "LanguageModel", "CBLAS"],
                 swiftSettings: optimise),
         .target(name: "TextEmbedding", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
                 swiftSettings: optimise),
