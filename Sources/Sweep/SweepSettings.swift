@@ -1,0 +1,89 @@
+import Foundation
+
+/// Everything that determines a sweep's outputs. Stored canonically (sorted-key JSON) with the sweep, and
+/// compared on every rerun: a rerun with any different setting is refused (or must use a new sweep name).
+public struct SweepSettings: Codable, Sendable, Equatable {
+    public enum Units: String, Codable, Sendable, CaseIterable {
+        /// Magnitudes are activation values of the feature.
+        case absolute
+        /// Magnitudes are multiples of the feature's max activation over the statistics corpus.
+        case maxActivation = "max-activation"
+    }
+
+    public var modelPath: String
+    public var modelSHA256: String
+    public var saePath: String
+    public var saeSHA256: String
+    public var hookName: String
+    public var features: [Int]
+    public var prompts: [String]
+    /// Ascending magnitudes, in `units`.
+    public var magnitudes: [Double]
+    public var units: Units
+    /// `clamp`, `add` or `scale` (see SparseAutoencoder.EditMethod).
+    public var method: String
+    /// `all`, `prompt` or `generated`.
+    public var positions: String
+    public var maxTokens: Int
+    public var temperature: Double
+    public var topK: Int
+    public var topP: Double
+    public var repetitionPenalty: Double
+    public var frequencyPenalty: Double
+    public var seed: UInt64
+    public var chat: Bool
+    /// Sequences decoded together. Part of the settings because BLAS results may differ in the last bits with
+    /// the batch's size: keeping batches fixed makes reruns and resumed runs identical.
+    public var batchSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case modelPath = "model_path", modelSHA256 = "model_sha256", saePath = "sae_path", saeSHA256 = "sae_sha256"
+        case hookName = "hook_name", features, prompts, magnitudes, units, method, positions
+        case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p"
+        case repetitionPenalty = "repetition_penalty", frequencyPenalty = "frequency_penalty", seed, chat
+        case batchSize = "batch_size"
+    }
+
+    public init(modelPath: String, modelSHA256: String, saePath: String, saeSHA256: String, hookName: String,
+                features: [Int], prompts: [String], magnitudes: [Double], units: Units, method: String,
+                positions: String, maxTokens: Int, temperature: Double, topK: Int, topP: Double,
+                repetitionPenalty: Double, frequencyPenalty: Double, seed: UInt64, chat: Bool, batchSize: Int) {
+        self.modelPath = modelPath; self.modelSHA256 = modelSHA256; self.saePath = saePath; self.saeSHA256 = saeSHA256
+        self.hookName = hookName; self.features = features; self.prompts = prompts; self.magnitudes = magnitudes
+        self.units = units; self.method = method; self.positions = positions; self.maxTokens = maxTokens
+        self.temperature = temperature; self.topK = topK; self.topP = topP; self.repetitionPenalty = repetitionPenalty
+        self.frequencyPenalty = frequencyPenalty; self.seed = seed; self.chat = chat; self.batchSize = batchSize
+    }
+
+    /// Sorted-key JSON: the form stored and compared.
+    public func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Names of the settings that differ from `other` (empty when equal). Paths are compared by content hash,
+    /// so a moved model file is still the same model.
+    public func differences(from other: SweepSettings) -> [String] {
+        var d: [String] = []
+        if modelSHA256 != other.modelSHA256 { d.append("model") }
+        if saeSHA256 != other.saeSHA256 { d.append("sae") }
+        if hookName != other.hookName { d.append("hook") }
+        if features != other.features { d.append("features") }
+        if prompts != other.prompts { d.append("prompts") }
+        if magnitudes != other.magnitudes { d.append("magnitudes") }
+        if units != other.units { d.append("units") }
+        if method != other.method { d.append("method") }
+        if positions != other.positions { d.append("positions") }
+        if maxTokens != other.maxTokens { d.append("max-tokens") }
+        if temperature != other.temperature { d.append("temperature") }
+        if topK != other.topK { d.append("top-k") }
+        if topP != other.topP { d.append("top-p") }
+        if repetitionPenalty != other.repetitionPenalty { d.append("repetition-penalty") }
+        if frequencyPenalty != other.frequencyPenalty { d.append("frequency-penalty") }
+        if seed != other.seed { d.append("seed") }
+        if chat != other.chat { d.append("chat") }
+        if batchSize != other.batchSize { d.append("batch-size") }
+        return d
+    }
+}
