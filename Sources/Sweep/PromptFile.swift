@@ -15,9 +15,11 @@ public enum PromptFile {
     }
 
     public static func parse(_ text: String, path: String) throws -> [String] {
-        // NSString splitting works on UTF-16 units, so "\r\n" (one Swift Character) still splits.
-        let lines = text.components(separatedBy: "\n").map {
-            $0.hasSuffix("\r") ? String($0.utf16.dropLast())! : $0
+        // Split on unicode scalars: "\r\n" is one Swift Character, so Character-based splitting would miss it.
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            var scalars = String.UnicodeScalarView(line)
+            if scalars.last == "\r" { scalars.removeLast() }
+            return String(scalars)
         }
         let firstContent = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         let isJSONL = firstContent?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
