@@ -1,5 +1,5 @@
 /// One steered generation of a sweep: a feature, a prompt and a magnitude (indices into the settings' lists).
-public struct SweepCell: Hashable, Sendable, Comparable {
+public struct PlannedCell: Hashable, Sendable, Comparable {
     public var feature: Int
     public var promptIndex: Int
     public var magnitudeIndex: Int
@@ -8,7 +8,7 @@ public struct SweepCell: Hashable, Sendable, Comparable {
         self.feature = feature; self.promptIndex = promptIndex; self.magnitudeIndex = magnitudeIndex
     }
 
-    public static func < (a: SweepCell, b: SweepCell) -> Bool {
+    public static func < (a: PlannedCell, b: PlannedCell) -> Bool {
         (a.promptIndex, a.feature, a.magnitudeIndex) < (b.promptIndex, b.feature, b.magnitudeIndex)
     }
 }
@@ -18,7 +18,7 @@ public struct SweepCell: Hashable, Sendable, Comparable {
 public struct SweepBatch: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case baselines(promptIndices: [Int])
-        case steered(cells: [SweepCell])
+        case steered(cells: [PlannedCell])
     }
     /// Position of the batch in the full plan (stable across reruns and shards).
     public var ordinal: Int
@@ -62,10 +62,10 @@ public struct Shard: Sendable, Equatable {
 /// (feature, magnitude) cells in feature-then-magnitude order, chunked into batches of `batchSize`. The plan
 /// depends only on the settings, so a resumed or sharded run decodes exactly the same batches.
 public struct SweepPlan: Sendable {
-    public let settings: SweepSettings
+    public let settings: SweepConfiguration
     public let batches: [SweepBatch]
 
-    public init(settings: SweepSettings) {
+    public init(settings: SweepConfiguration) {
         self.settings = settings
         let size = max(1, settings.batchSize)
         var batches: [SweepBatch] = []
@@ -75,9 +75,9 @@ public struct SweepPlan: Sendable {
                                       kind: .baselines(promptIndices: Array(prompts[start..<min(start + size, prompts.count)]))))
         }
         for p in prompts {
-            var cells: [SweepCell] = []
+            var cells: [PlannedCell] = []
             for f in settings.features {
-                for m in settings.magnitudes.indices { cells.append(SweepCell(feature: f, promptIndex: p, magnitudeIndex: m)) }
+                for m in settings.magnitudes.indices { cells.append(PlannedCell(feature: f, promptIndex: p, magnitudeIndex: m)) }
             }
             for start in stride(from: 0, to: cells.count, by: size) {
                 batches.append(SweepBatch(ordinal: batches.count, kind: .steered(cells: Array(cells[start..<min(start + size, cells.count)]))))
@@ -90,7 +90,7 @@ public struct SweepPlan: Sendable {
 
     /// The seed of one steered cell: a SplitMix64 hash of the sweep seed and the cell's coordinates, so each
     /// cell's sampling is independent of batching, sharding and order.
-    public func seed(for cell: SweepCell) -> UInt64 {
+    public func seed(for cell: PlannedCell) -> UInt64 {
         Self.mix(settings.seed, UInt64(cell.feature), UInt64(cell.promptIndex) &+ 1, UInt64(cell.magnitudeIndex) &+ 1)
     }
 

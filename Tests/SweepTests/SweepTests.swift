@@ -34,8 +34,8 @@ import Foundation
 }
 
 @Suite struct SweepPlanTests {
-    func settings(batch: Int = 5) -> SweepSettings {
-        SweepSettings(modelPath: "m", modelSHA256: "a", saePath: "s", saeSHA256: "b", hookName: "blocks.3.hook_resid_post",
+    func settings(batch: Int = 5) -> SweepConfiguration {
+        SweepConfiguration(modelPath: "m", modelSHA256: "a", saePath: "s", saeSHA256: "b", hookName: "blocks.3.hook_resid_post",
                       features: [7, 2, 9], prompts: ["p0", "p1"], magnitudes: [0, 1, 2, 4], units: .maxActivation,
                       method: "clamp", positions: "all", maxTokens: 8, temperature: 0.7, topK: 0, topP: 1,
                       repetitionPenalty: 1, frequencyPenalty: 0, seed: 42, chat: false, batchSize: batch)
@@ -43,7 +43,7 @@ import Foundation
 
     @Test func coversEveryCellOnce() {
         let plan = SweepPlan(settings: settings())
-        var seen = Set<SweepCell>()
+        var seen = Set<PlannedCell>()
         var baselines: [Int] = []
         for b in plan.batches {
             #expect(b.size <= 5)
@@ -71,7 +71,7 @@ import Foundation
 
     @Test func seedsDependOnTheCellOnly() {
         let a = SweepPlan(settings: settings(batch: 2)), b = SweepPlan(settings: settings(batch: 7))
-        let cell = SweepCell(feature: 9, promptIndex: 1, magnitudeIndex: 3)
+        let cell = PlannedCell(feature: 9, promptIndex: 1, magnitudeIndex: 3)
         #expect(a.seed(for: cell) == b.seed(for: cell))
         let seeds = Set(a.batches.flatMap { batch -> [UInt64] in
             if case let .steered(cells) = batch.kind { return cells.map { a.seed(for: $0) } }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Everything that determines a sweep's outputs. Stored canonically (sorted-key JSON) with the sweep, and
+/// Everything that determines a sweep's outputs (the full configuration of a run). Mapped onto the Store's
 /// compared on every rerun: a rerun with any different setting is refused (or must use a new sweep name).
-public struct SweepSettings: Codable, Sendable, Equatable {
+public struct SweepConfiguration: Codable, Sendable, Equatable {
     public enum Units: String, Codable, Sendable, CaseIterable {
         /// Magnitudes are activation values of the feature.
         case absolute
@@ -64,7 +64,7 @@ public struct SweepSettings: Codable, Sendable, Equatable {
 
     /// Names of the settings that differ from `other` (empty when equal). Paths are compared by content hash,
     /// so a moved model file is still the same model.
-    public func differences(from other: SweepSettings) -> [String] {
+    public func differences(from other: SweepConfiguration) -> [String] {
         var d: [String] = []
         if modelSHA256 != other.modelSHA256 { d.append("model") }
         if saeSHA256 != other.saeSHA256 { d.append("sae") }
