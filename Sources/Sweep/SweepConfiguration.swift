@@ -1,7 +1,8 @@
 import Foundation
 
-/// Everything that determines a sweep's outputs (the full configuration of a run). Mapped onto the Store's
-/// compared on every rerun: a rerun with any different setting is refused (or must use a new sweep name).
+/// Everything that determines a sweep's outputs (the full configuration of a run). It is mapped onto the
+/// Store's `SweepSettings` (see `storeSettings`), which the database keeps with the sweep and compares on every
+/// rerun: a rerun with any different setting is refused (or must use a new sweep name).
 public struct SweepConfiguration: Codable, Sendable, Equatable {
     public enum Units: String, Codable, Sendable, CaseIterable {
         /// Magnitudes are activation values of the feature.
