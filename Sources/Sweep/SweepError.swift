@@ -10,6 +10,8 @@ public enum SweepError: Error, LocalizedError, Equatable {
     case invalidFeatureList(String)
     case invalidShard(String)
     case noFeatures
+    case missingMaxActivation(feature: Int)
+    case invalidSetting(String, String)
 
     public var errorDescription: String? {
         switch self {
@@ -21,6 +23,9 @@ public enum SweepError: Error, LocalizedError, Equatable {
         case let .invalidFeatureList(reason): "--features: \(reason)"
         case let .invalidShard(reason): "--shard: \(reason)"
         case .noFeatures: "no features selected: give --features, --feature-file or --top-features"
+        case let .missingMaxActivation(feature):
+            "feature \(feature) has no max activation: run 'semprog explain' (feature statistics) first, or use --units absolute"
+        case let .invalidSetting(option, value): "\(option): '\(value)' is not a valid value"
         }
     }
 }
