@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parsing of `--features` lists: `"3,17,42"` and ranges `"10-20"` (inclusive), combined with commas.
 public enum FeatureList {
     public static func parse(_ text: String) throws -> [Int] {
@@ -17,5 +19,26 @@ public enum FeatureList {
         guard !out.isEmpty else { throw SweepError.invalidFeatureList("the list is empty") }
         var seen = Set<Int>()
         return out.filter { seen.insert($0).inserted }
+    }
+}
+
+extension FeatureList {
+    /// Reads a feature file: one index per line (blank lines and `#` comments skipped).
+    public static func read(path: String) throws -> [Int] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SweepError.cannotRead(path: path, reason: "not a readable UTF-8 file")
+        }
+        var out: [Int] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            guard let v = Int(line), v >= 0 else {
+                throw SweepError.malformedPromptLine(path: path, line: i + 1, reason: "'\(line)' is not a feature index")
+            }
+            out.append(v)
+        }
+        guard !out.isEmpty else { throw SweepError.invalidFeatureList("\(path) lists no features") }
+        return out
     }
 }
