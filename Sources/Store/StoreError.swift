@@ -13,8 +13,8 @@ public enum StoreError: Error, LocalizedError, Equatable, Sendable {
     case unknownSweep(String)
     /// `--sweep` was omitted but the database holds zero or several sweeps.
     case ambiguousSweep(available: [String])
-    /// A malformed or invalid input row: file, 1-based data row (CSV) or line (JSONL), column, message.
-    case badInput(file: String, row: Int?, column: String?, message: String)
+    /// A malformed or invalid input row: file, where (1-based data row of a CSV, line of a JSONL), column, message.
+    case badInput(file: String, at: InputPosition?, column: String?, message: String)
     /// A file that could not be read at all.
     case unreadable(file: String, reason: String)
     /// A gzip stream that is damaged or cut short.
@@ -44,10 +44,10 @@ public enum StoreError: Error, LocalizedError, Equatable, Sendable {
             return available.isEmpty
                 ? "the database holds no sweep"
                 : "the database holds several sweeps (\(available.joined(separator: ", "))); name one with --sweep"
-        case let .badInput(file, row, column, message):
+        case let .badInput(file, position, column, message):
             var location = file
-            if let row { location += ": row \(row)" }
-            if let column { location += ", column '\(column)'" }
+            if let position { location += ": \(position)" }
+            if let column { location += (position == nil ? ": " : ", ") + "column '\(column)'" }
             return "\(location): \(message)"
         case let .unreadable(file, reason):
             return "\(file): cannot read: \(reason)"
@@ -63,6 +63,24 @@ public enum StoreError: Error, LocalizedError, Equatable, Sendable {
             return message
         case let .invalidArgument(message):
             return message
+        }
+    }
+}
+
+/// Where in an input file a problem is.
+public enum InputPosition: Equatable, Sendable, CustomStringConvertible {
+    /// The CSV header row.
+    case header
+    /// A 1-based CSV data row (the header is not counted) and the physical line it starts on.
+    case row(Int, line: Int)
+    /// A 1-based line of a JSONL file.
+    case line(Int)
+
+    public var description: String {
+        switch self {
+        case .header: "header row"
+        case let .row(row, line): row + 1 == line ? "row \(row)" : "row \(row) (line \(line))"
+        case let .line(line): "line \(line)"
         }
     }
 }
