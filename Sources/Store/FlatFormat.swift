@@ -221,7 +221,7 @@ public enum FlatFile {
         if let s = value as? String { return .text(s) }
         if let n = value as? NSNumber {
             let type = String(cString: n.objCType)
-            if type == "c" || value is Bool { return .invalid("a boolean") }
+            if type == "c" { return .invalid("a boolean") }  // JSON true/false (`is Bool` also matches 0 and 1 on Linux)
             let d = n.doubleValue
             return .number(d, isInteger: d.rounded() == d && type != "d" && type != "f")
         }
