@@ -182,6 +182,7 @@ public enum FlatFile {
     private static func parseJSONL(_ text: String, file: String) throws -> Parsed {
         var rows: [FlatRow] = [], positions: [InputPosition] = []
         var lineNumber = 0
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text  // a UTF-8 byte-order mark
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
