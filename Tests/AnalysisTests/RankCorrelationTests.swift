@@ -84,7 +84,7 @@ struct ScipyFixtures: Decodable {
         #expect(abs(base - transformed) < 1e-12)
         #expect(abs(try RankCorrelation.spearman(x, x).coefficient! - 1) < 1e-12)
         #expect(abs(try RankCorrelation.spearman(x, x.map { -$0 }).coefficient! + 1) < 1e-12)
-        #expect(try RankCorrelation.spearman(x, x).pValue == 0)
+        #expect(try RankCorrelation.spearman(x, x).pValue! < 1e-12)
         // Symmetric in its arguments; Kendall likewise invariant.
         #expect(abs(try RankCorrelation.spearman(y, x).coefficient! - base) < 1e-12)
         let tau = try RankCorrelation.kendallTauB(x, y).coefficient!
