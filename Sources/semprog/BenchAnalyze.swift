@@ -18,6 +18,13 @@ extension Semprog {
         @Option(help: "Worker threads for the analysis.") var threads = 2
         @Option(help: "Seed of the synthetic sweep.") var seed: UInt64 = 7
 
+        /// CPU seconds used by this process so far (all threads).
+        static func processCPUSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
+
         func validate() throws {
             guard features >= 3 else { throw ValidationError("--features must be at least 3 (RQ3 correlates features)") }
             guard prompts >= 1, magnitudes >= 1, dimension >= 1 else {
@@ -34,7 +41,9 @@ extension Semprog {
                                            dimension: dimension, seed: seed)
             }
             var analysis: SweepAnalysis!
+            let cpuBefore = Self.processCPUSeconds()
             let analyse = try clock.measure { analysis = try SweepAnalysis.analyze(synthetic.input, threads: threads) }
+            let cpu = Self.processCPUSeconds() - cpuBefore
             var encoded = Data()
             let encode = try clock.measure { encoded = try JSONEncoder().encode(analysis) }
             let count = synthetic.input.generations.count
@@ -42,7 +51,8 @@ extension Semprog {
             print("bench analyze: \(count) generations (\(features) features × \(prompts) prompts × \(magnitudes) magnitudes, embedding dim \(dimension))")
             print("  threads: \(threads) (machine has \(ProcessInfo.processInfo.activeProcessorCount) cores)")
             print(String(format: "  synthetic sweep:  %.3f s", seconds(synthesis)))
-            print(String(format: "  analysis:         %.3f s  (%.0f generations/s)", seconds(analyse), Double(count) / seconds(analyse)))
+            print(String(format: "  analysis:         %.3f s wall, %.3f s CPU  (%.0f generations/s)", seconds(analyse), cpu,
+                         Double(count) / seconds(analyse)))
             print(String(format: "  JSON encoding:    %.3f s  (%.1f MB)", seconds(encode), Double(encoded.count) / 1e6))
             let h = analysis.headline
             print(String(format: "  check: mean stage count %.2f (planted %.2f), degraded share %.2f, RQ3 rho %@",
