@@ -168,7 +168,7 @@ final class WarningLog: @unchecked Sendable {
         #expect(quietLog.all.isEmpty)
     }
 
-    @Test(arguments: ["", "   ", "\u{0}\u{7}\t\n"])
+    @Test(arguments: ["", "   ", "\u{7}\u{200B}\t\n"])
     func emptyTextIsAnError(text: String) throws {
         let embedder = try Fixtures.embedder()
         #expect(throws: TextEmbeddingError.emptyText(index: 1)) { try embedder.embed(["fine", text]) }
