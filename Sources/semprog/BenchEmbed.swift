@@ -64,12 +64,11 @@ extension Semprog {
             return (texts, "synthetic (seed 2008)")
         }
 
-        /// User + system CPU seconds of this process (all threads), from getrusage.
+        /// CPU seconds of this process (all threads), from clock_gettime(CLOCK_PROCESS_CPUTIME_ID).
         static func processCPUSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF, &usage)
-            func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-            return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
         }
 
         func run() async throws {
