@@ -98,13 +98,28 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(isStopwordTerm("of the") && !isStopwordTerm("the wolf"))
     }
 
-    @Test func informativePriorShrinksRareTerms() {
-        let steered = ["zebra " + Self.text(seed: 11, count: 40)]
+    /// Hand-computed: target "x y", reference "y"; background {x: 1, y: 1}, α0 = 2, so αx = αy = 1.01,
+    /// α("x y") = 0.01, α0 = 2 + 3 · 0.01; nᵗ = 3 (x, y, "x y"), nʳ = 1.
+    /// zx = [ln(2.01 / 3.02) − ln(1.01 / 2.02)] / √(1/2.01 + 1/1.01) = 0.2345089…
+    @Test func logOddsMatchesHandComputation() {
+        let prior = LogOddsPrior(background: ["x": 1, "y": 1], strength: 2)
+        let terms = Dictionary(uniqueKeysWithValues: contrastiveTerms(target: ["x y"], reference: ["y"], prior: prior)
+            .map { ($0.term, $0.z) })
+        #expect(abs(terms["x"]! - 0.23450890918840986) < 1e-12)
+        #expect(abs(terms["y"]! - -1.0881644560101402) < 1e-12)
+        #expect(abs(terms["x y"]! - 0.4307822120563044) < 1e-12)
+        #expect(terms.count == 3)
+    }
+
+    /// The default prior (α0 = 0.2 · n) lets a word seen several times on one side only reach z > 1.96.
+    @Test func defaultPriorStrength() {
+        let steered = [Self.text(seed: 11, count: 40) + " zebra zebra zebra zebra zebra zebra zebra zebra"]
         let baseline = [Self.text(seed: 12, count: 40)]
-        let weak = contrastiveTerms(target: steered, reference: baseline, prior: .init(strength: 1))
-        let strong = contrastiveTerms(target: steered, reference: baseline, prior: .init(strength: 10_000))
-        let zWeak = weak.first { $0.term == "zebra" }!.z, zStrong = strong.first { $0.term == "zebra" }!.z
-        #expect(zStrong < zWeak, "stronger prior shrinks: \(zStrong) vs \(zWeak)")
+        let pooled = contrastiveTerms(target: steered, reference: baseline).first { $0.term == "zebra" }!.z
+        let strong = contrastiveTerms(target: steered, reference: baseline, prior: .init(relativeStrength: 1))
+            .first { $0.term == "zebra" }!.z
+        #expect(pooled > 1.96, "z = \(pooled)")
+        #expect(strong < pooled, "a stronger prior shrinks: \(strong) vs \(pooled)")
     }
 
     @Test func promptCarriesBothTextsAndTheQuestion() {

@@ -4,19 +4,26 @@ import Foundation
 ///
 /// Each term w gets the pseudo-count αw = α0 · bw / Σb + 0.01, where b are background counts and α0 the prior's
 /// total mass; the uniform 0.01 keeps terms missing from the background finite.
+///
+/// Default: b = the pooled counts of target and reference and α0 = 0.2 · (nᵗ + nʳ). For a term seen k times on one
+/// side only, z ≈ log(1 + 1/f) / √((1/(1+f) + 1/f) / k) with f = α0 / (nᵗ + nʳ); f = 0.2 is close to the maximum
+/// of that curve (z ≈ 0.74 √k), so short texts still yield usable terms, while a larger background shrinks terms
+/// that are merely rare.
 public struct LogOddsPrior: Sendable, Equatable {
-    /// Background term counts; nil uses the pooled counts of target and reference (the usual choice when no
-    /// larger corpus is at hand).
+    /// Background term counts; nil uses the pooled counts of target and reference.
     public var background: [String: Double]?
-    /// α0, the prior's total pseudo-count mass; nil uses Σb (so αw ≈ bw).
+    /// α0, the prior's total pseudo-count mass; nil uses `relativeStrength` · (nᵗ + nʳ).
     public var strength: Double?
+    /// α0 relative to the number of terms in target and reference, when `strength` is nil.
+    public var relativeStrength: Double
 
-    public init(background: [String: Double]? = nil, strength: Double? = nil) {
+    public init(background: [String: Double]? = nil, strength: Double? = nil, relativeStrength: Double = 0.2) {
         self.background = background
         self.strength = strength
+        self.relativeStrength = relativeStrength
     }
 
-    /// Pooled counts of both corpora, at their own scale.
+    /// Pooled counts of both corpora, α0 = 0.2 · (nᵗ + nʳ).
     public static let pooled = LogOddsPrior()
 }
 
@@ -76,7 +83,7 @@ public func contrastiveTerms(target: [String], reference: [String], prior: LogOd
         for (w, c) in r { background[w, default: 0] += c }
     }
     let backgroundTotal = max(background.values.reduce(0, +), 1e-12)
-    let mass = prior.strength ?? backgroundTotal
+    let mass = prior.strength ?? prior.relativeStrength * (nT + nR)
     var terms = Set(t.keys)
     terms.formUnion(r.keys)
     let uniform = 0.01
@@ -120,8 +127,10 @@ let englishStopwords: Set<String> = [
 /// baseline, by `contrastiveTerms` (log-odds ratio with an informative Dirichlet prior), as
 /// "more about: w₁, w₂, …; less about: w₃, …".
 ///
-/// Terms need |z| ≥ `minimumZ` (default 1.96); stopwords are left out; a bigram is left out when both its words
-/// are already listed. With nothing distinctive the description is "no distinctive words".
+/// Terms need |z| ≥ `minimumZ` (default 1: about one standard error — a description wants the most
+/// characteristic words of one short pair of texts, not a significance test; use 1.96 for ≈ 5 % two-sided);
+/// stopwords are left out; a bigram is left out when both its words are already listed. With nothing distinctive
+/// the description is "no distinctive words".
 public struct ContrastiveDescriber: Describer {
     public var name: String { "contrastive" }
     /// Most terms listed on each side.
@@ -130,7 +139,7 @@ public struct ContrastiveDescriber: Describer {
     public var minimumZ: Double
     public var prior: LogOddsPrior
 
-    public init(maxTerms: Int = 4, minimumZ: Double = 1.96, prior: LogOddsPrior = .pooled) {
+    public init(maxTerms: Int = 4, minimumZ: Double = 1, prior: LogOddsPrior = .pooled) {
         self.maxTerms = maxTerms
         self.minimumZ = minimumZ
         self.prior = prior
