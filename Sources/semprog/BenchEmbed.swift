@@ -99,6 +99,13 @@ extension Semprog {
                          Double(texts.count) / best, Double(tokens) / best))
             print(String(format: "CPU time (user+sys, all threads): %.3f s; %.1f sentences per CPU-second", bestCPU,
                          Double(texts.count) / bestCPU))
+            // Dense-layer arithmetic: 2 FLOP per weight per token (Q, K, V, output, two feed-forward matrices).
+            let c = embedder.configuration
+            let flopPerToken = 2.0 * Double(c.layerCount)
+                * Double(4 * c.hiddenSize * c.hiddenSize + 2 * c.hiddenSize * c.intermediateSize)
+            print(String(format: "dense-layer arithmetic: %.1f MFLOP/token, %.1f GFLOP/s wall, %.1f GFLOP per CPU-second",
+                         flopPerToken / 1e6, flopPerToken * Double(tokens) / best / 1e9,
+                         flopPerToken * Double(tokens) / bestCPU / 1e9))
             print(String(format: "tokenization alone: %.3f s", tokenizeSeconds))
         }
     }
