@@ -10,7 +10,7 @@ import Darwin
 // MARK: - Contrastive describer
 
 /// SplitMix64 (Steele, Lea & Flood 2014), for seeded test texts (AnalysisTests does not link Tensor).
-struct SeededGenerator: RandomNumberGenerator {
+fileprivate struct DescriberTestRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -28,7 +28,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     /// Seeded filler text of `count` words, with `planted` inserted `plantCount` times at seeded positions.
     static func text(seed: UInt64, count: Int, planted: String? = nil, plantCount: Int = 0) -> String {
-        var rng = SeededGenerator(seed: seed)
+        var rng = DescriberTestRandom(seed: seed)
         var words = (0..<count).map { _ in filler[Int(rng.next() % UInt64(filler.count))] }
         if let planted {
             for _ in 0..<plantCount { words.insert(planted, at: Int(rng.next() % UInt64(words.count + 1))) }
@@ -132,7 +132,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
 // MARK: - A tiny HTTP/1.1 server on 127.0.0.1 (POSIX sockets), one thread per connection
 
-final class TestHTTPServer: @unchecked Sendable {
+fileprivate final class DescriberTestServer: @unchecked Sendable {
     struct Request: Sendable {
         var method: String
         var path: String
@@ -254,7 +254,7 @@ final class TestHTTPServer: @unchecked Sendable {
     }
 }
 
-func chatReply(_ content: String) -> String {
+fileprivate func describerChatReply(_ content: String) -> String {
     let object: [String: Any] = ["id": "x", "object": "chat.completion",
                                  "choices": [["index": 0, "message": ["role": "assistant", "content": content]]]]
     return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
@@ -263,7 +263,7 @@ func chatReply(_ content: String) -> String {
 // MARK: - LLM describer against the local server
 
 @Suite(.serialized) struct LLMDescriberTests {
-    func describer(_ server: TestHTTPServer, timeout: Double = 5, retries: Int = 2, concurrency: Int = 4,
+    fileprivate func describer(_ server: DescriberTestServer, timeout: Double = 5, retries: Int = 2, concurrency: Int = 4,
                    key: String? = "test-key") throws -> LLMDescriber {
         try LLMDescriber(settings: .init(baseURL: server.baseURL, model: "tiny-model", apiKey: key,
                                          timeoutSeconds: timeout, maxRetries: retries, initialBackoffSeconds: 0.05,
@@ -271,7 +271,7 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func successSendsPromptAndReturnsTrimmedAnswer() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 200, body: chatReply("  more about dogs\n")) }
+        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("  more about dogs\n")) }
         defer { server.stop() }
         let llm = try describer(server)
         #expect(llm.name == "llm:tiny-model")
@@ -290,8 +290,8 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func serverErrorIsRetriedThenSucceeds() async throws {
-        let server = try TestHTTPServer { i, _ in
-            i == 0 ? .init(status: 500, body: #"{"error": {"message": "overloaded"}}"#) : .init(status: 200, body: chatReply("calmer tone"))
+        let server = try DescriberTestServer { i, _ in
+            i == 0 ? .init(status: 500, body: #"{"error": {"message": "overloaded"}}"#) : .init(status: 200, body: describerChatReply("calmer tone"))
         }
         defer { server.stop() }
         let answer = try await describer(server).describe(baseline: "a", steered: "b")
@@ -300,7 +300,7 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func rateLimitExhaustsRetries() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 429, body: "slow down", headers: ["Retry-After": "0"]) }
+        let server = try DescriberTestServer { _, _ in .init(status: 429, body: "slow down", headers: ["Retry-After": "0"]) }
         defer { server.stop() }
         await #expect(throws: DescriberError.httpStatus(url: server.baseURL.absoluteString + "/chat/completions",
                                                         status: 429, body: "slow down", attempts: 3)) {
@@ -310,7 +310,7 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func clientErrorIsNotRetried() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 401, body: #"{"error": "bad key"}"#) }
+        let server = try DescriberTestServer { _, _ in .init(status: 401, body: #"{"error": "bad key"}"#) }
         defer { server.stop() }
         do {
             _ = try await describer(server, retries: 3).describe(baseline: "a", steered: "b")
@@ -326,7 +326,7 @@ func chatReply(_ content: String) -> String {
 
     @Test(arguments: ["this is not json", #"{"choices": []}"#, #"{"choices": [{"message": {"content": 42}}]}"#, "[1, 2]"])
     func malformedJSONIsAnError(body: String) async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 200, body: body) }
+        let server = try DescriberTestServer { _, _ in .init(status: 200, body: body) }
         defer { server.stop() }
         do {
             _ = try await describer(server).describe(baseline: "a", steered: "b")
@@ -339,13 +339,13 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func emptyAnswerIsAnError() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 200, body: chatReply("   ")) }
+        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("   ")) }
         defer { server.stop() }
         await #expect(throws: DescriberError.self) { try await describer(server).describe(baseline: "a", steered: "b") }
     }
 
     @Test func slowResponseTimesOutAndIsRetried() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 200, body: chatReply("late"), delaySeconds: 3) }
+        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("late"), delaySeconds: 3) }
         defer { server.stop() }
         let start = Date()
         do {
@@ -360,7 +360,7 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func concurrencyIsLimited() async throws {
-        let server = try TestHTTPServer { i, _ in .init(status: 200, body: chatReply("answer \(i)"), delaySeconds: 0.2) }
+        let server = try DescriberTestServer { i, _ in .init(status: 200, body: describerChatReply("answer \(i)"), delaySeconds: 0.2) }
         defer { server.stop() }
         let llm = try describer(server, concurrency: 2)
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
@@ -376,7 +376,7 @@ func chatReply(_ content: String) -> String {
     }
 
     @Test func unreachableHostIsATransportError() async throws {
-        let server = try TestHTTPServer { _, _ in .init(status: 200, body: chatReply("x")) }
+        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("x")) }
         server.stop()  // nothing listens on the port any more
         do {
             _ = try await describer(server).describe(baseline: "a", steered: "b")
