@@ -63,9 +63,15 @@ enum PDFReport {
             y += lh * Double(max(lines.count, 1)) + 2
         }
         func figure(_ f: StudyFigure) throws {
-            let w = min(width, f.figure.width * 0.95)
-            let h = f.figure.height * w / f.figure.width
+            var w = min(width, f.figure.width * 0.95)
+            var h = f.figure.height * w / f.figure.width
             let captionHeight = canvas.paragraphHeight(f.caption, width: width, font: small) + 6
+            // Shrink (down to 60 %) to stay on the current page, else move to the next one.
+            let room = bottom - y - captionHeight - 6
+            if h > room && room >= 0.6 * h {
+                w *= room / h
+                h = room
+            }
             ensure(h + captionHeight)
             try FigureRenderer.draw(f.figure, on: canvas, in: Rect(x: margin + (width - w) / 2, y: y, width: w, height: h))
             y += h + 2
