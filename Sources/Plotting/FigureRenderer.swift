@@ -14,7 +14,36 @@ public enum FigureRenderer {
     public static func render(_ figure: Figure, as format: OutputFormat, scale: Double = 2) throws -> Data {
         let canvas = try Canvas(format: format, width: figure.width, height: figure.height, scale: scale)
         try draw(figure, on: canvas, in: Rect(x: 0, y: 0, width: figure.width, height: figure.height))
-        return try canvas.finish()
+        let data = try canvas.finish()
+        return format == .svg ? renumberSurfaceIDs(data) : data
+    }
+
+    /// Cairo names SVG groups after a process-wide surface counter ("surface795"); renumber them in order of
+    /// appearance (surface1, surface2, …) so the same figure gives the same bytes every time.
+    static func renumberSurfaceIDs(_ data: Data) -> Data {
+        let bytes = [UInt8](data)
+        let key = Array("surface".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var map: [ArraySlice<UInt8>: Int] = [:]
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == key[0], i + key.count < bytes.count, bytes[i..<(i + key.count)].elementsEqual(key),
+               (0x30...0x39).contains(bytes[i + key.count]) {
+                var j = i + key.count
+                while j < bytes.count, (0x30...0x39).contains(bytes[j]) { j += 1 }
+                let number = bytes[(i + key.count)..<j]
+                let n = map[number] ?? (map.count + 1)
+                map[number] = n
+                out += key
+                out += Array(String(n).utf8)
+                i = j
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return Data(out)
     }
 
     /// Renders and writes `figure` to `url` (format from `format`).

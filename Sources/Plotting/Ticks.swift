@@ -45,12 +45,18 @@ public struct NiceTicks: Sendable, Equatable {
         self.values = values
         self.step = step
         let decimals = max(0, -Int(floor(log10(step) + 1e-9)))
-        self.labels = values.map { NiceTicks.format($0, decimals: decimals) }
+        let largest = values.map(abs).max() ?? 0
+        if largest >= 1e6 || decimals > 6 {
+            // Scientific notation with enough significant digits to tell neighbouring ticks apart.
+            let digits = min(15, max(1, Int(floor(log10(largest))) - Int(floor(log10(step) + 1e-9)) + 1))
+            self.labels = values.map { $0 == 0 ? "0" : String(format: "%.\(digits - 1)e", $0) }
+        } else {
+            self.labels = values.map { NiceTicks.format($0, decimals: decimals) }
+        }
     }
 
     /// Fixed-point formatting with `decimals` digits, or scientific notation for very large/small magnitudes.
     public static func format(_ v: Double, decimals: Int) -> String {
-        if v != 0 && (abs(v) >= 1e6 || decimals > 6) { return String(format: "%.2g", v) }
         let s = String(format: "%.\(decimals)f", v)
         return s == "-0" || s.hasPrefix("-0.") && Double(s) == 0 ? String(s.dropFirst()) : s
     }

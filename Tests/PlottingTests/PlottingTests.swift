@@ -28,7 +28,7 @@ extension Raster {
         return n
     }
     func isWhite(_ c: Color) -> Bool { c.red > 0.97 && c.green > 0.97 && c.blue > 0.97 }
-    func isAxis(_ c: Color) -> Bool { distance(c, Color.axis) < 0.12 }
+    func isAxis(_ c: Color) -> Bool { c.luminance < 0.1 && c.alpha > 0.9 && distance(c, Color(red: c.red, green: c.red, blue: c.red)) < 0.05 }
     /// x positions of columns holding a vertical run of axis-coloured pixels at least `fraction` of the height.
     func verticalAxisColumns(fraction: Double) -> [Int] {
         (0..<width).filter { x in
@@ -52,7 +52,7 @@ extension Raster {
     }
 }
 
-func renderRaster(_ figure: Figure, scale: Double = 1) throws -> Raster {
+func renderRaster(_ figure: Figure, scale: Double = 2) throws -> Raster {
     try Raster(png: FigureRenderer.render(figure, as: .png, scale: scale))
 }
 
@@ -126,13 +126,13 @@ func linePanel() -> Panel {
 @Suite struct FigurePixelTests {
     @Test func linePlotHasAxesAndContent() throws {
         let r = try renderRaster(Figure(width: 400, height: 260, title: "t", panels: [linePanel()]))
-        #expect(r.width == 400 && r.height == 260)
+        #expect(r.width == 800 && r.height == 520)
         let left = r.verticalAxisColumns(fraction: 0.5)
         let bottom = r.horizontalAxisRows(fraction: 0.5)
         #expect(Raster.clusters(left) == 1, "one y axis, columns \(left)")
         #expect(Raster.clusters(bottom) == 1, "one x axis, rows \(bottom)")
         let x0 = try #require(left.last), y1 = try #require(bottom.first)
-        #expect(x0 < 100 && y1 > 150)
+        #expect(x0 < 200 && y1 > 300)
         // Inside the plot area: the line's colour and the lighter band both appear.
         let lineColour = Palette.color(0)
         let linePixels = r.count(in: (x0 + 2)..<r.width, 0..<y1) { r.distance($0, lineColour) < 0.08 }
@@ -148,7 +148,7 @@ func linePanel() -> Panel {
         let r = try renderRaster(Figure(width: 300, height: 200, panels: [empty]))
         let x0 = try #require(r.verticalAxisColumns(fraction: 0.5).last)
         let y1 = try #require(r.horizontalAxisRows(fraction: 0.5).first)
-        #expect(r.count(in: (x0 + 3)..<(r.width - 8), 10..<(y1 - 2)) { !r.isWhite($0) } == 0)
+        #expect(r.count(in: (x0 + 4)..<(r.width - 16), 20..<(y1 - 3)) { !r.isWhite($0) } == 0)
     }
 
     @Test func heatmapColourBarRunsLowToHigh() throws {
@@ -193,23 +193,28 @@ func linePanel() -> Panel {
         let r = try renderRaster(Figure(width: 300, height: 200, panels: [panel]), scale: 2)
         let x0 = try #require(r.verticalAxisColumns(fraction: 0.5).last)
         let y1 = try #require(r.horizontalAxisRows(fraction: 0.5).first)
-        let plotW = r.width - 16 - x0
-        // Middle of cell (row 0, col 0): first palette colour, plain.
-        let cellW = Double(plotW) / 4
-        let top = 10 * 2
-        let cellH = Double(y1 - top) / 2
+        // Plot area: from the y axis to the last stage-coloured column, from the first coloured row to the x axis.
+        let row = y1 - 10
+        let x1 = try #require((x0..<r.width).last { r.distance(r.color(x: $0, y: row), Palette.color(2)) < 0.05 || r.distance(r.color(x: $0, y: row), Palette.color(1)) < 0.05 })
+        let y0 = try #require((0..<y1).first { r.distance(r.color(x: x0 + 10, y: $0), Palette.color(0)) < 0.05 })
+        let cellW = Double(x1 - x0) / 4, cellH = Double(y1 - y0) / 2
         func cell(_ row: Int, _ col: Int) -> (Range<Int>, Range<Int>) {
-            let xa = x0 + Int(Double(col) * cellW) + 6, xb = x0 + Int(Double(col + 1) * cellW) - 6
-            let ya = top + Int(Double(row) * cellH) + 6, yb = top + Int(Double(row + 1) * cellH) - 6
+            let xa = x0 + Int(Double(col) * cellW) + 8, xb = x0 + Int(Double(col + 1) * cellW) - 8
+            let ya = y0 + Int(Double(row) * cellH) + 8, yb = y0 + Int(Double(row + 1) * cellH) - 8
             return (xa..<xb, ya..<yb)
         }
         let (xs, ys) = cell(0, 0)
         let plain = r.count(in: xs, ys) { r.distance($0, Palette.color(0)) < 0.05 }
         #expect(plain == xs.count * ys.count, "unhatched cell is uniform")
         let (hx, hy) = cell(1, 3)
-        let hatchedColour = r.count(in: hx, hy) { r.distance($0, Palette.color(2)) < 0.05 }
-        let darkLines = r.count(in: hx, hy) { $0.luminance < 0.1 }
-        #expect(hatchedColour > 0 && darkLines > hx.count, "hatched cell shows stage colour and dark lines")
+        let area = hx.count * hy.count
+        let stageColour = r.count(in: hx, hy) { r.distance($0, Palette.color(2)) < 0.05 }
+        #expect(stageColour > area / 3, "hatched cell keeps its stage colour")
+        #expect(area - stageColour > area / 10, "hatched cell shows hatch lines")
+        // Onset marker: a black bar at the left edge of (row 1, column 2).
+        let markerX = x0 + Int(2 * cellW)
+        let blacks = r.count(in: (markerX - 3)..<(markerX + 3), hy) { $0.luminance < 0.02 }
+        #expect(blacks >= hy.count, "onset bar drawn")
     }
 
     @Test func scatterWithTrendAndHistogram() throws {
@@ -221,9 +226,9 @@ func linePanel() -> Panel {
         let hist = Panel(x: Axis(label: "stages"), y: Axis(label: "features"), layers: [.histogram(Histogram.integers([2, 3, 3, 4, 4, 4]))])
         let r = try renderRaster(Figure(width: 600, height: 260, panels: [scatter, hist], columns: 2))
         #expect(Raster.clusters(r.verticalAxisColumns(fraction: 0.5)) == 2, "two small multiples")
-        let dots = r.count(in: 0..<300, 0..<r.height) { r.distance($0, Palette.color(0).withAlpha(1)) < 0.25 && !r.isWhite($0) && $0.blue > $0.red }
+        let dots = r.count(in: 0..<600, 0..<r.height) { r.distance($0, Palette.color(0).withAlpha(1)) < 0.25 && !r.isWhite($0) && $0.blue > $0.red }
         #expect(dots > 200)
-        let bars = r.count(in: 300..<600, 0..<r.height) { r.distance($0, Palette.color(0)) < 0.05 }
+        let bars = r.count(in: 600..<1200, 0..<r.height) { r.distance($0, Palette.color(0)) < 0.05 }
         #expect(bars > 3000)
         let fit = try #require(FigureRenderer.leastSquares(xs, ys))
         #expect(abs(fit.slope - 2) < 0.2)
