@@ -2,7 +2,7 @@ import CCairo
 import CZlib
 import Foundation
 
-/// PNG writer for Cairo image surfaces (RGBA, 8 bits, "Sub" row filter, zlib level 3).
+/// PNG writer for Cairo image surfaces (RGBA, 8 bits, "Sub" row filter, zlib level 1).
 ///
 /// Cairo's own writer goes through libpng with adaptive filtering and zlib level 6, which dominated report time;
 /// plots are large flat areas, so one fixed filter and a fast zlib level give nearly the same size several times
@@ -17,30 +17,34 @@ enum PNGEncoder {
         }
         let rowBytes = width * 4 + 1
         var raw = [UInt8](repeating: 0, count: rowBytes * height)
-        raw.withUnsafeMutableBufferPointer { out in
-            var rgba = [UInt8](repeating: 0, count: width * 4)
+        raw.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
             for y in 0..<height {
                 let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
+                let o = out + y * rowBytes
+                o[0] = 1  // filter type Sub: each byte minus the byte 4 to its left
+                var previous: UInt32 = 0  // RGBA of the pixel to the left, packed little-endian
                 for x in 0..<width {
                     let p = row[x]
                     let a = p >> 24
                     var r = (p >> 16) & 0xFF, g = (p >> 8) & 0xFF, b = p & 0xFF
                     if a != 255 && a != 0 {  // un-premultiply
-                        r = (r * 255 + a / 2) / a; g = (g * 255 + a / 2) / a; b = (b * 255 + a / 2) / a
+                        r = min((r * 255 + a / 2) / a, 255); g = min((g * 255 + a / 2) / a, 255)
+                        b = min((b * 255 + a / 2) / a, 255)
                     }
-                    rgba[4 * x] = UInt8(min(r, 255)); rgba[4 * x + 1] = UInt8(min(g, 255))
-                    rgba[4 * x + 2] = UInt8(min(b, 255)); rgba[4 * x + 3] = UInt8(a)
-                }
-                let o = y * rowBytes
-                out[o] = 1  // Sub: each byte minus the byte 4 to its left
-                for i in 0..<(width * 4) {
-                    out[o + 1 + i] = i < 4 ? rgba[i] : rgba[i] &- rgba[i - 4]
+                    let rgba = r | (g << 8) | (b << 16) | (a << 24)
+                    let q = o + 1 + 4 * x
+                    q[0] = UInt8(truncatingIfNeeded: r &- (previous & 0xFF))
+                    q[1] = UInt8(truncatingIfNeeded: g &- ((previous >> 8) & 0xFF))
+                    q[2] = UInt8(truncatingIfNeeded: b &- ((previous >> 16) & 0xFF))
+                    q[3] = UInt8(truncatingIfNeeded: a &- (previous >> 24))
+                    previous = rgba
                 }
             }
         }
         var destLength = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(destLength))
-        let status = compress2(&compressed, &destLength, raw, uLong(raw.count), 3)
+        let status = compress2(&compressed, &destLength, raw, uLong(raw.count), 1)
         guard status == Z_OK else { throw PlotError.cairo(operation: "encoding PNG", status: "zlib error \(status)") }
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var ihdr = [UInt8]()
