@@ -1,2 +1,98 @@
 import Testing
+import Foundation
 @testable import Sweep
+import Store
+
+@Suite struct MagnitudeParsingTests {
+    @Test func linspace() throws {
+        let m = try Magnitudes.parse("0:3:4")
+        #expect(m == [0, 1, 2, 3])
+        #expect(try Magnitudes.parse("2.5") == [2.5])
+        #expect(try Magnitudes.parse("4, 1,2") == [1, 2, 4])
+    }
+
+    @Test(arguments: ["", "1,,2", "a,b", "1:2", "0:1:0", "nan", "1,inf", "1,1"])
+    func rejects(_ text: String) {
+        #expect(throws: SweepError.self) { try Magnitudes.parse(text) }
+    }
+}
+
+@Suite struct PromptFileTests {
+    @Test func plainAndJSONL() throws {
+        #expect(try PromptFile.parse("a\n\nb c\r\n", path: "p.txt") == ["a", "b c"])
+        #expect(try PromptFile.parse("{\"prompt\": \"x\\ny\"}\n{\"prompt\": \"z\"}\n", path: "p.jsonl") == ["x\ny", "z"])
+    }
+
+    @Test func errorsNameFileAndLine() {
+        #expect(throws: SweepError.emptyPromptFile(path: "e.txt")) { try PromptFile.parse("\n \n", path: "e.txt") }
+        do {
+            _ = try PromptFile.parse("{\"prompt\": \"x\"}\n{\"text\": 1}\n", path: "q.jsonl")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.localizedDescription.contains("q.jsonl:2"))
+        }
+    }
+}
+
+@Suite struct SweepPlanTests {
+    func settings(batch: Int = 5) -> SweepConfiguration {
+        SweepConfiguration(modelPath: "m", modelSHA256: "a", saePath: "s", saeSHA256: "b", hookName: "blocks.3.hook_resid_post",
+                      features: [7, 2, 9], prompts: ["p0", "p1"], magnitudes: [0, 1, 2, 4], units: .maxActivation,
+                      method: "clamp", positions: "all", maxTokens: 8, temperature: 0.7, topK: 0, topP: 1,
+                      repetitionPenalty: 1, frequencyPenalty: 0, seed: 42, chat: false, batchSize: batch)
+    }
+
+    @Test func coversEveryCellOnce() {
+        let plan = SweepPlan(settings: settings())
+        var seen = Set<PlannedCell>()
+        var baselines: [Int] = []
+        for b in plan.batches {
+            #expect(b.size <= 5)
+            switch b.kind {
+            case let .baselines(p): baselines += p
+            case let .steered(cells):
+                #expect(Set(cells.map(\.promptIndex)).count == 1, "a steered batch holds one prompt")
+                for c in cells { #expect(seen.insert(c).inserted) }
+            }
+        }
+        #expect(seen.count == plan.cellCount)
+        #expect(seen.count == 3 * 2 * 4)
+        #expect(baselines == [0, 1])
+        #expect(plan.batches.map(\.ordinal) == Array(0..<plan.batches.count))
+    }
+
+    @Test func shardsPartitionTheBatches() throws {
+        let plan = SweepPlan(settings: settings(batch: 3))
+        let shards = try (0..<3).map { try Shard(index: $0, count: 3) }
+        for b in plan.batches { #expect(shards.filter { $0.contains(b) }.count == 1) }
+        #expect(throws: SweepError.self) { try Shard(parsing: "3/3") }
+        #expect(throws: SweepError.self) { try Shard(parsing: "x") }
+        #expect(try Shard(parsing: "1/4") == Shard(index: 1, count: 4))
+    }
+
+    @Test func seedsDependOnTheCellOnly() {
+        let a = SweepPlan(settings: settings(batch: 2)), b = SweepPlan(settings: settings(batch: 7))
+        let cell = PlannedCell(feature: 9, promptIndex: 1, magnitudeIndex: 3)
+        #expect(a.seed(for: cell) == b.seed(for: cell))
+        let seeds = Set(a.batches.flatMap { batch -> [UInt64] in
+            if case let .steered(cells) = batch.kind { return cells.map { a.seed(for: $0) } }
+            return []
+        })
+        #expect(seeds.count == a.cellCount, "distinct cells get distinct seeds")
+    }
+
+    @Test func storeSettingsCarryEverySetting() {
+        var other = settings()
+        other.features = [7, 2]
+        let a = settings().storeSettings, b = other.storeSettings
+        #expect(a.firstDifference(from: b)?.setting == "extra.features")
+        #expect(a.firstDifference(from: settings().storeSettings) == nil)
+        #expect(a.canonicalJSON.contains("\"batch_size\":\"5\""))
+    }
+
+    @Test func featureLists() throws {
+        #expect(try FeatureList.parse("3, 1-4,9") == [3, 1, 2, 4, 9])
+        #expect(throws: SweepError.self) { try FeatureList.parse("x") }
+        #expect(throws: SweepError.self) { try FeatureList.parse("5-2") }
+    }
+}

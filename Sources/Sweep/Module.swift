@@ -1,1 +1,0 @@
-// Sweep module: see the README for its role in the pipeline.

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Errors of the sweep stage (planning and running). Each names the argument, file or row at fault.
+public enum SweepError: Error, LocalizedError, Equatable {
+    case invalidMagnitudes(String)
+    case emptyPromptFile(path: String)
+    case malformedPromptLine(path: String, line: Int, reason: String)
+    case cannotRead(path: String, reason: String)
+    case unknownFeature(index: Int, featureCount: Int)
+    case invalidFeatureList(String)
+    case invalidShard(String)
+    case noFeatures
+    case missingMaxActivation(feature: Int)
+    case invalidSetting(String, String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidMagnitudes(reason): "--magnitudes: \(reason)"
+        case let .emptyPromptFile(path): "\(path): the prompt file holds no prompts"
+        case let .malformedPromptLine(path, line, reason): "\(path):\(line): \(reason)"
+        case let .cannotRead(path, reason): "\(path): cannot read: \(reason)"
+        case let .unknownFeature(index, count): "feature \(index) does not exist: the SAE has \(count) features (0…\(count - 1))"
+        case let .invalidFeatureList(reason): "--features: \(reason)"
+        case let .invalidShard(reason): "--shard: \(reason)"
+        case .noFeatures: "no features selected: give --features, --feature-file or --top-features"
+        case let .missingMaxActivation(feature):
+            "feature \(feature) has no max activation: run 'semprog explain' (feature statistics) first, or use --units absolute"
+        case let .invalidSetting(option, value): "\(option): '\(value)' is not a valid value"
+        }
+    }
+}
