@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LanguageModel
+import ModelFormats
 import SparseAutoencoder
+import Store
 import Tensor
 
 extension Semprog {
@@ -42,6 +44,9 @@ extension Semprog {
         @Option(help: "Output JSON-lines file (default: <sae>/semprog_features.jsonl); one object per feature.")
         var out: String?
 
+        @Option(help: "SQLite database: also store the statistics (features table) and explanations (source 'semprog') against the SAE.")
+        var database: String?
+
         @Option(help: "OpenBLAS threads (default: all cores).")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -74,6 +79,32 @@ extension Semprog {
                 try c.encode(source, forKey: .source)
             }
             enum Keys: String, CodingKey { case explanation, source }
+        }
+
+        /// Registers the SAE (path as given, SHA-256 of its weights, as `semprog sweep` does) and upserts its
+        /// features' statistics and built-in explanations in one transaction. `top_contexts` holds the JSON array
+        /// of `FeatureContext`, `promoted_tokens` the JSON array of `TokenLogit`.
+        static func store(_ statistics: [FeatureStatistics], saePath: String, configuration: SAEConfiguration,
+                          database: String) throws {
+            let db = try StoreDatabase(path: database)
+            let sha = try SHA256Digest.hex(ofFile: saePath + "/sae_weights.safetensors")
+            let saeId = try db.registerSAE(SAERecord(path: saePath, sha256: sha, hook: configuration.hookName,
+                                                     dIn: configuration.dIn, dSAE: configuration.dSae,
+                                                     architecture: configuration.architecture.rawValue,
+                                                     neuronpediaId: configuration.neuronpediaID))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
+            var features: [FeatureRecord] = [], explanations: [StoreDatabase.NewExplanation] = []
+            for s in statistics {
+                features.append(FeatureRecord(saeId: saeId, featureIndex: s.feature, maxActivation: Double(s.maxActivation),
+                                              fractionNonzero: s.fractionNonzero, topContexts: try json(s.topContexts),
+                                              promotedTokens: try json(s.promotedTokens)))
+                if let text = BuiltInExplainer.explain(s) {
+                    explanations.append(.init(featureIndex: s.feature, source: BuiltInExplainer.source, text: text))
+                }
+            }
+            try db.saveFeatureStatistics(saeId: saeId, features: features, explanations: explanations)
         }
 
         func explain() throws {
@@ -130,6 +161,9 @@ extension Semprog {
             }
             do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
                 throw CLIError.invalidArgument("--out: cannot write \(path): \(error.localizedDescription)")
+            }
+            if let database {
+                try Self.store(statistics, saePath: sae, configuration: autoencoder.configuration, database: database)
             }
             for s in statistics.prefix(selected == nil ? 10 : statistics.count) {
                 print(String(format: "#%d density %.5f max %.2f: ", s.feature, s.fractionNonzero, s.maxActivation)

@@ -117,8 +117,9 @@ import Testing
 
         // Feature statistics and built-in explanations.
         let stats = dir.appendingPathComponent("features.jsonl").path
+        let database = dir.appendingPathComponent("store.sqlite").path
         let e = try CLIRunner.run(["explain", "--sae", out, "--corpus", corpus, "--tokens", "1500", "--features", "0,1,2,3",
-                                   "--out", stats, "--threads", "2"])
+                                   "--out", stats, "--database", database, "--threads", "2"])
         #expect(e.status == 0, "\(e.stderr)")
         let lines = try String(contentsOfFile: stats, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
@@ -136,6 +137,10 @@ import Testing
             }
         }
         #expect(explained >= 1)
+        // The same statistics and explanations are in the database.
+        #expect(FileManager.default.fileExists(atPath: database))
+        let sqlite = try Data(contentsOf: URL(fileURLWithPath: database))
+        #expect(sqlite.count > 0 && String(decoding: sqlite.prefix(15), as: UTF8.self) == "SQLite format 3")
         let bad = try CLIRunner.run(["explain", "--sae", out, "--features", "0,128", "--out", stats])
         #expect(bad.status != 0 && bad.stderr.contains("128"))
     }
