@@ -35,7 +35,8 @@ struct TinyLlama {
         tensors.append(("output_norm.weight", "model.norm.weight", [d], random(d, scale: 0.1).map { $0 + 1 }))
     }
 
-    func gguf(architecture: String = "llama", omit: String? = nil) -> Data {
+    /// With `quantized`, matrices are stored as Q4_1 and the token embedding as Q8_0 (like the SmolLM2 file).
+    func gguf(architecture: String = "llama", omit: String? = nil, quantized: Bool = false) -> Data {
         var w = GGUFWriter()
         w.set("general.architecture", .string(architecture))
         w.set("llama.embedding_length", .uint32(UInt32(Self.d)))
@@ -52,7 +53,10 @@ struct TinyLlama {
         w.set("tokenizer.ggml.merges", .array(merges.map { .string($0) }))
         w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 < 3 ? 3 : 1) }))
         w.set("tokenizer.ggml.eos_token_id", .uint32(2))
-        w.tensors = tensors.filter { $0.gguf != omit }.map { GGUFWriter.Tensor(name: $0.gguf, shape: $0.shape, values: $0.values) }
+        w.tensors = tensors.filter { $0.gguf != omit }.map { t in
+            let type: GGMLType = !quantized || t.shape.count == 1 ? .f32 : t.gguf == "token_embd.weight" ? .q8_0 : .q4_1
+            return GGUFWriter.Tensor(name: t.gguf, shape: t.shape, values: t.values, type: type)
+        }
         return w.encode()
     }
 
@@ -135,6 +139,26 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let tokens = a.tokenizer.encode("<|im_start|>the cat 42 sat")
         #expect(b.tokenizer.encode("<|im_start|>the cat 42 sat") == tokens)
         #expect(maxDifference(try a.nextTokenLogits(tokens: tokens), try b.nextTokenLogits(tokens: tokens)) < 1e-4)
+    }
+
+    @Test func compactQuantizedPathMatchesFloat32Path() throws {
+        let tiny = TinyLlama()
+        let m = try LlamaModel.load(path: tiny.writeGGUF(tiny.gguf(quantized: true)), threads: 2)
+        #expect(m.weights.blocks[0].qkv.compact?.type == .q4_1)
+        #expect(m.weights.tokenEmbedding.compact?.type == .q8_0)
+        for tokens in [[5], [5, 9, 200], [7, 7, 7, 7]] {
+            m.compactRowLimit = 4
+            let compact = try m.nextTokenLogits(tokens: tokens)
+            m.compactRowLimit = 0
+            let dense = try m.nextTokenLogits(tokens: tokens)
+            let scale = dense.map(abs).max()!
+            #expect(maxDifference(compact, dense) <= 1e-5 * max(1, scale), "tokens \(tokens)")
+        }
+        m.compactRowLimit = 4
+        let p = GenerateParameters(maxTokens: 6, stopAtEOS: false)
+        let a = try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0])
+        m.compactRowLimit = 0
+        #expect(try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0]) == a)
     }
 
     @Test func kvCacheDecodingMatchesFullRecomputation() throws {
