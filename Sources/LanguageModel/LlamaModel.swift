@@ -56,15 +56,17 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.
-    /// Sets OpenBLAS to `threads` threads (default: all cores).
-    public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> LlamaModel {
+    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights`, Q4_1/Q8_0 matrices are
+    /// also kept in block form for the compact kernel (`compactRowLimit`), at ≈ 115 MB extra for SmolLM2.
+    public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            compactWeights: Bool = false) throws -> LlamaModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LanguageModelError.cannotLoad(path: path, reason: "no such file or directory")
         }
         BLAS.setThreads(threads)
         let (config, tokenizer, weights) = isDirectory.boolValue
-            ? try loadSafetensors(directory: path) : try loadGGUF(path: path)
+            ? try loadSafetensors(directory: path) : try loadGGUF(path: path, compactWeights: compactWeights)
         return LlamaModel(configuration: config, tokenizer: tokenizer, weights: weights, path: path)
     }
 

@@ -53,7 +53,7 @@ struct LlamaWeights {
 
 extension LlamaModel {
     /// Reads configuration, tokenizer and weights from a GGUF file (architecture `llama`, tokenizer `gpt2`).
-    static func loadGGUF(path: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
+    static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
         guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
@@ -104,6 +104,7 @@ extension LlamaModel {
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
         // Keep compact copies of Q4_1 / Q8_0 matrices for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {
+            guard compactWeights else { return }
             let infos = try names.map { try file.info($0) }
             guard let type = infos.first?.type, type == .q4_1 || type == .q8_0, infos.allSatisfy({ $0.type == type }) else { return }
             w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { try file.withRawBytes($0) { Array($0) } })

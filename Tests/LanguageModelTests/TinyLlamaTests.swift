@@ -143,7 +143,7 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
 
     @Test func compactQuantizedPathMatchesFloat32Path() throws {
         let tiny = TinyLlama()
-        let m = try LlamaModel.load(path: tiny.writeGGUF(tiny.gguf(quantized: true)), threads: 2)
+        let m = try LlamaModel.load(path: tiny.writeGGUF(tiny.gguf(quantized: true)), threads: 2, compactWeights: true)
         #expect(m.weights.blocks[0].qkv.compact?.type == .q4_1)
         #expect(m.weights.tokenEmbedding.compact?.type == .q8_0)
         for tokens in [[5], [5, 9, 200], [7, 7, 7, 7]] {
