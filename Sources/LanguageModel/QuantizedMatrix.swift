@@ -13,6 +13,9 @@ final class QuantizedMatrix: @unchecked Sendable {
     let type: GGMLType
     let bytesPerRow: Int
     let data: UnsafeMutableRawPointer
+    /// Per-block d and m (Q4_1) as Float, rows × cols/32 (decoded once from binary16).
+    let scales: UnsafeMutablePointer<Float>
+    let mins: UnsafeMutablePointer<Float>
 
     /// Stacks raw rows of several tensors of one block type (each `cols` wide).
     init(type: GGMLType, cols: Int, parts: [[UInt8]]) {
@@ -22,33 +25,58 @@ final class QuantizedMatrix: @unchecked Sendable {
         bytesPerRow = cols / 32 * type.blockBytes
         let total = parts.reduce(0) { $0 + $1.count }
         rows = total / bytesPerRow
-        data = .allocate(byteCount: max(1, total), alignment: 64)
+        let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 64)
         var offset = 0
         for p in parts {
             p.withUnsafeBytes { (data + offset).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
             offset += p.count
         }
+        self.data = data
+        let blocks = cols / 32
+        let rows = self.rows, bytesPerRow = self.bytesPerRow
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * blocks))
+        let mins = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * blocks))
+        self.scales = scales
+        self.mins = mins
+        for r in 0..<rows {
+            for b in 0..<blocks {
+                let block = UnsafeRawPointer(data + r * bytesPerRow + b * type.blockBytes)
+                scales[r * blocks + b] = Float(Float16(bitPattern: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self))))
+                mins[r * blocks + b] = type == .q4_1
+                    ? Float(Float16(bitPattern: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))) : 0
+            }
+        }
     }
 
-    deinit { data.deallocate() }
+    deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
 
     /// out[i][r] = row r · x[i] for `n` input rows (x: n × cols, out: n × rows), split over `threads` threads.
     func multiply(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>, threads: Int) {
         let blocks = cols / 32
-        // Per-block sums of x (for Q4_1's m term).
+        // x reordered to the lane order the kernel unpacks bytes in: within each 16-value half of a block,
+        // position 4j + k holds element 4k + j. Plus per-block sums of x (for Q4_1's m term).
+        let xp = UnsafeMutablePointer<Float>.allocate(capacity: n * cols)
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: n * blocks)
-        defer { sums.deallocate() }
+        defer { xp.deallocate(); sums.deallocate() }
         for i in 0..<n {
             for b in 0..<blocks {
-                let p = UnsafeRawPointer(x + i * cols + b * 32)
-                let v = p.loadUnaligned(as: SIMD16<Float>.self) + p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                sums[i * blocks + b] = v.sum()
+                let src = x + i * cols + b * 32, dst = xp + i * cols + b * 32
+                var s: Float = 0
+                for half in 0..<2 {
+                    for j in 0..<4 { for k in 0..<4 { dst[half * 16 + 4 * j + k] = src[half * 16 + 4 * k + j] } }
+                }
+                for e in 0..<32 { s += src[e] }
+                sums[i * blocks + b] = s
             }
         }
         let chunks = max(1, min(threads, rows / 64))
         let per = (rows + chunks - 1) / chunks
-        let p = Pointers(x: UnsafeRawPointer(x), sums: UnsafePointer(sums), out: out)
+        let p = Pointers(x: UnsafeRawPointer(xp), sums: UnsafePointer(sums), out: out)
         let rows = self.rows
+        if chunks == 1 {
+            multiplyRows(0..<rows, x: p.x, sums: p.sums, n: n, out: p.out)
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = c * per, hi = min(rows, lo + per)
             if lo < hi { self.multiplyRows(lo..<hi, x: p.x, sums: p.sums, n: n, out: p.out) }
@@ -61,40 +89,56 @@ final class QuantizedMatrix: @unchecked Sendable {
         let out: UnsafeMutablePointer<Float>
     }
 
+    /// Bytes 0…255 held in 32-bit lanes → floats, by OR-ing into the mantissa of 2²³ (exact; no generic
+    /// integer→float conversion, which Swift does not vectorize).
+    @inline(__always) static func floats(_ u: SIMD4<UInt32>) -> SIMD4<Float> {
+        unsafeBitCast(u | SIMD4<UInt32>(repeating: 0x4B00_0000), to: SIMD4<Float>.self) - 8_388_608
+    }
+
+    /// Σ over 16 bytes (four per lane of `v`) of byte · x, with x in the reordered layout at `xb`.
+    @inline(__always) static func dot16(_ v: SIMD4<UInt32>, _ xb: UnsafeRawPointer) -> SIMD4<Float> {
+        let m = SIMD4<UInt32>(repeating: 0xFF)
+        var t = floats(v & m) * xb.loadUnaligned(as: SIMD4<Float>.self)
+        t += floats((v &>> 8) & m) * xb.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+        t += floats((v &>> 16) & m) * xb.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+        t += floats(v &>> 24) * xb.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
+        return t
+    }
+
     private func multiplyRows(_ range: Range<Int>, x: UnsafeRawPointer, sums: UnsafePointer<Float>, n: Int, out: UnsafeMutablePointer<Float>) {
         let blocks = cols / 32
         let rowStrideX = cols * 4
-        let mask = SIMD16<UInt8>(repeating: 15)
+        let nibble = SIMD4<UInt32>(repeating: 0x0F0F_0F0F)
+        let signFlip = SIMD4<UInt32>(repeating: 0x8080_8080)
+        let q41 = type == .q4_1
         for r in range {
             let row = UnsafeRawPointer(data + r * bytesPerRow)
+            let scale = scales + r * blocks, shift = mins + r * blocks
             for i in 0..<n {
                 let xi = x + i * rowStrideX
-                var acc = SIMD16<Float>()
+                let si = sums + i * blocks
+                var acc = SIMD4<Float>()
                 var mTerm: Float = 0
-                if type == .q4_1 {
+                if q41 {
                     for b in 0..<blocks {
-                        let block = row + b * 20
-                        let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
-                        let m = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-                        let q = block.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-                        let low = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q & mask))
-                        let high = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q &>> 4))
+                        let v = (row + b * 20).loadUnaligned(fromByteOffset: 4, as: SIMD4<UInt32>.self)
                         let xb = xi + b * 128
-                        var t = low * xb.loadUnaligned(as: SIMD16<Float>.self)
-                        t.addProduct(high, xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                        acc.addProduct(SIMD16(repeating: d), t)
-                        mTerm += m * sums[i * blocks + b]
+                        var t = Self.dot16(v & nibble, xb)
+                        t += Self.dot16((v &>> 4) & nibble, xb + 64)
+                        acc += scale[b] * t
+                        mTerm += shift[b] * si[b]
                     }
                 } else {
                     for b in 0..<blocks {
                         let block = row + b * 34
-                        let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
-                        let q0 = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-                        let q1 = block.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
+                        let v0 = block.loadUnaligned(fromByteOffset: 2, as: SIMD4<UInt32>.self) ^ signFlip
+                        let v1 = block.loadUnaligned(fromByteOffset: 18, as: SIMD4<UInt32>.self) ^ signFlip
                         let xb = xi + b * 128
-                        var t = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q0)) * xb.loadUnaligned(as: SIMD16<Float>.self)
-                        t.addProduct(SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q1)), xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                        acc.addProduct(SIMD16(repeating: d), t)
+                        // bytes are q + 128: subtract 128·Σx afterwards.
+                        var t = Self.dot16(v0, xb)
+                        t += Self.dot16(v1, xb + 64)
+                        acc += scale[b] * t
+                        mTerm -= 128 * scale[b] * si[b]
                     }
                 }
                 out[i * rows + r] = acc.sum() + mTerm
