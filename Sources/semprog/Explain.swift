@@ -44,7 +44,7 @@ extension Semprog {
         @Option(help: "Output JSON-lines file (default: <sae>/semprog_features.jsonl); one object per feature.")
         var out: String?
 
-        @Option(help: "SQLite database: also store the statistics (features table) and explanations (source 'semprog') against the SAE.")
+        @Option(name: [.customLong("db"), .customLong("database")], help: "SQLite database: also store the statistics (features table) and explanations (source 'semprog') against the SAE.")
         var database: String?
 
         @Option(help: "OpenBLAS threads (default: all cores).")
@@ -87,6 +87,8 @@ extension Semprog {
         static func store(_ statistics: [FeatureStatistics], saePath: String, configuration: SAEConfiguration,
                           database: String) throws {
             let db = try StoreDatabase(path: database)
+            // Absolute, standardized path: the store identifies an SAE by path + content hash (as sweep does).
+            let saePath = URL(fileURLWithPath: saePath).standardizedFileURL.path
             let sha = try SHA256Digest.hex(ofFile: saePath + "/sae_weights.safetensors")
             let saeId = try db.registerSAE(SAERecord(path: saePath, sha256: sha, hook: configuration.hookName,
                                                      dIn: configuration.dIn, dSAE: configuration.dSae,

@@ -216,19 +216,19 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let tokens = m.tokenizer.encode("the cat")
         let v = (0..<32).map { Float($0 % 5) - 2 }
         let base = try m.nextTokenLogits(tokens: tokens)
-        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 1, vector: v, coefficient: 0)), base) == 0)
-        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 0, vector: v, coefficient: 4)), base) > 1e-3)
+        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 1, vector: v, coefficient: 0)), base) == 0)
+        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 0, vector: v, coefficient: 4)), base) > 1e-3)
         // After the last block the edit is x + c·v before the final norm: check against the unembedding by hand.
         var x = try m.residualStream(tokens: tokens, layer: 1).row(tokens.count - 1)
         for j in 0..<32 { x[j] += 3 * v[j] }
         let ss = x.reduce(0) { $0 + Double($1) * Double($1) } / 32
         let normed = x.indices.map { x[$0] / Float((ss + 1e-5).squareRoot()) * m.weights.outputNorm[$0] }
         let expected = m.unembedDirection(normed)
-        let steered = try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 1, vector: v, coefficient: 3))
+        let steered = try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 1, vector: v, coefficient: 3))
         #expect(maxDifference(expected, steered) < 1e-3)
         // Prompt-only steering leaves generated positions alone.
         let rec = RecordingHook(layer: 1)
-        let hooks = CompositeHook([SteeringHook(layer: 1, vector: v, coefficient: 1, positions: .prompt), rec])
+        let hooks = CompositeHook([SteeringVectorHook(layer: 1, vector: v, coefficient: 1, positions: .prompt), rec])
         _ = try m.generate(prompts: [tokens], parameters: GenerateParameters(maxTokens: 3, stopAtEOS: false), seeds: [0], hook: hooks)
         #expect(rec.rows.count == tokens.count + 2)
         let unsteered = try m.residualStream(tokens: tokens, layer: 1)
@@ -297,7 +297,7 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
             _ = try m.generate(prompts: [[9999]], parameters: GenerateParameters(), seeds: [0])
         }
         #expect(throws: LanguageModelError.layerOutOfRange(argument: "hook layer", layer: 5, layerCount: 2)) {
-            _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: [0], hook: SteeringHook(layer: 5, vector: [], coefficient: 1))
+            _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: [0], hook: SteeringVectorHook(layer: 5, vector: [], coefficient: 1))
         }
         #expect(throws: LanguageModelError.self) { _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: []) }
         #expect(throws: LanguageModelError.contextTooLong(tokens: 70, contextLength: 64)) {
@@ -309,13 +309,13 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let dir = FileManager.default.temporaryDirectory
         let short = dir.appendingPathComponent("semprog-short-\(UUID().uuidString).json").path
         try Data("[1, 2, 3]".utf8).write(to: URL(fileURLWithPath: short))
-        #expect(throws: LanguageModelError.vectorLength(source: short, found: 3, expected: 32)) { _ = try SteeringHook.loadVector(path: short, expectedLength: 32) }
+        #expect(throws: LanguageModelError.vectorLength(source: short, found: 3, expected: 32)) { _ = try SteeringVectorHook.loadVector(path: short, expectedLength: 32) }
         let garbage = dir.appendingPathComponent("semprog-garbage-\(UUID().uuidString).json").path
         try Data("[1, \"x\"]".utf8).write(to: URL(fileURLWithPath: garbage))
-        #expect(throws: LanguageModelError.steeringVector(path: garbage, reason: "not a JSON array of numbers")) { _ = try SteeringHook.loadVector(path: garbage, expectedLength: 32) }
+        #expect(throws: LanguageModelError.steeringVector(path: garbage, reason: "not a JSON array of numbers")) { _ = try SteeringVectorHook.loadVector(path: garbage, expectedLength: 32) }
         let st = dir.appendingPathComponent("semprog-vec-\(UUID().uuidString).safetensors").path
         try SafetensorsWriter.write([.init(name: "v", shape: [32], values: (0..<32).map(Float.init))], to: st)
-        #expect(try SteeringHook.loadVector(path: st, expectedLength: 32) == (0..<32).map(Float.init))
+        #expect(try SteeringVectorHook.loadVector(path: st, expectedLength: 32) == (0..<32).map(Float.init))
     }
 
     @Test func fuzzedModelFilesNeverCrash() throws {
