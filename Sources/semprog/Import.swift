@@ -1,8 +1,41 @@
 import ArgumentParser
+import Foundation
+import Store
 
 extension Semprog {
+    /// `semprog import --db FILE.sqlite [--sweep NAME] INPUT.csv|INPUT.jsonl`: imports a sweep made elsewhere
+    /// (flat format, see Sources/Store/FORMAT.md) in one transaction.
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a sweep made elsewhere (CSV or JSONL) (not implemented yet)")
-        func run() async throws { throw CLIError.notYetAvailable("'semprog import'") }
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Import a sweep made elsewhere (flat CSV or JSONL: feature, prompt, magnitude, output, …)",
+            discussion: """
+                Columns: feature, prompt, magnitude, output (required) and baseline, description, explanation, \
+                fraction_nonzero, max_activation, model, sae (optional). The whole file is imported in one \
+                transaction: any bad row leaves the database unchanged.
+                """)
+
+        @Option(name: .long, help: "The semprog database (created when missing).")
+        var db: String
+
+        @Option(name: .long, help: "Sweep name (default: the input file name without extension).")
+        var sweep: String?
+
+        @Argument(help: "The input file (.csv, .jsonl or .ndjson).")
+        var input: String
+
+        func validate() throws {
+            guard FlatFormat(path: input) != nil else {
+                throw ValidationError("\(input): unknown file type (expected .csv, .jsonl or .ndjson)")
+            }
+            guard FileManager.default.fileExists(atPath: input) else { throw ValidationError("\(input): no such file") }
+        }
+
+        func run() async throws {
+            let store = try StoreDatabase(path: db)
+            let summary = try store.importFlatFile(at: input, sweepName: sweep)
+            Terminal.error("imported \(summary.generations) generations (\(summary.prompts) prompts, \(summary.baselines) baselines, "
+                + "\(summary.features) features) into sweep '\(summary.sweepName)' of \(db)")
+        }
     }
 }

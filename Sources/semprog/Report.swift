@@ -1,8 +1,90 @@
 import ArgumentParser
+import Foundation
+import Report
 
 extension Semprog {
+    /// `semprog report`: writes report.html, report.pdf, figures/ and summary.csv for an analysed sweep.
     struct ReportCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "report", abstract: "Write the HTML and PDF report of an analysed sweep (not implemented yet)")
-        func run() async throws { throw CLIError.notYetAvailable("'semprog report'") }
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Write the HTML and PDF report of an analysed sweep.",
+            discussion: "Reads the analysis from the database (--db) or a serialized report (--data FILE.json) and writes report.html, report.pdf, figures/ (PNG + SVG) and summary.csv into --out, atomically.")
+
+        /// Database with the analysed sweep.
+        @Option(name: .long, help: "Database file with the analysed sweep.")
+        var db: String?
+
+        /// Sweep to report (default: the only one in the database).
+        @Option(name: .long, help: "Sweep name (default: the only sweep in the database).")
+        var sweep: String?
+
+        /// A serialized ReportData (JSON, snake_case keys) instead of the database.
+        @Option(name: .long, help: "Serialized report data (JSON) to use instead of --db.")
+        var data: String?
+
+        /// Output folder, replaced as a whole when the report is complete.
+        @Option(name: .long, help: "Output folder (written atomically).")
+        var out: String
+
+        /// Comma-separated documents to write.
+        @Option(name: .long, help: "Documents to write: html, pdf or html,pdf.")
+        var format: String = "html,pdf"
+
+        /// Folder with report.html.mustache, partials/ and report.css.
+        @Option(name: .long, help: "Template folder (default: $SEMPROG_TEMPLATES or ./templates).")
+        var templates: String?
+
+        /// Threads that render figures.
+        @Option(name: .long, help: "Threads for figure rendering (default: all cores).")
+        var threads: Int?
+
+        @Flag(name: .long, help: "No progress line.")
+        var quiet = false
+
+        static func parseFormats(_ s: String) throws -> Set<ReportFormat> {
+            var formats = Set<ReportFormat>()
+            for part in s.split(separator: ",") {
+                let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+                guard let f = ReportFormat(rawValue: name) else {
+                    throw ValidationError("--format: unknown document '\(name)'; use html, pdf or html,pdf")
+                }
+                formats.insert(f)
+            }
+            guard !formats.isEmpty else { throw ValidationError("--format: give html, pdf or html,pdf") }
+            return formats
+        }
+
+        func validate() throws {
+            if db == nil && data == nil { throw ValidationError("give --db FILE (analysed sweep) or --data FILE.json") }
+            if db != nil && data != nil { throw ValidationError("--db and --data are alternatives; give one") }
+            if data != nil && sweep != nil { throw ValidationError("--sweep applies to --db only") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+            _ = try Self.parseFormats(format)
+        }
+
+        func run() async throws {
+            do {
+                let reportData: ReportData
+                if let data {
+                    reportData = try ReportData.load(from: URL(fileURLWithPath: data))
+                } else {
+                    throw CLIError.notYetAvailable("'semprog report --db' (reading the analysis from the database is not wired yet; use --data FILE.json)")
+                }
+                let templateDir = templates ?? ProcessInfo.processInfo.environment["SEMPROG_TEMPLATES"] ?? "templates"
+                let writer = ReportWriter(templateDirectory: URL(fileURLWithPath: templateDir),
+                                          formats: try Self.parseFormats(format),
+                                          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                let line = ProgressLine("report", quiet: quiet)
+                let summary = try writer.write(reportData, to: URL(fileURLWithPath: out)) { p in
+                    line.update(done: p.done, total: p.total, unit: p.phase == "figures" ? "figures" : "pages",
+                                extra: p.phase)
+                }
+                line.finish()
+                print("wrote \(out): \(summary.figureCount) figures" + (summary.pdfPageCount > 0 ? ", \(summary.pdfPageCount) PDF pages" : ""))
+            } catch {
+                Terminal.error("error: " + error.localizedDescription)
+                throw ExitCode.failure
+            }
+        }
     }
 }

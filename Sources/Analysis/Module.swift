@@ -1,1 +1,0 @@
-// Analysis module: see the README for its role in the pipeline.

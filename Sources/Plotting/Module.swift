@@ -1,1 +1,0 @@
-// Plotting module: see the README for its role in the pipeline.

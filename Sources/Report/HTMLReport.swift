@@ -1,0 +1,80 @@
+import Foundation
+import Mustache
+import Plotting
+
+/// Builds the Mustache context for report.html and renders it. All text from the data is sanitised
+/// (`TextSanitizer`) and left to Mustache's `{{ }}` HTML escaping; only the CSS and the figures' SVG (generated
+/// by Cairo, not from user text) are inserted raw.
+enum HTMLReport {
+    static func render(_ d: ReportData, figures: [StudyFigure], svgs: [Data], library: MustacheLibrary,
+                       css: String) throws -> String {
+        var figureContexts: [[String: Any]] = []
+        for (i, (f, svg)) in zip(figures, svgs).enumerated() {
+            figureContexts.append(["name": f.name, "caption": f.caption, "svg": inlineSVG(svg, prefix: "f\(i)-")])
+        }
+        let run = d.run
+        let metadata: [(String, String)] = [
+            ("Sweep", run.sweepName), ("Model", run.model), ("SAE", run.sae), ("Hook", run.hook),
+            ("Magnitudes", run.magnitudes.map { format($0) }.joined(separator: ", ") + " (\(run.magnitudeUnit))"),
+            ("Method", run.method), ("Positions", run.positions), ("Prompts", String(run.promptCount)),
+            ("Seeds", run.seeds.map(String.init).joined(separator: ", ")),
+            ("semprog version", run.semprogVersion), ("Run date", run.runDate),
+        ]
+        let s = d.summary
+        let rq3 = s.rq3
+        let summary: [(String, String)] = [
+            ("RQ1 mean stage count", "\(format(s.rq1.meanStageCount)) (penalty \(format(s.rq1.penalty)))"),
+            ("Mean explanation similarity", format(s.meanExplanationSimilarity)),
+            ("RQ2 consistency by magnitude", s.rq2.consistency.map { "\(format($0.magnitude)): \(format($0.mean))" }
+                .joined(separator: "; ")),
+            ("RQ3 Spearman ρ", "\(format(rq3.spearmanRho)) [95% CI \(format(rq3.ciLow)), \(format(rq3.ciHigh))]"),
+            ("RQ3 p (t approx.) / p (permutation)", "\(format(rq3.pValue)) / \(format(rq3.permutationPValue))"),
+            ("RQ3 Kendall τ, n", "\(format(rq3.kendallTau)), n = \(rq3.n)"),
+        ]
+        var features: [[String: Any]] = []
+        for (fi, f) in d.features.enumerated() {
+            let stages: [[String: Any]] = f.stages.enumerated().map { si, st in
+                ["number": si + 1, "range": "\(format(st.magnitudeLow)) – \(format(st.magnitudeHigh))",
+                 "label": TextSanitizer.clean(st.label, maxCharacters: 300, keepNewlines: false),
+                 "example": TextSanitizer.clean(st.exampleOutput, maxCharacters: 3000)]
+            }
+            let stats: [(String, String)] = [
+                ("Max activation", format(f.maxActivation)), ("log10 density", format(f.log10Density)),
+                ("Robustness", format(f.robustness)), ("Stages", String(f.stageCount)),
+            ]
+            features.append([
+                "index": f.index, "anchor": "feature-\(f.index)",
+                "explanation": TextSanitizer.clean(f.explanation, maxCharacters: 4000),
+                "stats": stats.map { ["key": $0.0, "value": $0.1] },
+                "stages": stages,
+                "figures": Array(figureContexts[(3 + 3 * fi)..<(6 + 3 * fi)]),
+            ])
+        }
+        let context: [String: Any] = [
+            "title": "semprog report — " + TextSanitizer.clean(run.sweepName, maxCharacters: 200, keepNewlines: false),
+            "sweep_name": TextSanitizer.clean(run.sweepName, maxCharacters: 200, keepNewlines: false),
+            "run_date": run.runDate,
+            "css": css,
+            "metadata": metadata.map { ["key": $0.0, "value": TextSanitizer.clean($0.1, maxCharacters: 2000)] },
+            "summary": summary.map { ["key": $0.0, "value": $0.1] },
+            "figures": Array(figureContexts.prefix(3)),
+            "features": features,
+            "feature_count": d.features.count,
+        ]
+        guard let html = library.render(context, withTemplate: "report.html") else {
+            throw ReportError.templateMissing(path: "report.html.mustache")
+        }
+        return html
+    }
+
+    /// Cairo's SVG with the XML declaration removed and every id prefixed, so several SVGs can share one page
+    /// (Cairo names glyphs "glyph0-1", clips "clip1" … in every file).
+    static func inlineSVG(_ data: Data, prefix: String) -> String {
+        var s = String(decoding: data, as: UTF8.self)
+        if s.hasPrefix("<?xml"), let end = s.range(of: "?>") { s = String(s[end.upperBound...]) }
+        s = s.replacingOccurrences(of: "id=\"", with: "id=\"\(prefix)")
+        s = s.replacingOccurrences(of: "href=\"#", with: "href=\"#\(prefix)")
+        s = s.replacingOccurrences(of: "url(#", with: "url(#\(prefix)")
+        return s.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,1 +1,0 @@
-// Report module: see the README for its role in the pipeline.

@@ -1,0 +1,96 @@
+import Foundation
+
+/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator for synthetic report data.
+struct SyntheticRandom {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+extension ReportData {
+    /// Plausible, seeded report data for benchmarks and tests: `featureCount` features, `promptCount` prompts,
+    /// `magnitudeCount` magnitudes from 0 to 20 × max activation. Stages grow with magnitude, degradation sets in
+    /// late, similarity rises then falls.
+    public static func synthetic(featureCount: Int, promptCount: Int = 12, magnitudeCount: Int = 16,
+                                 seed: UInt64 = 42) -> ReportData {
+        var rng = SyntheticRandom(state: seed)
+        let magnitudes = (0..<magnitudeCount).map { 20 * Double($0) / Double(max(magnitudeCount - 1, 1)) }
+        let topics = ["weddings", "the ocean", "legal contracts", "cats", "baking bread", "space travel", "poetry",
+                      "football", "medicine", "money"]
+        var features: [FeatureReport] = []
+        var points: [SparsityRobustnessPoint] = []
+        for f in 0..<featureCount {
+            let index = 1000 + f * 37
+            let topic = topics[f % topics.count]
+            let stageCount = 2 + rng.int(4)
+            let density = -4 + 3 * rng.unit()
+            let robustness = 6 + 4 * (density + 4) / 3 + 3 * rng.unit()
+            var stages: [StageReport] = []
+            let bounds = (0...stageCount).map { magnitudes[min(magnitudeCount - 1, $0 * (magnitudeCount - 1) / stageCount)] }
+            for s in 0..<stageCount {
+                stages.append(StageReport(magnitudeLow: bounds[s], magnitudeHigh: bounds[s + 1],
+                                          label: ["baseline", "mentions \(topic)", "obsessed with \(topic)",
+                                                  "repeats \(topic) words", "degenerate"][min(s, 4)],
+                                          exampleOutput: "At magnitude \(String(format: "%.1f", bounds[s])) the model wrote about \(topic): "
+                                              + String(repeating: "\(topic) ", count: s + 1) + "and so on."))
+            }
+            var stageIds: [[Int]] = [], degraded: [[Bool]] = [], onsets: [Int?] = []
+            for _ in 0..<promptCount {
+                let shift = rng.int(3) - 1
+                let onsetMagnitude = robustness + 4 * (rng.unit() - 0.5)
+                var row: [Int] = [], deg: [Bool] = []
+                var onset: Int?
+                for (mi, mag) in magnitudes.enumerated() {
+                    row.append(min(stageCount - 1, max(0, mi * stageCount / magnitudeCount + (mi > 2 ? shift : 0))))
+                    let d = mag >= onsetMagnitude
+                    if d && onset == nil { onset = mi }
+                    deg.append(d)
+                }
+                stageIds.append(row); degraded.append(deg); onsets.append(onset)
+            }
+            let similarity = magnitudes.map { m -> IntervalPoint in
+                let mean = 0.15 + 0.5 * sin(min(m / 14, 1) * .pi * 0.9) + 0.03 * (rng.unit() - 0.5)
+                let half = 0.04 + 0.04 * rng.unit()
+                return IntervalPoint(magnitude: m, mean: mean, ciLow: mean - half, ciHigh: mean + half)
+            }
+            let degradation = [
+                MetricSeries(name: "perplexity", values: magnitudes.map { 8 + exp($0 / robustness * 2) + rng.unit() }),
+                MetricSeries(name: "repetition rate", values: magnitudes.map { min(1, max(0, ($0 - robustness * 0.6) / 12 + 0.05 * rng.unit())) }),
+                MetricSeries(name: "distinct-2", values: magnitudes.map { max(0, 0.9 - $0 / 25 + 0.05 * rng.unit()) }),
+            ]
+            features.append(FeatureReport(
+                index: index, explanation: "Text about \(topic), especially when \(topic) are described in detail.",
+                maxActivation: 5 + 20 * rng.unit(), log10Density: density, robustness: robustness, stageCount: stageCount,
+                stages: stages,
+                progression: ProgressionStrip(prompts: (0..<promptCount).map { "prompt \($0 + 1)" }, stageIds: stageIds,
+                                              degraded: degraded, onsetMagnitudeIndex: onsets),
+                similarity: similarity, degradation: degradation))
+            points.append(SparsityRobustnessPoint(featureIndex: index, log10Density: density, robustness: robustness))
+        }
+        let meanStages = features.isEmpty ? 0 : Double(features.map(\.stageCount).reduce(0, +)) / Double(features.count)
+        let run = RunMetadata(sweepName: "synthetic", model: "SmolLM2-135M-Instruct (Q4_1)", sae: "synthetic SAE 16k",
+                              hook: "blocks.9.hook_resid_post", magnitudes: magnitudes, magnitudeUnit: "× max activation",
+                              method: "PELT segmentation of MiniLM embeddings", positions: "all",
+                              seeds: [seed, seed + 1], promptCount: promptCount, semprogVersion: "0.1.0",
+                              runDate: "2026-01-31T12:00:00Z")
+        let summary = StudySummary(
+            rq1: StageCountSummary(meanStageCount: meanStages, penalty: 3,
+                                   penaltySensitivity: [0.5, 1, 2, 3, 5, 8, 13].map {
+                                       PenaltyPoint(penalty: $0, meanStageCount: meanStages * 3 / (1 + $0 * 0.7)) }),
+            meanExplanationSimilarity: 0.41,
+            rq2: ConsistencySummary(consistency: magnitudes.map { m in
+                let v = 0.3 + 0.5 * min(m / 12, 1) - 0.2 * max(0, (m - 14) / 6)
+                return IntervalPoint(magnitude: m, mean: v, ciLow: v - 0.07, ciHigh: v + 0.07) }),
+            rq3: SparsityRobustnessSummary(spearmanRho: 0.62, pValue: 1.2e-5, permutationPValue: 0.0002, ciLow: 0.45,
+                                           ciHigh: 0.75, n: points.count, kendallTau: 0.44, points: points))
+        return ReportData(run: run, summary: summary, features: features)
+    }
+}

@@ -1,1 +1,0 @@
-// Store module: see the README for its role in the pipeline.

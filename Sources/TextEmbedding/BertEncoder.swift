@@ -1,0 +1,259 @@
+import Foundation
+import ModelFormats
+import Tensor
+
+/// A BERT encoder (Devlin et al. 2019) with post-LayerNorm blocks, evaluated in Float32 on the CPU.
+///
+/// For token ids t₁…t_L of one sequence (type 0 throughout):
+///   h⁰ᵢ = LN(E_word[tᵢ] + E_pos[i] + E_type[0])
+/// and per layer ℓ, with per-head attention softmax(Q_h K_hᵀ / √d_head) V_h:
+///   a = LN(h + Attn(h) W_oᵀ + b_o),   h' = LN(a + GELU(a W_iᵀ + b_i) W_outᵀ + b_out)
+/// where GELU(x) = x · ½ (1 + erf(x / √2)) and LN(x) = (x − mean) / √(var + ε) · γ + β (biased variance).
+///
+/// Batches are packed: the tokens of all sequences are stacked into one [T, hidden] matrix for the dense layers
+/// (one sgemm each), and attention runs per sequence over that sequence's own rows only. There is no padding, so
+/// a text's output cannot depend on the other texts in its batch beyond floating-point summation order.
+final class BertEncoder: @unchecked Sendable {
+    let config: BertConfiguration
+
+    struct Layer {
+        /// Query, key and value weights stacked: [3·hidden, hidden] (PyTorch [out, in] layout).
+        var qkvWeight: [Float]
+        var qkvBias: [Float]
+        var attentionOutputWeight: [Float]   // [hidden, hidden]
+        var attentionOutputBias: [Float]
+        var attentionNormGain: [Float]
+        var attentionNormBias: [Float]
+        var intermediateWeight: [Float]      // [intermediate, hidden]
+        var intermediateBias: [Float]
+        var outputWeight: [Float]            // [hidden, intermediate]
+        var outputBias: [Float]
+        var outputNormGain: [Float]
+        var outputNormBias: [Float]
+    }
+
+    let wordEmbeddings: [Float]      // [vocab, hidden]
+    let positionEmbeddings: [Float]  // [positions, hidden]
+    let tokenTypeEmbedding0: [Float] // [hidden]
+    let embeddingNormGain: [Float]
+    let embeddingNormBias: [Float]
+    let layers: [Layer]
+
+    /// Loads the weights from a safetensors checkpoint with Hugging Face `BertModel` names (an optional
+    /// `bert.` prefix is accepted), checking every shape against `config`.
+    init(config: BertConfiguration, weightsPath: String) throws {
+        self.config = config
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(path: weightsPath) } catch {
+            throw TextEmbeddingError.invalidWeights(path: weightsPath, reason: error.localizedDescription)
+        }
+        let prefix = file.tensors["embeddings.word_embeddings.weight"] == nil
+            && file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+            do { return try file.floats(prefix + name, shape: shape) } catch {
+                throw TextEmbeddingError.invalidWeights(path: weightsPath, reason: error.localizedDescription)
+            }
+        }
+        let h = config.hiddenSize, inter = config.intermediateSize
+        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [config.vocabularySize, h])
+        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, h])
+        tokenTypeEmbedding0 = Array(try tensor("embeddings.token_type_embeddings.weight",
+                                               [config.typeVocabularySize, h])[0..<h])
+        embeddingNormGain = try tensor("embeddings.LayerNorm.weight", [h])
+        embeddingNormBias = try tensor("embeddings.LayerNorm.bias", [h])
+        var layers: [Layer] = []
+        for l in 0..<config.layerCount {
+            let p = "encoder.layer.\(l)."
+            let q = try tensor(p + "attention.self.query.weight", [h, h])
+            let k = try tensor(p + "attention.self.key.weight", [h, h])
+            let v = try tensor(p + "attention.self.value.weight", [h, h])
+            let qb = try tensor(p + "attention.self.query.bias", [h])
+            let kb = try tensor(p + "attention.self.key.bias", [h])
+            let vb = try tensor(p + "attention.self.value.bias", [h])
+            layers.append(Layer(
+                qkvWeight: q + k + v, qkvBias: qb + kb + vb,
+                attentionOutputWeight: try tensor(p + "attention.output.dense.weight", [h, h]),
+                attentionOutputBias: try tensor(p + "attention.output.dense.bias", [h]),
+                attentionNormGain: try tensor(p + "attention.output.LayerNorm.weight", [h]),
+                attentionNormBias: try tensor(p + "attention.output.LayerNorm.bias", [h]),
+                intermediateWeight: try tensor(p + "intermediate.dense.weight", [inter, h]),
+                intermediateBias: try tensor(p + "intermediate.dense.bias", [inter]),
+                outputWeight: try tensor(p + "output.dense.weight", [h, inter]),
+                outputBias: try tensor(p + "output.dense.bias", [h]),
+                outputNormGain: try tensor(p + "output.LayerNorm.weight", [h]),
+                outputNormBias: try tensor(p + "output.LayerNorm.bias", [h])))
+        }
+        self.layers = layers
+    }
+
+    /// Mean-pooled last hidden states, one [hidden] vector per sequence (not normalised).
+    /// Every sequence must be non-empty, no longer than `maxPositionEmbeddings`, with ids inside the vocabulary.
+    func meanPooled(_ sequences: [[Int]]) -> [[Float]] {
+        let h = config.hiddenSize
+        let hidden = forward(sequences)
+        var out: [[Float]] = []
+        out.reserveCapacity(sequences.count)
+        var row = 0
+        hidden.withUnsafeBufferPointer { x in
+            for s in sequences {
+                var sum = [Float](repeating: 0, count: h)
+                for i in 0..<s.count {
+                    let base = (row + i) * h
+                    for j in 0..<h { sum[j] += x[base + j] }
+                }
+                let scale = 1 / Float(s.count)
+                for j in 0..<h { sum[j] *= scale }
+                out.append(sum)
+                row += s.count
+            }
+        }
+        return out
+    }
+
+    /// The last hidden states of all tokens, stacked: [Σ Lₛ, hidden].
+    func forward(_ sequences: [[Int]]) -> [Float] {
+        let h = config.hiddenSize, inter = config.intermediateSize
+        let heads = config.attentionHeadCount, d = config.headSize
+        let total = sequences.reduce(0) { $0 + $1.count }
+        let eps = config.layerNormEpsilon
+
+        // Embeddings.
+        var x = [Float](repeating: 0, count: total * h)
+        x.withUnsafeMutableBufferPointer { xp in
+            wordEmbeddings.withUnsafeBufferPointer { we in
+                positionEmbeddings.withUnsafeBufferPointer { pe in
+                    tokenTypeEmbedding0.withUnsafeBufferPointer { te in
+                        var row = 0
+                        for s in sequences {
+                            for (i, id) in s.enumerated() {
+                                let dst = row * h, w = id * h, p = i * h
+                                for j in 0..<h { xp[dst + j] = we[w + j] + pe[p + j] + te[j] }
+                                row += 1
+                            }
+                        }
+                    }
+                }
+            }
+            Self.layerNorm(xp.baseAddress!, rows: total, width: h, gain: embeddingNormGain, bias: embeddingNormBias, eps: eps)
+        }
+
+        var qkv = [Float](repeating: 0, count: total * 3 * h)
+        var context = [Float](repeating: 0, count: total * h)
+        var attended = [Float](repeating: 0, count: total * h)
+        var intermediate = [Float](repeating: 0, count: total * inter)
+        let maxLength = sequences.map(\.count).max() ?? 0
+        var scores = [Float](repeating: 0, count: maxLength * maxLength)
+        let scale = 1 / Float(d).squareRoot()
+
+        for layer in layers {
+            // Q, K, V for every token in one GEMM.
+            Self.dense(x, rows: total, inWidth: h, weight: layer.qkvWeight, bias: layer.qkvBias, outWidth: 3 * h,
+                       into: &qkv)
+            // Attention per sequence and head, over the sequence's own tokens.
+            qkv.withUnsafeBufferPointer { qp in
+                context.withUnsafeMutableBufferPointer { cp in
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        var offset = 0
+                        for s in sequences {
+                            let L = s.count
+                            for head in 0..<heads {
+                                let q = qp.baseAddress! + offset * 3 * h + head * d
+                                BLAS.gemm(transposeB: true, m: L, n: L, k: d, alpha: scale,
+                                          a: q, lda: 3 * h, b: q + h, ldb: 3 * h,
+                                          c: sp.baseAddress!, ldc: L)
+                                Self.softmaxRows(sp.baseAddress!, rows: L, width: L)
+                                BLAS.gemm(m: L, n: d, k: L, a: sp.baseAddress!, lda: L,
+                                          b: q + 2 * h, ldb: 3 * h,
+                                          c: cp.baseAddress! + offset * h + head * d, ldc: h)
+                            }
+                            offset += L
+                        }
+                    }
+                }
+            }
+            // Attention output projection, residual, LayerNorm.
+            Self.dense(context, rows: total, inWidth: h, weight: layer.attentionOutputWeight,
+                       bias: layer.attentionOutputBias, outWidth: h, into: &attended, residual: x)
+            attended.withUnsafeMutableBufferPointer {
+                Self.layerNorm($0.baseAddress!, rows: total, width: h, gain: layer.attentionNormGain,
+                               bias: layer.attentionNormBias, eps: eps)
+            }
+            // Feed-forward: GELU(a W_iᵀ + b_i) W_outᵀ + b_out + a, LayerNorm.
+            Self.dense(attended, rows: total, inWidth: h, weight: layer.intermediateWeight,
+                       bias: layer.intermediateBias, outWidth: inter, into: &intermediate)
+            intermediate.withUnsafeMutableBufferPointer { Activation.geluInPlace($0) }
+            Self.dense(intermediate, rows: total, inWidth: inter, weight: layer.outputWeight,
+                       bias: layer.outputBias, outWidth: h, into: &x, residual: attended)
+            x.withUnsafeMutableBufferPointer {
+                Self.layerNorm($0.baseAddress!, rows: total, width: h, gain: layer.outputNormGain,
+                               bias: layer.outputNormBias, eps: eps)
+            }
+        }
+        return x
+    }
+
+    // MARK: - Kernels
+
+    /// out[r, :] = input[r, :] · Wᵀ + bias (+ residual[r, :]), W of shape [outWidth, inWidth].
+    static func dense(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
+                      into out: inout [Float], residual: [Float]? = nil) {
+        out.withUnsafeMutableBufferPointer { op in
+            // Seed C with the bias (and residual), then accumulate with β = 1.
+            bias.withUnsafeBufferPointer { bp in
+                if let residual {
+                    residual.withUnsafeBufferPointer { rp in
+                        for r in 0..<rows {
+                            let base = r * outWidth
+                            for j in 0..<outWidth { op[base + j] = bp[j] + rp[base + j] }
+                        }
+                    }
+                } else {
+                    for r in 0..<rows {
+                        let base = r * outWidth
+                        for j in 0..<outWidth { op[base + j] = bp[j] }
+                    }
+                }
+            }
+            input.withUnsafeBufferPointer { ip in
+                weight.withUnsafeBufferPointer { wp in
+                    BLAS.gemm(transposeB: true, m: rows, n: outWidth, k: inWidth,
+                              a: ip.baseAddress!, lda: inWidth, b: wp.baseAddress!, ldb: inWidth,
+                              beta: 1, c: op.baseAddress!, ldc: outWidth)
+                }
+            }
+        }
+    }
+
+    /// In-place LayerNorm of each row: (x − mean) / √(var + ε) · γ + β, with the biased variance.
+    static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, gain: [Float], bias: [Float],
+                          eps: Float) {
+        gain.withUnsafeBufferPointer { g in
+            bias.withUnsafeBufferPointer { b in
+                let n = Float(width)
+                for r in 0..<rows {
+                    let row = x + r * width
+                    var sum: Float = 0
+                    for j in 0..<width { sum += row[j] }
+                    let mean = sum / n
+                    var squares: Float = 0
+                    for j in 0..<width { let c = row[j] - mean; squares += c * c }
+                    let inv = 1 / (squares / n + eps).squareRoot()
+                    for j in 0..<width { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
+                }
+            }
+        }
+    }
+
+    /// In-place softmax of each row, max-subtracted for stability.
+    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let row = x + r * width
+            var m = -Float.infinity
+            for j in 0..<width { m = max(m, row[j]) }
+            var sum: Float = 0
+            for j in 0..<width { let e = expf(row[j] - m); row[j] = e; sum += e }
+            let inv = 1 / sum
+            for j in 0..<width { row[j] *= inv }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// TextEmbedding module: see the README for its role in the pipeline.
