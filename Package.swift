@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "semprogTests", dependencies: ["semprog"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store"]),
     ],
     swiftLanguageModes: [.v6]
 )
