@@ -71,8 +71,18 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
     /// distinct-n over integer token ids.
     static func distinct(_ ids: [Int], n: Int) -> Double {
         guard ids.count >= n else { return 1 }
-        var seen = Set<[Int]>()
         let total = ids.count - n + 1
+        // Pack an n-gram (n ≤ 3) of ids < 2²¹ into one Int key; fall back to arrays otherwise.
+        if n <= 3 && ids.count < 1 << 21 {
+            var seen = Set<Int>(minimumCapacity: total)
+            for start in 0..<total {
+                var key = 0
+                for k in 0..<n { key = key << 21 | ids[start + k] }
+                seen.insert(key)
+            }
+            return Double(seen.count) / Double(total)
+        }
+        var seen = Set<[Int]>()
         for start in 0..<total { seen.insert(Array(ids[start..<(start + n)])) }
         return Double(seen.count) / Double(total)
     }

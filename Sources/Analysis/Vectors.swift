@@ -1,13 +1,13 @@
 /// Small vector helpers on embeddings (`[Float]`, accumulated in Double).
 enum Vectors {
     static func dot(_ a: [Float], _ b: [Float]) -> Double {
-        var s: Float = 0
+        var s = 0.0
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
-                for i in 0..<pa.count { s += pa[i] * pb[i] }
+                for i in 0..<pa.count { s += Double(pa[i]) * Double(pb[i]) }
             }
         }
-        return Double(s)
+        return s
     }
 
     static func norm(_ a: [Float]) -> Double { dot(a, a).squareRoot() }

@@ -211,8 +211,15 @@ public enum FigureRenderer {
             legendWidth = min((entries.map { c.textWidth($0.label, font: legendFont) }.max() ?? 0) + 26, area.width * 0.4)
             if panel.legend == .right { rightReserve += legendWidth + 4 }
         }
-        let xRes = try resolve(panel.x, extent: extent(panel, alongX: true), tight: heatmap != nil)
-        let yRes = try resolve(panel.y, extent: extent(panel, alongX: false), tight: heatmap != nil)
+        // Scatter panels get a 4 % margin so points on the data's edge are not cut by the axes.
+        let hasScatter = panel.layers.contains { if case .scatter = $0 { true } else { false } }
+        func padded(_ e: (Double, Double)?) -> (Double, Double)? {
+            guard hasScatter, let (a, b) = e else { return e }
+            let pad = (b - a) * 0.04
+            return (a - pad, b + pad)
+        }
+        let xRes = try resolve(panel.x, extent: padded(extent(panel, alongX: true)), tight: heatmap != nil)
+        let yRes = try resolve(panel.y, extent: padded(extent(panel, alongX: false)), tight: heatmap != nil)
         let yTickWidth = (yRes.2.map { c.textWidth($0.label, font: tickFont) }.max() ?? 0)
         let leftReserve = yTickWidth + 8 + (panel.y.label != nil ? labelFont.size + 6 : 0)
         let bottomReserve = tickFont.size + 8 + (panel.x.label != nil ? labelFont.size + 6 : 0)

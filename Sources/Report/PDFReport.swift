@@ -123,7 +123,7 @@ enum PDFReport {
         // One page per feature
         for (fi, f) in d.features.enumerated() {
             c.heading("Feature \(f.index)", font: h2)
-            c.paragraph(clean(f.explanation, 4000), font: Font(size: 10, italic: true), maxLines: 10)
+            c.paragraph(clean(f.explanation, 4000), font: Font(size: 10.5), maxLines: 10, color: Color(hex: 0x1F3B5A))
             c.paragraph("max activation \(format(f.maxActivation)) · log10 density \(format(f.log10Density)) · robustness \(format(f.robustness)) · \(f.stageCount) stages",
                         font: small)
             let shown = f.stages.prefix(8)

@@ -16,6 +16,8 @@ public enum CSV {
         public var line: Int
         public var field: Int
         public var message: String
+        /// The fields of the first record (the header) when it was read before the error.
+        public var header: [String]?
     }
 
     /// Parses all records of `text`.
@@ -49,17 +51,20 @@ public enum CSV {
                     }
                     if !closed {
                         throw SyntaxError(record: records.count + 1, line: fieldLine, field: fields.count,
-                                          message: "unterminated quoted field (a \" opened on line \(fieldLine) is never closed)")
+                                          message: "unterminated quoted field (a \" opened on line \(fieldLine) is never closed)",
+                                          header: records.first?.fields)
                     }
                     if i < n, bytes[i] != comma, bytes[i] != cr, bytes[i] != lf {
                         throw SyntaxError(record: records.count + 1, line: line, field: fields.count,
-                                          message: "unexpected character after a closing quote (quotes inside a quoted field must be doubled)")
+                                          message: "unexpected character after a closing quote (quotes inside a quoted field must be doubled)",
+                                          header: records.first?.fields)
                     }
                 } else {
                     while i < n, bytes[i] != comma, bytes[i] != cr, bytes[i] != lf {
                         if bytes[i] == quote {
                             throw SyntaxError(record: records.count + 1, line: line, field: fields.count,
-                                              message: "a double quote inside an unquoted field (enclose the field in quotes and double the quote)")
+                                              message: "a double quote inside an unquoted field (enclose the field in quotes and double the quote)",
+                                              header: records.first?.fields)
                         }
                         field.append(bytes[i]); i += 1
                     }

@@ -140,7 +140,8 @@ public enum FlatFile {
             records = try CSV.parse(text)
         } catch {
             let position: InputPosition = error.record == 1 ? .header : .row(error.record - 1, line: error.line)
-            throw StoreError.badInput(file: file, at: position, column: nil, message: error.message)
+            let column = error.header.flatMap { error.field < $0.count ? $0[error.field] : nil }
+            throw StoreError.badInput(file: file, at: position, column: column, message: error.message)
         }
         guard let header = records.first else {
             throw StoreError.badInput(file: file, at: .header, column: nil, message: "the file is empty (a header row is required)")
@@ -181,6 +182,7 @@ public enum FlatFile {
     private static func parseJSONL(_ text: String, file: String) throws -> Parsed {
         var rows: [FlatRow] = [], positions: [InputPosition] = []
         var lineNumber = 0
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text  // a UTF-8 byte-order mark
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine

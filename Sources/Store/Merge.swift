@@ -47,7 +47,13 @@ extension StoreDatabase {
         var modelMap: [Int64: Int64] = [:], saeMap: [Int64: Int64] = [:], featureMap: [Int64: Int64] = [:]
         for m in c.models { modelMap[m.id!] = try registerModel(db, path: m.path, sha256: m.sha256, architecture: m.architecture) }
         for s in c.saes {
-            if s.path.isEmpty {  // an anonymous SAE of an imported sweep: copied as a new one
+            if s.path.isEmpty {
+                // The anonymous SAE of an imported sweep: the target sweep's own one when it exists, else a copy.
+                if let owner = c.sweeps.first(where: { $0.saeId == s.id }),
+                   let existing = try Int64.fetchOne(db, sql: "SELECT sae_id FROM sweeps WHERE name = ?", arguments: [owner.name]) {
+                    saeMap[s.id!] = existing
+                    continue
+                }
                 var copy = s; copy.id = nil
                 try copy.insert(db)
                 saeMap[s.id!] = copy.id!

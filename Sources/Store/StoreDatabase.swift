@@ -248,7 +248,8 @@ public final class StoreDatabase: Sendable {
         migrator.registerMigration("v1-neuronpedia-cache") { db in
             try db.execute(sql: """
                 CREATE TABLE neuronpedia_cache (
-                    url TEXT PRIMARY KEY,
+                    key TEXT PRIMARY KEY,  -- "modelId/source/index": the same feature from any base URL
+                    url TEXT NOT NULL,
                     body BLOB NOT NULL,
                     fetched_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
                 );

@@ -1,8 +1,104 @@
 import ArgumentParser
+import Foundation
+import LanguageModel
 
 extension Semprog {
+    /// `semprog generate`: one completion from the language model, optionally steered by adding
+    /// c·v to the residual stream after block L at every position.
     struct Generate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "generate", abstract: "Generate text with a language model, optionally steered (not implemented yet)")
-        func run() async throws { throw CLIError.notYetAvailable("'semprog generate'") }
+        static let configuration = CommandConfiguration(
+            commandName: "generate",
+            abstract: "Generate text with the language model, optionally steered by a residual-stream vector.")
+
+        @Option(help: "Model: a .gguf file or a directory with config.json, model.safetensors and tokenizer.json.")
+        var model: String = DefaultPaths.languageModel
+
+        @Option(help: "Prompt text, used verbatim (ChatML markup such as <|im_start|> is parsed as special tokens).")
+        var prompt: String?
+
+        @Option(help: "A user message, wrapped in the ChatML template (<|im_start|>user … <|im_start|>assistant).")
+        var chat: String?
+
+        @Option(help: "Most tokens to generate.")
+        var maxTokens: Int = 64
+
+        @Option(help: "Sampling temperature; 0 is greedy.")
+        var temperature: Float = 0
+
+        @Option(help: "Sample only among the k most likely tokens (0 = all).")
+        var topK: Int = 0
+
+        @Option(help: "Nucleus sampling probability mass (1 = off).")
+        var topP: Float = 1
+
+        @Option(help: "Repetition penalty over prompt and generated tokens (1 = off).")
+        var repetitionPenalty: Float = 1
+
+        @Option(help: "Frequency penalty per earlier occurrence in the generated text (0 = off).")
+        var frequencyPenalty: Float = 0
+
+        @Option(help: "Seed of the sampler (same seed, same text).")
+        var seed: UInt64 = 0
+
+        @Option(help: "Steering vector: a JSON array of d_model floats, or a safetensors file with one tensor.")
+        var steerVector: String?
+
+        @Option(help: "Block after which the steering vector is added (0-based, resid_post).")
+        var steerLayer: Int?
+
+        @Option(help: "Steering coefficient c (the edit adds c·v).")
+        var steerCoefficient: Float = 1
+
+        @Option(help: "OpenBLAS threads (default: all cores).")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Flag(help: "Print one JSON object {prompt_ids, generated_ids, text, finish_reason}.")
+        var json = false
+
+        func validate() throws {
+            guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt and --chat") }
+            guard (steerVector == nil) == (steerLayer == nil) else {
+                throw ValidationError("--steer-vector and --steer-layer go together")
+            }
+            guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+            guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
+        }
+
+        func run() async throws {
+            do {
+                let lm = try LlamaModel.load(path: model, threads: threads)
+                let text = chat.map { lm.tokenizer.chatPrompt(user: $0) } ?? prompt ?? ""
+                let ids = lm.tokenizer.encode(text)
+                guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }
+                var hook: SteeringHook?
+                if let steerVector, let steerLayer {
+                    try lm.validate(layer: steerLayer, argument: "--steer-layer")
+                    let v = try SteeringHook.loadVector(path: steerVector, expectedLength: lm.configuration.dModel)
+                    hook = SteeringHook(layer: steerLayer, vector: v, coefficient: steerCoefficient)
+                }
+                let parameters = GenerateParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                                                    repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty)
+                let result = try lm.generate(prompts: [ids], parameters: parameters, seeds: [seed], hook: hook)[0]
+                if json {
+                    print(Self.jsonLine(result))
+                } else {
+                    print(result.text)
+                }
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                Terminal.error("Error: \(error.localizedDescription)")
+                throw ExitCode.failure
+            }
+        }
+
+        /// `{"prompt_ids": [...], "generated_ids": [...], "text": "...", "finish_reason": "..."}` in that order.
+        static func jsonLine(_ r: GenerationResult) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            func encode<T: Encodable>(_ v: T) -> String { String(decoding: (try? encoder.encode(v)) ?? Data("null".utf8), as: UTF8.self) }
+            return "{\"prompt_ids\": \(encode(r.promptIDs)), \"generated_ids\": \(encode(r.generatedIDs)), "
+                + "\"text\": \(encode(r.text)), \"finish_reason\": \(encode(r.finishReason.rawValue))}"
+        }
     }
 }

@@ -1,2 +1,95 @@
 import Testing
+import Foundation
 @testable import LanguageModel
+
+/// Paths relative to the repository root, found from this file.
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var modelPath: String { root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path }
+    static var referenceDirectory: URL { root.deletingLastPathComponent().appendingPathComponent("shared/reference") }
+
+    struct Reference: Decodable {
+        struct Case: Decodable {
+            var prompt: String
+            var prompt_ids: [Int]?
+            var generated_ids: [Int]
+            var text: String
+            var margins: [Double]
+            var second_ids: [Int]
+            var coefficient: Double?
+            var vector_file: String?
+        }
+        var greedy: [Case]
+        var steered: [Case]
+    }
+
+    static func reference() throws -> Reference {
+        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: referenceDirectory.appendingPathComponent("smollm2.json")))
+    }
+
+    nonisolated(unsafe) static var cached: LlamaModel?
+    static let lock = NSLock()
+    /// The real model, loaded once per test process.
+    static func model() throws -> LlamaModel {
+        lock.lock(); defer { lock.unlock() }
+        if let cached { return cached }
+        let m = try LlamaModel.load(path: modelPath)
+        cached = m
+        return m
+    }
+}
+
+/// Checks `ids` against the reference: equal, or diverging only where the reference's top-two margin is below
+/// 0.01 and then only by taking the runner-up at that step.
+func matchesReference(_ ids: [Int], _ ref: Fixtures.Reference.Case) -> Bool {
+    for (i, expected) in ref.generated_ids.enumerated() {
+        guard i < ids.count else { return false }
+        if ids[i] != expected {
+            return ref.margins[i] < 0.01 && ids[i] == ref.second_ids[i]
+        }
+    }
+    return ids.count == ref.generated_ids.count
+}
+
+@Suite(.serialized) struct SmolLM2ReferenceTests {
+    @Test func greedyMatchesReference() throws {
+        let model = try Fixtures.model()
+        let reference = try Fixtures.reference()
+        for ref in reference.greedy {
+            let ids = model.tokenizer.encode(ref.prompt)
+            #expect(ids == ref.prompt_ids, "prompt ids of \(ref.prompt.debugDescription)")
+            let out = try model.generate(prompts: [ids], parameters: GenerateParameters(maxTokens: 24), seeds: [0], hook: nil)[0]
+            #expect(matchesReference(out.generatedIDs, ref), "generated \(out.generatedIDs) vs \(ref.generated_ids)")
+            #expect(out.text == ref.text)
+            #expect(out.finishReason == (ref.generated_ids.count < 24 ? .eos : .maxTokens))
+        }
+    }
+
+    @Test func steeredMatchesReference() throws {
+        let model = try Fixtures.model()
+        let ref = try #require(try Fixtures.reference().steered.first)
+        let vectorPath = Fixtures.referenceDirectory.appendingPathComponent(try #require(ref.vector_file)).path
+        let vector = try SteeringHook.loadVector(path: vectorPath, expectedLength: model.configuration.dModel)
+        let hook = SteeringHook(layer: 12, vector: vector, coefficient: Float(try #require(ref.coefficient)))
+        let out = try model.generate(prompts: [model.tokenizer.encode(ref.prompt)], parameters: GenerateParameters(maxTokens: 24),
+                                     seeds: [0], hook: hook)[0]
+        #expect(matchesReference(out.generatedIDs, ref), "generated \(out.generatedIDs) vs \(ref.generated_ids)")
+    }
+
+    @Test func batchedDecodingMatchesOneByOne() throws {
+        let model = try Fixtures.model()
+        let reference = try Fixtures.reference()
+        let prompts = reference.greedy.map { model.tokenizer.encode($0.prompt) } + [model.tokenizer.encode("The weather today")]
+        let parameters = GenerateParameters(maxTokens: 12)
+        let batched = try model.generate(prompts: prompts, parameters: parameters, seeds: prompts.map { _ in 0 }, hook: nil)
+        for (i, p) in prompts.enumerated() {
+            let single = try model.generate(prompts: [p], parameters: parameters, seeds: [0], hook: nil)[0]
+            #expect(batched[i].generatedIDs == single.generatedIDs, "sequence \(i)")
+        }
+        for (i, ref) in reference.greedy.enumerated() {
+            #expect(matchesReference(batched[i].generatedIDs, Fixtures.Reference.Case(
+                prompt: ref.prompt, generated_ids: Array(ref.generated_ids.prefix(12)), text: "", margins: ref.margins,
+                second_ids: ref.second_ids)) || batched[i].finishReason == .eos)
+        }
+    }
+}

@@ -132,7 +132,8 @@ struct BadInputCase: Sendable, CustomTestStringConvertible {
 
 let header = "feature,prompt,magnitude,output,baseline\n"
 let badInputCases: [BadInputCase] = [
-    .init(name: "CSV unterminated quote", file: "x.csv", text: header + "1,p,1,ok,b\n2,\"open,1,x,b\n", position: .row(2, line: 3), column: nil, message: "unterminated"),
+    .init(name: "CSV unterminated quote", file: "x.csv", text: header + "1,p,1,ok,b\n2,\"open,1,x,b\n", position: .row(2, line: 3), column: "prompt", message: "unterminated"),
+    .init(name: "CSV stray quote", file: "x.csv", text: header + "1,p,1,say \"hi\",b\n", position: .row(1, line: 2), column: "output", message: "inside an unquoted field"),
     .init(name: "CSV too few fields", file: "x.csv", text: header + "1,p,1,ok,b\n2,p,1\n", position: .row(2, line: 3), column: "output", message: "3 fields but the header has 5"),
     .init(name: "CSV too many fields", file: "x.csv", text: header + "1,p,1,ok,b,extra\n", position: .row(1, line: 2), column: nil, message: "6 fields"),
     .init(name: "CSV missing required column", file: "x.csv", text: "feature,prompt,output\n1,p,x\n", position: .header, column: "magnitude", message: "required column is missing"),

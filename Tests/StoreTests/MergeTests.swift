@@ -91,3 +91,19 @@ import Testing
         }
     }
 }
+
+@Suite struct MergeImportedSweepTests {
+    @Test func importedShardsWithFeatureDataShareOneSAE() throws {
+        let dir = try TemporaryDirectory(); defer { dir.cleanup() }
+        let text = "feature,prompt,magnitude,output,explanation,max_activation\n1,p,1,x,cats,3.5\n2,p,1,y,dogs,4\n"
+        let file = try dir.write("nb.csv", text)
+        for shard in ["a", "b"] { try StoreDatabase(path: dir.path("\(shard).sqlite")).importFlatFile(at: file, sweepName: "s") }
+        let merged = try StoreDatabase(path: dir.path("f.sqlite"))
+        _ = try merged.merge(shards: [dir.path("a.sqlite"), dir.path("b.sqlite")])
+        let counts = try tableCounts(merged)
+        #expect(counts["saes"] == 1 && counts["features"] == 2 && counts["explanations"] == 2 && counts["generations"] == 2)
+        let csv = String(decoding: try merged.exportFlatFile(sweepName: "s", format: .csv), as: UTF8.self)
+        #expect(csv == text.replacingOccurrences(of: "\n", with: "\r\n").replacingOccurrences(of: ",1,", with: ",1.0,")
+            .replacingOccurrences(of: ",4\r", with: ",4.0\r"))
+    }
+}

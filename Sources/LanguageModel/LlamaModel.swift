@@ -1,0 +1,244 @@
+import Foundation
+import Tensor
+import Tokenization
+
+/// A llama-architecture language model (SmolLM2, Llama 2/3 …) run on the CPU in Float32 with OpenBLAS.
+///
+/// Block l (pre-norm, Touvron et al. 2023):
+///   h = x + Wo · Attention(RoPE(Wq·n₁(x)), RoPE(Wk·n₁(x)), Wv·n₁(x))
+///   x' = h + W_down · (silu(W_gate·n₂(h)) ⊙ W_up·n₂(h))
+/// with nᵢ(x) = x / √(mean(x²) + ε) ⊙ wᵢ, causal grouped-query attention softmax(q·kᵀ/√headDim)·v, and RoPE
+/// rotating adjacent pairs (2i, 2i+1) of each head by position·θ^(−2i/headDim) (the GGUF weight layout).
+/// Logits = n_out(x) · Eᵀ (tied embeddings E) or · W_outᵀ.
+///
+/// The model is immutable after loading; calls may run concurrently (each call owns its KV caches), but
+/// OpenBLAS threads are shared, so concurrent calls compete for cores.
+public final class LlamaModel: @unchecked Sendable {
+    public let configuration: LlamaConfiguration
+    public let tokenizer: BPETokenizer
+    /// The file or directory the model was loaded from.
+    public let path: String
+    let weights: LlamaWeights
+    /// cos/sin of position·θ^(−2i/headDim) for positions < `ropeTableLength`, [position][i].
+    let ropeCos: [Float]
+    let ropeSin: [Float]
+    let ropeTableLength: Int
+    /// Most rows per forward step during prefill (bounds scratch memory).
+    public var maxPrefillRows = 512
+
+    init(configuration: LlamaConfiguration, tokenizer: BPETokenizer, weights: LlamaWeights, path: String) {
+        self.configuration = configuration
+        self.tokenizer = tokenizer
+        self.weights = weights
+        self.path = path
+        let half = configuration.headDim / 2
+        let length = min(configuration.contextLength, 32768)
+        var cosTable = [Float](repeating: 0, count: length * half)
+        var sinTable = [Float](repeating: 0, count: length * half)
+        for i in 0..<half {
+            let frequency = pow(Double(configuration.ropeBase), -2 * Double(i) / Double(configuration.headDim))
+            for p in 0..<length {
+                let angle = Double(p) * frequency
+                cosTable[p * half + i] = Float(cos(angle))
+                sinTable[p * half + i] = Float(sin(angle))
+            }
+        }
+        ropeCos = cosTable
+        ropeSin = sinTable
+        ropeTableLength = length
+    }
+
+    /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.
+    /// Sets OpenBLAS to `threads` threads (default: all cores).
+    public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> LlamaModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw LanguageModelError.cannotLoad(path: path, reason: "no such file or directory")
+        }
+        BLAS.setThreads(threads)
+        let (config, tokenizer, weights) = isDirectory.boolValue
+            ? try loadSafetensors(directory: path) : try loadGGUF(path: path)
+        return LlamaModel(configuration: config, tokenizer: tokenizer, weights: weights, path: path)
+    }
+
+    // MARK: - Public API
+
+    /// Batched generation: all prompts are prefilled, then decoded together, one row per live sequence per step.
+    /// Each sequence samples with its own `SplitMix64(seed: seeds[i])`, so its text does not depend on the
+    /// other sequences (up to BLAS rounding across batch sizes). The hook sees every forward step's rows after
+    /// block `hook.layer`.
+    public func generate(prompts: [[Int]], parameters: GenerateParameters, seeds: [UInt64],
+                         hook: ResidualHook? = nil) throws -> [GenerationResult] {
+        try parameters.validate()
+        guard seeds.count == prompts.count else {
+            throw LanguageModelError.invalidArgument(argument: "seeds", reason: "\(seeds.count) seeds for \(prompts.count) prompts")
+        }
+        for (i, p) in prompts.enumerated() { try validate(tokens: p, argument: "prompts[\(i)]") }
+        if let hook { try validate(layer: hook.layer, argument: "hook layer") }
+        var samplers = zip(prompts, seeds).map { TokenSampler(parameters: parameters, seed: $1, prompt: $0) }
+        var generated = [[Int]](repeating: [], count: prompts.count)
+        var finish = [FinishReason?](repeating: nil, count: prompts.count)
+        func result() -> [GenerationResult] {
+            prompts.indices.map { i in
+                GenerationResult(promptIDs: prompts[i], generatedIDs: generated[i], text: tokenizer.decode(generated[i]),
+                                 finishReason: finish[i] ?? .maxTokens)
+            }
+        }
+        if parameters.maxTokens == 0 || prompts.isEmpty { return result() }
+        for p in prompts where p.count + parameters.maxTokens > ropeTableLength {
+            throw LanguageModelError.contextTooLong(tokens: p.count + parameters.maxTokens, contextLength: ropeTableLength)
+        }
+        let caches = prompts.map { KVCache(configuration: configuration, capacity: $0.count + parameters.maxTokens) }
+        let v = configuration.vocabularySize
+
+        /// Takes sampled token `t` for sequence `s`; returns whether it continues.
+        func accept(_ s: Int, _ t: Int) {
+            if parameters.stopAtEOS && t == tokenizer.eosID { finish[s] = .eos; return }
+            generated[s].append(t)
+            samplers[s].accept(t)
+            if generated[s].count >= parameters.maxTokens { finish[s] = .maxTokens }
+        }
+
+        // Prefill, in chunks of at most maxPrefillRows rows; logits only at each prompt's last row.
+        var rows: [StepRow] = []
+        for (s, p) in prompts.enumerated() {
+            for (pos, t) in p.enumerated() { rows.append(StepRow(sequence: s, position: pos, token: t, isPrompt: true)) }
+        }
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + max(1, maxPrefillRows))
+            let chunk = Array(rows[start..<end])
+            let lastRows = chunk.indices.filter { chunk[$0].position == prompts[chunk[$0].sequence].count - 1 }
+            var logits = forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows).logits
+            logits.withUnsafeMutableBufferPointer { buf in
+                for (k, r) in lastRows.enumerated() {
+                    let s = chunk[r].sequence
+                    accept(s, samplers[s].sample(UnsafeMutableBufferPointer(rebasing: buf[(k * v)..<((k + 1) * v)])))
+                }
+            }
+            start = end
+        }
+        // Decode.
+        while true {
+            let live = prompts.indices.filter { finish[$0] == nil }
+            if live.isEmpty { break }
+            let step = live.map { s in
+                StepRow(sequence: s, position: prompts[s].count + generated[s].count - 1, token: generated[s].last!, isPrompt: false)
+            }
+            var logits = forward(rows: step, caches: caches, hook: hook, captureLayer: nil, logitRows: Array(step.indices)).logits
+            logits.withUnsafeMutableBufferPointer { buf in
+                for (k, s) in live.enumerated() {
+                    accept(s, samplers[s].sample(UnsafeMutableBufferPointer(rebasing: buf[(k * v)..<((k + 1) * v)])))
+                }
+            }
+        }
+        return result()
+    }
+
+    /// Residual stream after block `layer` (resid_post, 0-based) at every position: tokens.count × dModel.
+    public func residualStream(tokens: [Int], layer: Int) throws -> Matrix {
+        try residualStreams(batch: [tokens], layer: layer)[0]
+    }
+
+    /// `residualStream` for many texts at once (batched prefill, no generation), one matrix per text.
+    public func residualStreams(batch: [[Int]], layer: Int) throws -> [Matrix] {
+        try validate(layer: layer, argument: "layer")
+        for (i, t) in batch.enumerated() {
+            try validate(tokens: t, argument: "batch[\(i)]")
+            guard t.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: t.count, contextLength: ropeTableLength) }
+        }
+        let d = configuration.dModel
+        var out = batch.map { Matrix(zeros: $0.count, d) }
+        // Group whole texts into chunks of at most maxPrefillRows rows (a longer text is split across steps).
+        let caches = batch.map { KVCache(configuration: configuration, capacity: $0.count, layers: layer + 1) }
+        var rows: [StepRow] = []
+        for (s, t) in batch.enumerated() {
+            for (pos, id) in t.enumerated() { rows.append(StepRow(sequence: s, position: pos, token: id, isPrompt: true)) }
+        }
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + max(1, maxPrefillRows))
+            let chunk = Array(rows[start..<end])
+            let captured = forward(rows: chunk, caches: caches, hook: nil, captureLayer: layer, logitRows: []).captured
+            for (r, row) in chunk.enumerated() {
+                for c in 0..<d { out[row.sequence].values[row.position * d + c] = captured[r * d + c] }
+            }
+            start = end
+        }
+        return out
+    }
+
+    /// Logits (vocabularySize floats) for the next token after `tokens`, unsteered.
+    public func nextTokenLogits(tokens: [Int], hook: ResidualHook? = nil) throws -> [Float] {
+        try validate(tokens: tokens, argument: "tokens")
+        if let hook { try validate(layer: hook.layer, argument: "hook layer") }
+        guard tokens.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: tokens.count, contextLength: ropeTableLength) }
+        let cache = [KVCache(configuration: configuration, capacity: tokens.count)]
+        let rows = tokens.enumerated().map { StepRow(sequence: 0, position: $0.offset, token: $0.element, isPrompt: true) }
+        return forward(rows: rows, caches: cache, hook: hook, captureLayer: nil, logitRows: [rows.count - 1]).logits
+    }
+
+    /// Perplexity of `continuation` given `context` under the unsteered model:
+    /// exp(−(1/N) Σᵢ log p(cᵢ | context, c₁…cᵢ₋₁)), N = continuation.count, log-softmax in Float64.
+    public func perplexity(context: [Int], continuation: [Int]) throws -> Double {
+        guard !context.isEmpty else { throw LanguageModelError.invalidArgument(argument: "context", reason: "must hold at least one token") }
+        guard !continuation.isEmpty else { throw LanguageModelError.invalidArgument(argument: "continuation", reason: "must hold at least one token") }
+        let tokens = context + continuation
+        try validate(tokens: tokens, argument: "context + continuation")
+        guard tokens.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: tokens.count, contextLength: ropeTableLength) }
+        let cache = [KVCache(configuration: configuration, capacity: tokens.count)]
+        let rows = tokens.enumerated().map { StepRow(sequence: 0, position: $0.offset, token: $0.element, isPrompt: true) }
+        let v = configuration.vocabularySize
+        var totalNLL = 0.0
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + max(1, maxPrefillRows))
+            let logitRows = (start..<end).filter { $0 >= context.count - 1 && $0 < tokens.count - 1 }.map { $0 - start }
+            let logits = forward(rows: Array(rows[start..<end]), caches: cache, hook: nil, captureLayer: nil, logitRows: logitRows).logits
+            for (k, r) in logitRows.enumerated() {
+                let target = tokens[start + r + 1]
+                var m = -Double.infinity
+                for j in 0..<v { m = max(m, Double(logits[k * v + j])) }
+                var sum = 0.0
+                for j in 0..<v { sum += Foundation.exp(Double(logits[k * v + j]) - m) }
+                totalNLL += -(Double(logits[k * v + target]) - m - Foundation.log(sum))
+            }
+            start = end
+        }
+        return Foundation.exp(totalNLL / Double(continuation.count))
+    }
+
+    /// The direction `v` (dModel floats) read through the unembedding only: U · v, vocabularySize floats, where
+    /// U is the output matrix (the token embedding when tied). No final RMSNorm is applied.
+    public func unembedDirection(_ v: [Float]) -> [Float] {
+        precondition(v.count == configuration.dModel, "unembedDirection: \(v.count) values for d_model \(configuration.dModel)")
+        let u = weights.output ?? weights.tokenEmbedding
+        var out = [Float](repeating: 0, count: u.rows)
+        v.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                BLAS.gemv(m: u.rows, n: u.cols, a: u.values, lda: u.cols, x: x.baseAddress!, y: y.baseAddress!)
+            }
+        }
+        return out
+    }
+
+    /// Row `id` of the token embedding (dModel floats).
+    public func tokenEmbedding(_ id: Int) -> [Float] {
+        let d = configuration.dModel
+        return Array(UnsafeBufferPointer(start: weights.tokenEmbedding.values + id * d, count: d))
+    }
+
+    /// Throws unless `layer` is a block index.
+    public func validate(layer: Int, argument: String) throws {
+        guard layer >= 0, layer < configuration.layerCount else {
+            throw LanguageModelError.layerOutOfRange(argument: argument, layer: layer, layerCount: configuration.layerCount)
+        }
+    }
+
+    func validate(tokens: [Int], argument: String) throws {
+        guard !tokens.isEmpty else { throw LanguageModelError.invalidArgument(argument: argument, reason: "no tokens") }
+        for t in tokens where t < 0 || t >= configuration.vocabularySize {
+            throw LanguageModelError.tokenOutOfRange(argument: argument, id: t, vocabularySize: configuration.vocabularySize)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import ModelFormats
+import Tokenization
+
+/// A row-major Float32 matrix owned outside Swift arrays (stable address for BLAS), rows × cols.
+public final class WeightMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let values: UnsafeMutablePointer<Float>
+
+    public init(rows: Int, cols: Int, values source: [Float]) {
+        precondition(source.count == rows * cols, "WeightMatrix: \(source.count) values for \(rows)×\(cols)")
+        self.rows = rows; self.cols = cols
+        values = .allocate(capacity: max(1, rows * cols))
+        source.withUnsafeBufferPointer { values.initialize(from: $0.baseAddress!, count: source.count) }
+    }
+
+    /// Stacks matrices of equal width vertically.
+    public convenience init(stacking parts: [[Float]], rows: [Int], cols: Int) {
+        var all: [Float] = []
+        all.reserveCapacity(rows.reduce(0, +) * cols)
+        for p in parts { all.append(contentsOf: p) }
+        self.init(rows: rows.reduce(0, +), cols: cols, values: all)
+    }
+
+    deinit { values.deallocate() }
+}
+
+/// The weights of one llama block, with Q/K/V and gate/up stacked so each needs one GEMM.
+struct LlamaBlockWeights {
+    /// RMSNorm weight before attention, dModel.
+    var attentionNorm: [Float]
+    /// [Wq; Wk; Wv], (queryDim + 2·kvDim) × dModel; Wq/Wk rows in the interleaved-pair RoPE order of GGUF.
+    var qkv: WeightMatrix
+    /// Wo, dModel × queryDim.
+    var output: WeightMatrix
+    var ffnNorm: [Float]
+    /// [W_gate; W_up], 2·ffnDim × dModel.
+    var gateUp: WeightMatrix
+    /// W_down, dModel × ffnDim.
+    var down: WeightMatrix
+}
+
+struct LlamaWeights {
+    var tokenEmbedding: WeightMatrix
+    var blocks: [LlamaBlockWeights]
+    var outputNorm: [Float]
+    /// Separate unembedding, or nil when tied to `tokenEmbedding`.
+    var output: WeightMatrix?
+}
+
+extension LlamaModel {
+    /// Reads configuration, tokenizer and weights from a GGUF file (architecture `llama`, tokenizer `gpt2`).
+    static func loadGGUF(path: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
+        let file = try GGUFFile(path: path)
+        let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
+        guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
+        let tokenizer = try BPETokenizer(gguf: file)
+        func meta(_ key: String) throws -> Int {
+            do { return try file.int("llama." + key) } catch { throw LanguageModelError.invalidConfiguration(path: path, reason: "missing or non-integer metadata 'llama.\(key)'") }
+        }
+        let d = try meta("embedding_length")
+        let heads = try meta("attention.head_count")
+        let embedding = try file.info("token_embd.weight")
+        let config = LlamaConfiguration(
+            dModel: d, layerCount: try meta("block_count"), headCount: heads,
+            kvHeadCount: (try? file.int("llama.attention.head_count_kv")) ?? heads,
+            headDim: (try? file.int("llama.rope.dimension_count")) ?? (heads > 0 ? d / heads : 0),
+            ffnDim: try meta("feed_forward_length"),
+            vocabularySize: embedding.shape.first ?? 0,
+            rmsNormEps: Float((try? file.double("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5),
+            ropeBase: Float((try? file.double("llama.rope.freq_base")) ?? 10000),
+            contextLength: (try? file.int("llama.context_length")) ?? 2048,
+            tiedEmbeddings: file.tensors["output.weight"] == nil)
+        try config.validate(path: path)
+        guard config.vocabularySize == tokenizer.vocabularySize else {
+            throw LanguageModelError.invalidConfiguration(path: path, reason: "token_embd has \(config.vocabularySize) rows but the tokenizer \(tokenizer.vocabularySize) tokens")
+        }
+        let c = config
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
+        func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
+        var blocks: [LlamaBlockWeights] = []
+        for l in 0..<c.layerCount {
+            let p = "blk.\(l)."
+            blocks.append(LlamaBlockWeights(
+                attentionNorm: try vector(p + "attn_norm.weight", c.dModel),
+                qkv: WeightMatrix(stacking: [try matrix(p + "attn_q.weight", c.queryDim, c.dModel),
+                                             try matrix(p + "attn_k.weight", c.kvDim, c.dModel),
+                                             try matrix(p + "attn_v.weight", c.kvDim, c.dModel)],
+                                  rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
+                output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "attn_output.weight", c.dModel, c.queryDim)),
+                ffnNorm: try vector(p + "ffn_norm.weight", c.dModel),
+                gateUp: WeightMatrix(stacking: [try matrix(p + "ffn_gate.weight", c.ffnDim, c.dModel),
+                                                try matrix(p + "ffn_up.weight", c.ffnDim, c.dModel)],
+                                     rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
+                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim))))
+        }
+        let weights = LlamaWeights(
+            tokenEmbedding: WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("token_embd.weight", c.vocabularySize, c.dModel)),
+            blocks: blocks,
+            outputNorm: try vector("output_norm.weight", c.dModel),
+            output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
+        return (config, tokenizer, weights)
+    }
+
+    /// Reads a Hugging Face llama checkpoint directory: `config.json`, `model.safetensors`, `tokenizer.json`.
+    /// Q/K rows are permuted from HF's half-split RoPE layout to the interleaved-pair layout used here (the
+    /// `permute` of llama.cpp's convert_hf_to_gguf.py).
+    static func loadSafetensors(directory: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
+        let configPath = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: configPath),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw LanguageModelError.cannotLoad(path: configPath, reason: "missing or not a JSON object")
+        }
+        let arch = (json["model_type"] as? String) ?? "<missing model_type>"
+        guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
+        func int(_ key: String) throws -> Int {
+            guard let v = (json[key] as? NSNumber)?.intValue else {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "missing integer '\(key)'")
+            }
+            return v
+        }
+        let d = try int("hidden_size"), heads = try int("num_attention_heads")
+        let config = LlamaConfiguration(
+            dModel: d, layerCount: try int("num_hidden_layers"), headCount: heads,
+            kvHeadCount: (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads,
+            headDim: (json["head_dim"] as? NSNumber)?.intValue ?? d / max(1, heads),
+            ffnDim: try int("intermediate_size"), vocabularySize: try int("vocab_size"),
+            rmsNormEps: (json["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5,
+            ropeBase: (json["rope_theta"] as? NSNumber)?.floatValue ?? 10000,
+            contextLength: (json["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
+            tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
+        try config.validate(path: configPath)
+        let tokenizer = try BPETokenizer(tokenizerJSON: directory + "/tokenizer.json")
+        let file = try SafetensorsFile(path: directory + "/model.safetensors")
+        let c = config
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
+        func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
+        var blocks: [LlamaBlockWeights] = []
+        for l in 0..<c.layerCount {
+            let p = "model.layers.\(l)."
+            let q = Self.interleaveRoPERows(try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.dModel), heads: c.headCount, headDim: c.headDim, cols: c.dModel)
+            let k = Self.interleaveRoPERows(try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.dModel), heads: c.kvHeadCount, headDim: c.headDim, cols: c.dModel)
+            blocks.append(LlamaBlockWeights(
+                attentionNorm: try vector(p + "input_layernorm.weight", c.dModel),
+                qkv: WeightMatrix(stacking: [q, k, try matrix(p + "self_attn.v_proj.weight", c.kvDim, c.dModel)],
+                                  rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
+                output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "self_attn.o_proj.weight", c.dModel, c.queryDim)),
+                ffnNorm: try vector(p + "post_attention_layernorm.weight", c.dModel),
+                gateUp: WeightMatrix(stacking: [try matrix(p + "mlp.gate_proj.weight", c.ffnDim, c.dModel),
+                                                try matrix(p + "mlp.up_proj.weight", c.ffnDim, c.dModel)],
+                                     rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
+                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "mlp.down_proj.weight", c.dModel, c.ffnDim))))
+        }
+        let output: WeightMatrix? = c.tiedEmbeddings || file.tensors["lm_head.weight"] == nil ? nil
+            : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("lm_head.weight", c.vocabularySize, c.dModel))
+        var cfg = config
+        cfg.tiedEmbeddings = output == nil
+        let weights = LlamaWeights(
+            tokenEmbedding: WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("model.embed_tokens.weight", c.vocabularySize, c.dModel)),
+            blocks: blocks, outputNorm: try vector("model.norm.weight", c.dModel), output: output)
+        return (cfg, tokenizer, weights)
+    }
+
+    /// HF → GGUF row order for Q/K: within each head, row j·(headDim/2) + i moves to 2i + j, so RoPE pairs
+    /// (i, i + headDim/2) become adjacent pairs (2i, 2i+1).
+    static func interleaveRoPERows(_ w: [Float], heads: Int, headDim: Int, cols: Int) -> [Float] {
+        var out = w
+        let half = headDim / 2
+        for h in 0..<heads {
+            for j in 0..<2 {
+                for i in 0..<half {
+                    let from = (h * headDim + j * half + i) * cols
+                    let to = (h * headDim + 2 * i + j) * cols
+                    for c in 0..<cols { out[to + c] = w[from + c] }
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension BPETokenizer {
+    /// The tokenizer stored in GGUF metadata: `tokenizer.ggml.model` = "gpt2" (byte-level BPE),
+    /// `tokenizer.ggml.tokens`, `.merges`, `.token_type` (3 = control and 4 = user-defined are special),
+    /// `.pre` ("smollm", or "gpt2"/"default"), `.eos_token_id`, `.bos_token_id`.
+    public convenience init(gguf file: GGUFFile) throws {
+        let path = file.path
+        let model = (try? file.string("tokenizer.ggml.model")) ?? "<missing>"
+        guard model == "gpt2" else { throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.model '\(model)' (only byte-level BPE 'gpt2')") }
+        guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.strings else {
+            throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.tokens")
+        }
+        guard let merges = file.metadata["tokenizer.ggml.merges"]?.strings else {
+            throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.merges")
+        }
+        var specials = Set<Int>()
+        if let types = file.metadata["tokenizer.ggml.token_type"]?.ints {
+            guard types.count == tokens.count else {
+                throw BPETokenizerError.malformedField(source: path, field: "tokenizer.ggml.token_type", reason: "\(types.count) types for \(tokens.count) tokens")
+            }
+            for (i, t) in types.enumerated() where t == 3 || t == 4 { specials.insert(i) }
+        }
+        let preName = (try? file.string("tokenizer.ggml.pre")) ?? "default"
+        let pre: BPEPreTokenizer
+        switch preName {
+        case "smollm": pre = .smollm
+        case "gpt2", "default", "gpt-2": pre = .gpt2
+        default: throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.pre '\(preName)' (supported: smollm, gpt2)")
+        }
+        guard let eos = file.metadata["tokenizer.ggml.eos_token_id"]?.int else {
+            throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.eos_token_id")
+        }
+        try self.init(tokens: tokens, merges: merges, specialIDs: specials, eosID: eos,
+                      bosID: file.metadata["tokenizer.ggml.bos_token_id"]?.int, preTokenizer: pre, source: path)
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+
+/// A byte-level BPE tokenizer (GPT-2 family: SmolLM2, Llama 3, …).
+///
+/// Encoding: the text is split at special tokens (matched verbatim, longest first), each stretch is split by the
+/// pre-tokenizer (`BPEPreTokenizer`), each piece's UTF-8 bytes are mapped to printable characters with GPT-2's
+/// `bytes_to_unicode` table, and adjacent symbols are merged repeatedly, lowest merge rank first, until no ranked
+/// pair remains (Sennrich et al. 2016; Radford et al. 2019). No BOS is added. Decoding reverses the byte map;
+/// bytes that do not form complete UTF-8 are replaced by U+FFFD only at the very end (see `StreamingDecoder`
+/// for incremental output that never splits a character).
+public final class BPETokenizer: @unchecked Sendable {
+    /// Where the tokenizer was built from (a file path), used in error messages.
+    public let source: String
+    public let preTokenizer: BPEPreTokenizer
+    /// Token strings by id (byte-level mapped, e.g. "Ġthe").
+    public let tokens: [String]
+    public let eosID: Int
+    public let bosID: Int?
+    /// Ids of tokens matched verbatim in input text and rendered verbatim in output.
+    public let specialIDs: Set<Int>
+
+    private let vocabulary: [String: Int]
+    /// (left id << 32 | right id) → (rank, merged id)
+    private let merges: [UInt64: (rank: Int32, id: Int32)]
+    private let byteToken: [Int32]               // byte → token id of its single-character symbol
+    private let tokenBytes: [[UInt8]]            // id → bytes it decodes to
+    private let specials: [(text: [UInt8], id: Int)]
+    private let specialFirstBytes: Set<UInt8>
+    private let cacheLock = NSLock()
+    private var cache: [String: [Int]] = [:]
+
+    public var vocabularySize: Int { tokens.count }
+
+    /// Builds a tokenizer from its parts.
+    /// - Parameters:
+    ///   - tokens: token strings by id (byte-level mapped).
+    ///   - merges: merge rules in rank order, each "left right".
+    ///   - specialIDs: ids of special tokens (GGUF token types CONTROL/USER_DEFINED, HF `added_tokens`).
+    ///   - source: named in errors.
+    public init(tokens: [String], merges mergeLines: [String], specialIDs: Set<Int>, eosID: Int, bosID: Int? = nil,
+                preTokenizer: BPEPreTokenizer, source: String) throws {
+        self.source = source
+        self.tokens = tokens
+        self.preTokenizer = preTokenizer
+        self.eosID = eosID
+        self.bosID = bosID
+        guard !tokens.isEmpty else { throw BPETokenizerError.missingField(source: source, field: "tokens") }
+        guard eosID >= 0, eosID < tokens.count else {
+            throw BPETokenizerError.tokenIDOutOfRange(source: source, id: eosID, vocabularySize: tokens.count)
+        }
+        var vocabulary: [String: Int] = [:]
+        vocabulary.reserveCapacity(tokens.count)
+        for (i, t) in tokens.enumerated() where vocabulary[t] == nil { vocabulary[t] = i }
+        self.vocabulary = vocabulary
+        let table = ByteLevel.byteToCharacter
+        var byteToken = [Int32](repeating: -1, count: 256)
+        // A byte without a token of its own (a few control bytes in some vocabularies) is dropped when
+        // encoding, as llama.cpp does.
+        for b in 0..<256 { if let id = vocabulary[String(table[b])] { byteToken[b] = Int32(id) } }
+        guard byteToken.contains(where: { $0 >= 0 }) else {
+            throw BPETokenizerError.malformedField(source: source, field: "tokens", reason: "no byte-level tokens at all")
+        }
+        self.byteToken = byteToken
+        var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
+        merges.reserveCapacity(mergeLines.count)
+        for (rank, line) in mergeLines.enumerated() {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let l = vocabulary[String(parts[0])], let r = vocabulary[String(parts[1])],
+                  let m = vocabulary[String(parts[0]) + String(parts[1])] else {
+                throw BPETokenizerError.malformedField(source: source, field: "merges", reason: "rule #\(rank) '\(line)' names unknown tokens")
+            }
+            let key = UInt64(l) << 32 | UInt64(r)
+            if merges[key] == nil { merges[key] = (Int32(rank), Int32(m)) }
+        }
+        self.merges = merges
+        let inverse = ByteLevel.characterToByte
+        var specialList: [(text: [UInt8], id: Int)] = []
+        var specialSet = Set<Int>()
+        for id in specialIDs {
+            guard id >= 0, id < tokens.count else {
+                throw BPETokenizerError.tokenIDOutOfRange(source: source, id: id, vocabularySize: tokens.count)
+            }
+            specialSet.insert(id)
+            if !tokens[id].isEmpty { specialList.append((Array(tokens[id].utf8), id)) }
+        }
+        specialList.sort { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
+        self.specials = specialList
+        self.specialIDs = specialSet
+        self.specialFirstBytes = Set(specialList.compactMap(\.text.first))
+        self.tokenBytes = tokens.enumerated().map { id, t in
+            if specialSet.contains(id) { return Array(t.utf8) }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(t.unicodeScalars.count)
+            for ch in t.unicodeScalars {
+                if let b = inverse[ch] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(ch).utf8)) }
+            }
+            return bytes
+        }
+    }
+
+    /// The id of a token string, if in the vocabulary.
+    public func id(for token: String) -> Int? { vocabulary[token] }
+
+    /// The token string of `id` (byte-level mapped), or nil when out of range.
+    public func token(for id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
+
+    /// Token ids of `text` (no BOS). Special-token strings in the text become their ids when `parseSpecial`.
+    public func encode(_ text: String, parseSpecial: Bool = true) -> [Int] {
+        var out: [Int] = []
+        let bytes = Array(text.utf8)
+        var start = 0
+        var i = 0
+        if parseSpecial, !specials.isEmpty {
+            while i < bytes.count {
+                if specialFirstBytes.contains(bytes[i]), let s = matchSpecial(bytes, at: i) {
+                    if start < i { encodeOrdinary(bytes[start..<i], into: &out) }
+                    out.append(s.id)
+                    i += s.text.count
+                    start = i
+                } else {
+                    i += 1
+                }
+            }
+        }
+        if start < bytes.count { encodeOrdinary(bytes[start...], into: &out) }
+        return out
+    }
+
+    private func matchSpecial(_ bytes: [UInt8], at i: Int) -> (text: [UInt8], id: Int)? {
+        for s in specials where s.text.count <= bytes.count - i {
+            var equal = true
+            for k in 0..<s.text.count where bytes[i + k] != s.text[k] { equal = false; break }
+            if equal { return s }
+        }
+        return nil
+    }
+
+    private func encodeOrdinary(_ bytes: ArraySlice<UInt8>, into out: inout [Int]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        for piece in preTokenizer.split(text) {
+            let word = String(piece)
+            cacheLock.lock()
+            let cached = cache[word]
+            cacheLock.unlock()
+            if let cached { out.append(contentsOf: cached); continue }
+            let ids = mergeWord(Array(word.utf8))
+            cacheLock.lock()
+            if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
+            cache[word] = ids
+            cacheLock.unlock()
+            out.append(contentsOf: ids)
+        }
+    }
+
+    /// Applies the merges to one pre-tokenized piece: repeatedly merge the adjacent pair of lowest rank
+    /// (leftmost on ties).
+    private func mergeWord(_ bytes: [UInt8]) -> [Int] {
+        var symbols = bytes.map { byteToken[Int($0)] }.filter { $0 >= 0 }
+        while symbols.count > 1 {
+            var bestRank = Int32.max, bestAt = -1, bestID: Int32 = 0
+            for k in 0..<(symbols.count - 1) {
+                if let m = merges[UInt64(symbols[k]) << 32 | UInt64(symbols[k + 1])], m.rank < bestRank {
+                    bestRank = m.rank; bestAt = k; bestID = m.id
+                }
+            }
+            if bestAt < 0 { break }
+            symbols[bestAt] = bestID
+            symbols.remove(at: bestAt + 1)
+        }
+        return symbols.map(Int.init)
+    }
+
+    /// The bytes token `id` stands for (special tokens: their text; empty when out of range).
+    public func bytes(for id: Int) -> [UInt8] { id >= 0 && id < tokenBytes.count ? tokenBytes[id] : [] }
+
+    /// The text of `ids`; special tokens are rendered as their text unless `skipSpecial`. Invalid or incomplete
+    /// UTF-8 (e.g. a character cut by the end of generation) becomes U+FFFD.
+    public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
+        var out: [UInt8] = []
+        for id in ids where !(skipSpecial && specialIDs.contains(id)) { out.append(contentsOf: bytes(for: id)) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A ChatML prompt for one user turn, ending where the assistant's answer begins:
+    /// `<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n`.
+    public func chatPrompt(user: String) -> String {
+        "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
+    }
+}
+
+/// Turns a stream of token ids into text without ever splitting a UTF-8 character: bytes of an incomplete
+/// character are held back until the token that completes it arrives.
+public struct StreamingDecoder {
+    private var pending: [UInt8] = []
+    public init() {}
+
+    /// Appends `bytes` and returns the text that is now complete.
+    public mutating func append(_ bytes: [UInt8]) -> String {
+        pending.append(contentsOf: bytes)
+        let keep = Self.incompleteSuffixLength(pending)
+        let ready = pending[..<(pending.count - keep)]
+        let text = String(decoding: ready, as: UTF8.self)
+        pending.removeFirst(pending.count - keep)
+        return text
+    }
+
+    /// Whatever is still held back (as U+FFFD if incomplete).
+    public mutating func flush() -> String {
+        defer { pending.removeAll() }
+        return String(decoding: pending, as: UTF8.self)
+    }
+
+    /// Length of a trailing, possibly completable UTF-8 sequence that is not yet complete.
+    static func incompleteSuffixLength(_ b: [UInt8]) -> Int {
+        var k = 0
+        var i = b.count - 1
+        while i >= 0, k < 4, b[i] & 0xC0 == 0x80 { i -= 1; k += 1 }
+        guard i >= 0 else { return 0 }
+        let lead = b[i]
+        let need: Int = lead >= 0xF0 && lead < 0xF8 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        return need > k + 1 ? k + 1 : 0
+    }
+}
+
+/// GPT-2's reversible byte ↔ printable-character table (`bytes_to_unicode`): printable Latin-1 bytes map to
+/// themselves, the other 68 bytes to U+0100 onward in byte order.
+public enum ByteLevel {
+    public static let byteToCharacter: [Unicode.Scalar] = {
+        var printable = Set<Int>()
+        for r in [33...126, 161...172, 174...255] { for b in r { printable.insert(b) } }
+        var table = [Unicode.Scalar](repeating: " ", count: 256)
+        var n = 0
+        for b in 0..<256 {
+            if printable.contains(b) { table[b] = Unicode.Scalar(UInt32(b))! } else { table[b] = Unicode.Scalar(UInt32(256 + n))!; n += 1 }
+        }
+        return table
+    }()
+
+    public static let characterToByte: [Unicode.Scalar: UInt8] = {
+        var d: [Unicode.Scalar: UInt8] = [:]
+        for (b, c) in byteToCharacter.enumerated() { d[c] = UInt8(b) }
+        return d
+    }()
+}
