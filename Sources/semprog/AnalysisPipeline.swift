@@ -128,7 +128,7 @@ struct AnalysisPipelineOptions {
     /// Worker threads for the analysis and for OpenBLAS.
     var threads: Int
     /// Perplexity of a generation's text under the unsteered model, when a model was given.
-    var perplexity: (@Sendable (_ prompt: String, _ text: String) throws -> Double)?
+    var perplexity: (@Sendable (_ prompt: String, _ text: String, _ chat: Bool) throws -> Double?)?
     var quiet = false
 }
 
@@ -396,7 +396,7 @@ struct AnalysisPipeline {
         if let perplexity = options.perplexity {
             let line = ProgressLine("perplexity", quiet: options.quiet)
             for (i, g) in contents.generations.enumerated() {
-                perplexities[i] = try perplexity(contents.prompts[g.promptId] ?? "", g.text)
+                perplexities[i] = try perplexity(contents.prompts[g.promptId] ?? "", g.text, sweep.chat)
                 line.update(done: i + 1, total: contents.generations.count, unit: "texts")
             }
             line.finish()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LanguageModel
 import Store
 
 extension Semprog {
@@ -56,10 +57,11 @@ extension Semprog {
         func run() async throws {
             do {
                 let store = try StoreDatabase(path: db)
-                let perplexity = try model.map { try PerplexityScorer.make(modelPath: $0) }
+                let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+                let perplexity = try model.map { try PerplexityScorer.make(modelPath: $0, threads: threadCount) }
                 let options = AnalysisPipelineOptions(
                     embeddingModel: embeddingModel ?? DefaultPaths.embeddingModel, penalty: penalty, describer: describer,
-                    threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, perplexity: perplexity, quiet: quiet)
+                    threads: threadCount, perplexity: perplexity, quiet: quiet)
                 let start = Date()
                 let summary = try AnalysisPipeline(store: store, databasePath: db, options: options)
                     .run(sweepName: sweep) { if !json { Terminal.error($0) } }
@@ -124,12 +126,20 @@ extension Semprog {
     }
 }
 
-/// Perplexity of a generation under the unsteered language model (optional input to the degradation score).
+/// Perplexity of a generation under the unsteered language model (optional input to the degradation score):
+/// the output's tokens as the continuation of the prompt (wrapped in the chat template when the sweep was run
+/// with chat prompts). nil for an empty output or prompt.
 enum PerplexityScorer {
-    static func make(modelPath: String) throws -> @Sendable (String, String) throws -> Double {
+    static func make(modelPath: String, threads: Int) throws -> @Sendable (String, String, Bool) throws -> Double? {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw CLIError.invalidArgument("--model: \(modelPath): no such file")
         }
-        throw CLIError.notYetAvailable("--model (perplexity needs the language model, which this build does not include yet)")
+        let lm = try LlamaModel.load(path: modelPath, threads: threads)
+        return { prompt, text, chat in
+            let context = lm.tokenizer.encode(chat ? lm.tokenizer.chatPrompt(user: prompt) : prompt)
+            let continuation = lm.tokenizer.encode(text, parseSpecial: false)
+            guard !context.isEmpty, !continuation.isEmpty else { return nil }
+            return try lm.perplexity(context: context, continuation: continuation)
+        }
     }
 }
