@@ -526,17 +526,14 @@ struct AnalysisPipeline {
     }
 }
 
-/// Stage labels: the terms most over-represented in a stage's outputs relative to the prompt's baseline.
+/// Stage labels: the terms most over-represented in a stage's outputs relative to the prompt's baseline, by the
+/// describers' `contrastiveTerms` (log-odds ratio with an informative Dirichlet prior, Monroe, Colaresi & Quinn
+/// 2008): the `count` terms with the largest positive z.
 enum StageLabel {
     /// Up to `count` terms, comma-separated; "(like the baseline)" when no term stands out.
     static func label(stageTexts: [String], baseline: String, count: Int = 3) -> String {
-        // Placeholder until the describers' contrastiveTerms lands (merge of branch `embed`).
-        var frequency: [String: Int] = [:]
-        let base = Set(baseline.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init))
-        for t in stageTexts {
-            for w in t.lowercased().split(whereSeparator: { !$0.isLetter }) where !base.contains(String(w)) { frequency[String(w), default: 0] += 1 }
-        }
-        let top = frequency.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(count).map(\.key)
+        let terms = contrastiveTerms(target: stageTexts, reference: [baseline])
+        let top = terms.filter { $0.z > 0 }.prefix(count).map(\.term)
         return top.isEmpty ? "(like the baseline)" : top.joined(separator: ", ")
     }
 }

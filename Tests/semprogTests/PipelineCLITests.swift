@@ -66,14 +66,15 @@ import Testing
 
     static func csvField(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
-    static var csv: String {
+    /// The study as a flat CSV; `withoutExplanation` leaves that feature's explanation empty.
+    static func csv(withoutExplanation: Int? = nil) -> String {
         var lines = ["feature,prompt,magnitude,output,baseline,explanation,fraction_nonzero,max_activation"]
         for f in topics.indices {
             let fraction = pow(10, -1 - 0.5 * Double(f)), maxActivation = 4 + Double(f)
             for p in prompts.indices {
                 for (k, m) in magnitudes.enumerated() {
                     lines.append([String(100 + f), csvField(prompts[p]), String(m), csvField(output(feature: f, prompt: p, magnitude: k)),
-                                  csvField(baselines[p]), csvField(topics[f].explanation), String(fraction), String(maxActivation)]
+                                  csvField(baselines[p]), 100 + f == withoutExplanation ? "" : csvField(topics[f].explanation), String(fraction), String(maxActivation)]
                         .joined(separator: ","))
                 }
             }
@@ -81,9 +82,9 @@ import Testing
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func importStudy() throws -> String {
+    func importStudy(withoutExplanation: Int? = nil) throws -> String {
         let input = path("study.csv")
-        try Data(Self.csv.utf8).write(to: URL(fileURLWithPath: input))
+        try Data(Self.csv(withoutExplanation: withoutExplanation).utf8).write(to: URL(fileURLWithPath: input))
         let db = path("study.sqlite")
         let imported = try CLIRunner.run(["import", "--db", db, "--sweep", "study", input])
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -188,13 +189,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path("report")))
     }
 
-    @Test func analyzeWithoutDescriptionsUsesOutputsAndSaysSo() throws {
+    @Test func analyzeWithoutDescriptionsOrExplanationSaysSo() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
-        let db = try importStudy()
+        let db = try importStudy(withoutExplanation: 105)
         let analyzed = try CLIRunner.run(["analyze", "--db", db, "--embedding-model", Self.embeddingModel, "--threads", "2"])
         #expect(analyzed.status == 0, "\(analyzed.stderr)")
         #expect(analyzed.stdout.contains("sweep not described"), "\(analyzed.stdout)")
+        #expect(analyzed.stdout.contains("mean explanation similarity"))
+        #expect(analyzed.stdout.contains("(outputs)"), "\(analyzed.stdout)")
+        #expect(analyzed.stdout.contains("105: no explanation"), "\(analyzed.stdout)")
         #expect(analyzed.stdout.contains("RQ3 Spearman ρ"))
+        // The feature without explanation is still analysed (stages, RQ3), only its similarity is missing.
+        let store = try StoreDatabase(path: db)
+        let analysis = try store.storedAnalysis(sweepId: try #require(try store.sweeps().first?.id))
+        let summary = try #require(analysis.featureSummaries.first { $0.featureIndex == 105 })
+        #expect(summary.simMean == nil && summary.explanation == nil)
+        #expect(analysis.featureSummaries.count == 6)
     }
 
     @Test func analyzeRejectsMissingBaselinesAndTooFewFeatures() throws {
