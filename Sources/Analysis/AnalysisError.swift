@@ -26,8 +26,6 @@ public enum AnalysisError: Error, LocalizedError, Equatable, Sendable {
     case tooFewFeatures(count: Int)
     /// A setting is out of its valid range.
     case invalidSetting(name: String, value: String, expected: String)
-    /// zlib returned an error status.
-    case compressionFailed(status: Int32)
 
     public var errorDescription: String? {
         switch self {
@@ -55,8 +53,6 @@ public enum AnalysisError: Error, LocalizedError, Equatable, Sendable {
             "the sweep has \(count) feature(s) with outputs: RQ3 correlates features and needs at least 3"
         case let .invalidSetting(name, value, expected):
             "setting \(name) = \(value) is invalid: expected \(expected)"
-        case let .compressionFailed(status):
-            "zlib compress2 failed with status \(status)"
         }
     }
 }

@@ -13,9 +13,10 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
     /// L / N, where L is the length in tokens of the longest token sequence that occurs at least twice in the text
     /// (occurrences may overlap) and N the token count; 0 for an empty text. "a b a b a b" → 4/6.
     public var longestRepeatShare: Double
-    /// zlib compression ratio = UTF-8 bytes / bytes after `compress2` at level 9 (higher = more repetitive;
-    /// fluent English of a few hundred bytes ≈ 1.2–1.8, loops ≫ 2). 1 for an empty text. Reference: Shaib et al.
-    /// (2024), "Standardizing the Measurement of Text Diversity", arXiv:2403.00553.
+    /// zlib compression ratio = bytes after `compress2` at level 9 / UTF-8 bytes (the Store's convention: lower =
+    /// more repetitive; fluent English of a few hundred bytes ≈ 0.6–0.9, loops < 0.3; short texts can exceed 1
+    /// because of zlib's fixed overhead). 1 for an empty text. Reference: Shaib et al. (2024), "Standardizing the
+    /// Measurement of Text Diversity", arXiv:2403.00553 (who report the inverse, raw / compressed).
     public var compressionRatio: Double
     /// Share of tokens that are not words: after trimming surrounding punctuation a token is a word when it is
     /// letters (with inner apostrophes or hyphens, at most 25 characters) or a number; everything else
@@ -105,7 +106,7 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
         return best
     }
 
-    /// UTF-8 bytes / zlib (`compress2`, level 9) bytes; 1 for empty text.
+    /// zlib (`compress2`, level 9) bytes / UTF-8 bytes; 1 for empty text.
     public static func compressionRatio(_ text: String) -> Double {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return 1 }
@@ -114,7 +115,7 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
         let status = compress2(&destination, &destinationLength, bytes, uLong(bytes.count), 9)
         // compress2 cannot fail with a destination of compressBound bytes; keep the text's own size if it ever does.
         guard status == Z_OK, destinationLength > 0 else { return 1 }
-        return Double(bytes.count) / Double(destinationLength)
+        return Double(destinationLength) / Double(bytes.count)
     }
 
     static let trimmed = CharacterSet.punctuationCharacters.union(.symbols).union(CharacterSet(charactersIn: "\"'`"))
@@ -145,10 +146,10 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
 /// The rule that turns `DegradationMetrics` into a degradation score and a degraded / not-degraded verdict.
 ///
 /// Each measure gets a severity in [0, 1] by linear interpolation between a fluent anchor (severity 0) and a
-/// degenerate anchor (severity 1), clipped:
+/// degenerate anchor (severity 1), clipped (an anchor pair may run either way):
 ///   repetition       1 − distinct-2          fluent 0.10, degenerate 0.70
 ///   loop             longest repeat share    fluent 0.10, degenerate 0.50
-///   compression      compression ratio       fluent 1.80, degenerate 3.00
+///   compression      compression ratio       fluent 0.50, degenerate 0.30 (compressed / raw bytes)
 ///   gibberish        non-word share          fluent 0.05, degenerate 0.45
 ///   perplexity       log10(perplexity)       fluent log10 50, degenerate log10 1000 (only when given)
 /// Repetition and loop are evaluated only for texts of at least `minimumTokens` tokens (short texts cannot show
@@ -159,7 +160,7 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
 public struct DegradationRule: Codable, Sendable, Equatable {
     public var repetitionFluent = 0.10, repetitionDegenerate = 0.70
     public var loopFluent = 0.10, loopDegenerate = 0.50
-    public var compressionFluent = 1.80, compressionDegenerate = 3.00
+    public var compressionFluent = 0.50, compressionDegenerate = 0.30
     public var nonWordFluent = 0.05, nonWordDegenerate = 0.45
     public var perplexityFluent = 50.0, perplexityDegenerate = 1000.0
     public var minimumTokens = 8
@@ -195,16 +196,19 @@ public struct DegradationRule: Codable, Sendable, Equatable {
         try validate()
     }
 
-    /// Throws when an anchor pair is not increasing or the threshold is outside (0, 1].
+    /// Throws when an anchor pair runs the wrong way (degenerate texts have less diversity, longer loops, smaller
+    /// compression ratios, more non-words, higher perplexity) or the threshold is outside (0, 1].
     public func validate() throws {
         let pairs: [(String, Double, Double)] = [
             ("repetition", repetitionFluent, repetitionDegenerate), ("loop", loopFluent, loopDegenerate),
-            ("compression", compressionFluent, compressionDegenerate), ("non_word", nonWordFluent, nonWordDegenerate),
+            ("compression", compressionDegenerate, compressionFluent), ("non_word", nonWordFluent, nonWordDegenerate),
             ("perplexity", perplexityFluent, perplexityDegenerate),
         ]
-        for (name, fluent, degenerate) in pairs where !(fluent < degenerate) || !fluent.isFinite || !degenerate.isFinite {
+        for (name, low, high) in pairs where !(low < high) || !low.isFinite || !high.isFinite {
+            let (fluent, degenerate) = name == "compression" ? (high, low) : (low, high)
             throw AnalysisError.invalidSetting(name: "\(name)_fluent/\(name)_degenerate", value: "\(fluent)/\(degenerate)",
-                                               expected: "finite anchors with fluent < degenerate")
+                                               expected: name == "compression" ? "finite anchors with fluent > degenerate"
+                                                   : "finite anchors with fluent < degenerate")
         }
         if perplexityFluent <= 0 {
             throw AnalysisError.invalidSetting(name: "perplexity_fluent", value: "\(perplexityFluent)", expected: "a positive perplexity")

@@ -21,7 +21,7 @@ extension Semprog {
         @Option(help: "Features in the synthetic sweep.") var features = 82
         @Option(help: "Prompts per feature.") var prompts = 8
         @Option(help: "Magnitudes per (feature, prompt).") var magnitudes = 16
-        @Option(help: "Embedding dimension.") var dimension = 384
+        @Option(help: "Dimension of the planted embeddings (--synthetic-embeddings only; MiniLM's is 384).") var dimension = 384
         @Option(help: "Worker threads for the analysis.") var threads = 2
         @Option(help: "Seed of the synthetic sweep.") var seed: UInt64 = 7
         @Option(name: .customLong("embedding-model"), help: "all-MiniLM-L6-v2 directory (default: models/all-MiniLM-L6-v2).")
@@ -29,6 +29,13 @@ extension Semprog {
         @Option(name: .customLong("batch-size"), help: "Texts per embedding batch.") var batchSize = 32
         @Flag(name: .customLong("synthetic-embeddings"), help: "Skip the embedding model: use the planted random vectors.")
         var syntheticEmbeddings = false
+
+        /// CPU seconds used by this process so far (all threads).
+        static func processCPUSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
 
         func validate() throws {
             guard features >= 3 else { throw ValidationError("--features must be at least 3 (RQ3 correlates features)") }
@@ -70,11 +77,13 @@ extension Semprog {
                 synthetic.input = input
             }
             var analysis: SweepAnalysis!
+            let cpuBefore = Self.processCPUSeconds()
             let analyse = try clock.measure { analysis = try SweepAnalysis.analyze(synthetic.input, threads: threads) }
+            let cpu = Self.processCPUSeconds() - cpuBefore
             var encoded = Data()
             let encode = try clock.measure { encoded = try JSONEncoder().encode(analysis) }
             let count = synthetic.input.generations.count
-            print("bench analyze: \(count) generations (\(features) features × \(prompts) prompts × \(magnitudes) magnitudes, embedding dim \(dimension))")
+            print("bench analyze: \(count) generations (\(features) features × \(prompts) prompts × \(magnitudes) magnitudes, embedding dim \(synthetic.input.prompts.first?.embedding.count ?? dimension))")
             print("  threads: \(threads) (machine has \(ProcessInfo.processInfo.activeProcessorCount) cores)")
             print(String(format: "  synthetic sweep:  %.3f s", seconds(synthesis)))
             if let loading, let embedding {
@@ -84,7 +93,8 @@ extension Semprog {
             } else {
                 print("  embedding:        skipped (--synthetic-embeddings)")
             }
-            print(String(format: "  analysis:         %.3f s  (%.0f generations/s)", seconds(analyse), Double(count) / seconds(analyse)))
+            print(String(format: "  analysis:         %.3f s wall, %.3f s CPU  (%.0f generations/s)", seconds(analyse), cpu,
+                         Double(count) / seconds(analyse)))
             let total = seconds(analyse) + (embedding.map(seconds) ?? 0) + (loading.map(seconds) ?? 0)
             print(String(format: "  end to end:       %.3f s (model load + embedding + analysis; goal < 60 s on 2 threads)", total))
             print(String(format: "  JSON encoding:    %.3f s  (%.1f MB)", seconds(encode), Double(encoded.count) / 1e6))

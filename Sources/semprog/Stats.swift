@@ -80,7 +80,7 @@ extension Semprog {
 }
 
 /// A CSV file read whole (RFC 4180: comma-separated, double-quoted fields with "" escapes, CRLF or LF).
-struct CSVTable {
+fileprivate struct CSVTable {
     let path: String
     let header: [String]
     /// Data rows with their 1-based line numbers in the file (the header is row 1).

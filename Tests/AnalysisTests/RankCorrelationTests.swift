@@ -12,6 +12,7 @@ struct ScipyCase: Decodable {
     var kendall_tau: Double?
     var kendall_p_value: Double?
     var p_permutation_exact: Double?
+    var ci_percentile: [Double]?
 }
 
 struct ScipyFixtures: Decodable {
@@ -127,6 +128,18 @@ struct ScipyFixtures: Decodable {
         #expect(a.resamples == 10_000 && a.undefinedResamples == 0)
         // Fisher-z standard error 1.06/√(n−3) gives a width of about 0.2 here; the bootstrap should be similar.
         #expect(a.high - a.low > 0.05 && a.high - a.low < 0.4)
+    }
+
+    @Test func bootstrapIntervalAgreesWithScipyWithinMonteCarloError() throws {
+        // Different random streams, so only Monte-Carlo agreement is expected: the 2.5 % and 97.5 % quantiles of
+        // 10,000 resamples have standard errors near 0.005 for these n; allow 0.03.
+        let cases = try ScipyFixtures.load().cases.filter { $0.ci_percentile != nil }
+        #expect(cases.count == 3)
+        for c in cases {
+            let ci = try #require(try RankCorrelation.bootstrapInterval(c.x, c.y, resamples: 10_000, seed: 42))
+            #expect(abs(ci.low - c.ci_percentile![0]) < 0.03, "\(c.name): low \(ci.low) vs scipy \(c.ci_percentile![0])")
+            #expect(abs(ci.high - c.ci_percentile![1]) < 0.03, "\(c.name): high \(ci.high) vs scipy \(c.ci_percentile![1])")
+        }
     }
 
     @Test func quantileInterpolatesLikeNumpy() {
