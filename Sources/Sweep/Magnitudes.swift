@@ -33,3 +33,10 @@ public enum Magnitudes {
         return values
     }
 }
+
+/// Defaults of `semprog sweep` and the demo.
+public enum SweepDefaults {
+    /// 16 magnitudes in multiples of the feature's max activation, denser at the low end where the behaviour
+    /// changes, reaching far enough that most features of the demo SAE degrade.
+    public static let magnitudes = "0,0.5,1,1.5,2,3,4,5,6,8,10,12,15,20,25,30"
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// Everything that determines a sweep's outputs (the full configuration of a run). It is mapped onto the
 /// Store's `SweepSettings` (see `storeSettings`), which the database keeps with the sweep and compares on every
@@ -56,35 +57,16 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
         self.frequencyPenalty = frequencyPenalty; self.seed = seed; self.chat = chat; self.batchSize = batchSize
     }
 
-    /// Sorted-key JSON: the form stored and compared.
-    public func canonicalJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
-
-    /// Names of the settings that differ from `other` (empty when equal). Paths are compared by content hash,
-    /// so a moved model file is still the same model.
-    public func differences(from other: SweepConfiguration) -> [String] {
-        var d: [String] = []
-        if modelSHA256 != other.modelSHA256 { d.append("model") }
-        if saeSHA256 != other.saeSHA256 { d.append("sae") }
-        if hookName != other.hookName { d.append("hook") }
-        if features != other.features { d.append("features") }
-        if prompts != other.prompts { d.append("prompts") }
-        if magnitudes != other.magnitudes { d.append("magnitudes") }
-        if units != other.units { d.append("units") }
-        if method != other.method { d.append("method") }
-        if positions != other.positions { d.append("positions") }
-        if maxTokens != other.maxTokens { d.append("max-tokens") }
-        if temperature != other.temperature { d.append("temperature") }
-        if topK != other.topK { d.append("top-k") }
-        if topP != other.topP { d.append("top-p") }
-        if repetitionPenalty != other.repetitionPenalty { d.append("repetition-penalty") }
-        if frequencyPenalty != other.frequencyPenalty { d.append("frequency-penalty") }
-        if seed != other.seed { d.append("seed") }
-        if chat != other.chat { d.append("chat") }
-        if batchSize != other.batchSize { d.append("batch-size") }
-        return d
+    /// The settings as the Store keeps and compares them. Everything not in the Store's fixed columns goes into
+    /// `extra`, so any change of features, prompts, hook, batch size or model/SAE content is refused on rerun.
+    public var storeSettings: SweepSettings {
+        SweepSettings(magnitudes: magnitudes.map { Float($0) }, units: units.rawValue, method: method, positions: positions,
+                      maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                      repetitionPenalty: repetitionPenalty, seed: seed, chat: chat,
+                      model: modelSHA256, sae: saeSHA256,
+                      extra: ["features": features.map(String.init).joined(separator: ","),
+                              "prompts": prompts.joined(separator: "\u{1F}"),
+                              "hook": hookName, "batch_size": String(batchSize),
+                              "frequency_penalty": String(frequencyPenalty)])
     }
 }

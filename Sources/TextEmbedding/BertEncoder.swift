@@ -142,8 +142,6 @@ final class BertEncoder: @unchecked Sendable {
         var attended = [Float](repeating: 0, count: total * h)
         var intermediate = [Float](repeating: 0, count: total * inter)
         let maxLength = sequences.map(\.count).max() ?? 0
-        var scores = [Float](repeating: 0, count: maxLength * maxLength)
-        let scale = 1 / Float(d).squareRoot()
 
         for layer in layers {
             // Q, K, V for every token in one GEMM.
@@ -152,23 +150,8 @@ final class BertEncoder: @unchecked Sendable {
             // Attention per sequence and head, over the sequence's own tokens.
             qkv.withUnsafeBufferPointer { qp in
                 context.withUnsafeMutableBufferPointer { cp in
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        var offset = 0
-                        for s in sequences {
-                            let L = s.count
-                            for head in 0..<heads {
-                                let q = qp.baseAddress! + offset * 3 * h + head * d
-                                BLAS.gemm(transposeB: true, m: L, n: L, k: d, alpha: scale,
-                                          a: q, lda: 3 * h, b: q + h, ldb: 3 * h,
-                                          c: sp.baseAddress!, ldc: L)
-                                Self.softmaxRows(sp.baseAddress!, rows: L, width: L)
-                                BLAS.gemm(m: L, n: d, k: L, a: sp.baseAddress!, lda: L,
-                                          b: q + 2 * h, ldb: 3 * h,
-                                          c: cp.baseAddress! + offset * h + head * d, ldc: h)
-                            }
-                            offset += L
-                        }
-                    }
+                    Self.attention(qkv: qp.baseAddress!, context: cp.baseAddress!, sequences: sequences,
+                                   hidden: h, heads: heads, headSize: d, maxLength: maxLength)
                 }
             }
             // Attention output projection, residual, LayerNorm.
@@ -220,6 +203,91 @@ final class BertEncoder: @unchecked Sendable {
                               a: ip.baseAddress!, lda: inWidth, b: wp.baseAddress!, ldb: inWidth,
                               beta: 1, c: op.baseAddress!, ldc: outWidth)
                 }
+            }
+        }
+    }
+
+    /// Scaled dot-product attention for every (sequence, head) pair, spread over `BLAS.threads` threads:
+    /// context_h = softmax(Q_h K_hᵀ / √d) V_h over the rows of one sequence. `qkv` is [T, 3·hidden] (Q | K | V),
+    /// `context` is [T, hidden]. Short sequences use a SIMD kernel (fewer, cheaper calls than BLAS for tiny
+    /// matrices); long ones use two sgemm calls per head.
+    static func attention(qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>, sequences: [[Int]],
+                          hidden h: Int, heads: Int, headSize d: Int, maxLength: Int) {
+        var starts: [Int] = []
+        starts.reserveCapacity(sequences.count)
+        var running = 0
+        for s in sequences { starts.append(running); running += s.count }
+        let offsets = starts
+        let items = sequences.count * heads
+        let threads = max(1, min(BLAS.threads, items))
+        let scale = 1 / Float(d).squareRoot()
+        let qkvAddress = UInt(bitPattern: qkv), contextAddress = UInt(bitPattern: context)
+        let work: @Sendable (Int) -> Void = { worker in
+            let qkv = UnsafePointer<Float>(bitPattern: qkvAddress)!
+            let context = UnsafeMutablePointer<Float>(bitPattern: contextAddress)!
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxLength * maxLength)
+            defer { scores.deallocate() }
+            var item = worker
+            while item < items {
+                let s = item / heads, head = item % heads
+                let L = sequences[s].count, offset = offsets[s]
+                let q = qkv + offset * 3 * h + head * d
+                let out = context + offset * h + head * d
+                if L <= 64 && d % 8 == 0 {
+                    smallAttention(q: q, k: q + h, v: q + 2 * h, rowStride: 3 * h, length: L, headSize: d,
+                                   scale: scale, scores: scores, out: out, outStride: h)
+                } else {
+                    BLAS.gemm(transposeB: true, m: L, n: L, k: d, alpha: scale, a: q, lda: 3 * h, b: q + h,
+                              ldb: 3 * h, c: scores, ldc: L)
+                    softmaxRows(scores, rows: L, width: L)
+                    BLAS.gemm(m: L, n: d, k: L, a: scores, lda: L, b: q + 2 * h, ldb: 3 * h, c: out, ldc: h)
+                }
+                item += threads
+            }
+        }
+        if threads == 1 {
+            work(0)
+        } else {
+            // The Swift-side workers call BLAS only for long sequences; keep those calls single-threaded.
+            let blasThreads = BLAS.threads
+            BLAS.setThreads(1)
+            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+            BLAS.setThreads(blasThreads)
+        }
+    }
+
+    /// One head of one short sequence: for each query row i, pᵢⱼ = softmax_j(qᵢ·kⱼ · scale), outᵢ = Σⱼ pᵢⱼ vⱼ.
+    /// Rows are `rowStride` floats apart; `headSize` must be a multiple of 8.
+    @inline(__always)
+    static func smallAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                               rowStride: Int, length L: Int, headSize d: Int, scale: Float,
+                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let lanes = d / 8
+        for i in 0..<L {
+            let qi = UnsafeRawPointer(q + i * rowStride)
+            var m = -Float.infinity
+            for j in 0..<L {
+                let kj = UnsafeRawPointer(k + j * rowStride)
+                var acc = SIMD8<Float>()
+                for c in 0..<lanes {
+                    acc += qi.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
+                        * kj.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
+                }
+                let score = acc.sum() * scale
+                scores[j] = score
+                m = max(m, score)
+            }
+            var sum: Float = 0
+            for j in 0..<L { let e = expf(scores[j] - m); scores[j] = e; sum += e }
+            let inv = 1 / sum
+            let o = UnsafeMutableRawPointer(out + i * outStride)
+            for c in 0..<lanes {
+                var acc = SIMD8<Float>()
+                for j in 0..<L {
+                    acc += scores[j] * UnsafeRawPointer(v + j * rowStride)
+                        .loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
+                }
+                o.storeBytes(of: acc * inv, toByteOffset: c * 32, as: SIMD8<Float>.self)
             }
         }
     }

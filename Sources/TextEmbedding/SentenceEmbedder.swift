@@ -7,8 +7,9 @@ import Tokenization
 /// BERT encoder, masked mean pooling over the text's tokens and L2 normalisation, so the cosine similarity of
 /// two embeddings is their dot product.
 ///
-/// `embed` is safe to call from several threads at once (each call uses its own buffers); the dense layers run
-/// through OpenBLAS, whose thread count the caller sets with `BLAS.setThreads`.
+/// `embed` is safe to call from several threads at once (each call uses its own buffers). It uses as many threads
+/// as OpenBLAS is set to (`BLAS.setThreads`): with n > 1, n batches are encoded at once, each with
+/// single-threaded BLAS; a single batch uses n-threaded BLAS and n attention workers.
 public final class SentenceEmbedder: @unchecked Sendable {
     public let configuration: BertConfiguration
     public let basicTokenizer: BertBasicTokenizer
@@ -135,17 +136,32 @@ public final class SentenceEmbedder: @unchecked Sendable {
                                + "(reported once; \(truncated) text(s) in this call)")
             }
         }
-        var out: [[Float]] = []
-        out.reserveCapacity(texts.count)
-        var start = 0
-        while start < sequences.count {
-            let end = min(start + batchSize, sequences.count)
-            for pooled in encoder.meanPooled(Array(sequences[start..<end])) {
-                out.append(VectorMath.normalized(pooled))
-            }
-            start = end
+        // Batches are independent: with several BLAS threads, run whole batches in parallel, each with
+        // single-threaded BLAS (cheaper than splitting every mid-sized GEMM, and it parallelises the non-BLAS
+        // work too). Each batch is computed the same way whichever worker takes it.
+        let batches = stride(from: 0, to: sequences.count, by: batchSize).map {
+            Array(sequences[$0..<min($0 + batchSize, sequences.count)])
         }
-        return out
+        let threads = BLAS.threads
+        let workers = min(threads, batches.count)
+        var pooled = [[[Float]]](repeating: [], count: batches.count)
+        if workers <= 1 {
+            for (b, batch) in batches.enumerated() { pooled[b] = encoder.meanPooled(batch) }
+        } else {
+            BLAS.setThreads(1)
+            defer { BLAS.setThreads(threads) }
+            pooled.withUnsafeMutableBufferPointer { results in
+                let address = UInt(bitPattern: results.baseAddress!)
+                let encoder = self.encoder
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let results = UnsafeMutablePointer<[[Float]]>(bitPattern: address)!
+                    for b in stride(from: worker, to: batches.count, by: workers) {
+                        results[b] = encoder.meanPooled(batches[b])  // each slot written by one worker only
+                    }
+                }
+            }
+        }
+        return pooled.flatMap { $0.map(VectorMath.normalized) }
     }
 
     /// The embedding of one text.

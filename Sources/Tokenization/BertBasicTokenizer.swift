@@ -40,14 +40,16 @@ public struct BertBasicTokenizer: Sendable {
                 cleaned.append(scalar)
             }
         }
-        // Step 3: NFC, then split on whitespace (Python's `str.split()`).
-        let normalized = String(cleaned).precomposedStringWithCanonicalMapping
+        // Step 3: NFC, then split on whitespace (Python's `str.split()`). ASCII text is already in NFC and has
+        // no accents to strip, so it skips the normalisations.
+        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        let normalized = isASCII ? String(cleaned) : String(cleaned).precomposedStringWithCanonicalMapping
         var words: [String] = []
         for raw in Self.splitOnWhitespace(normalized) {
             var word = raw
             if lowercase {
                 // Step 4: lower-case, then strip accents.
-                word = String(Self.stripAccents(word.lowercased()))
+                word = isASCII ? word.lowercased() : String(Self.stripAccents(word.lowercased()))
             }
             // Step 5: punctuation splitting.
             Self.splitPunctuation(word, into: &words)

@@ -31,9 +31,9 @@ public struct WordPiece: Sendable {
     /// Parses the contents of a BERT `vocab.txt` (one token per line; trailing `\r` and the final newline ignored)
     /// into the token list.
     public static func parseVocabulary(_ text: String) -> [String] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
+        // "\r\n" is one Character in Swift, so split on both forms of line end.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .map { line -> String in line.hasSuffix("\r") ? String(line.dropLast()) : String(line) }
         if lines.last == "" { lines.removeLast() }
         return lines
     }

@@ -70,11 +70,11 @@ extension Semprog {
                 let text = chat.map { lm.tokenizer.chatPrompt(user: $0) } ?? prompt ?? ""
                 let ids = lm.tokenizer.encode(text)
                 guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }
-                var hook: SteeringHook?
+                var hook: SteeringVectorHook?
                 if let steerVector, let steerLayer {
                     try lm.validate(layer: steerLayer, argument: "--steer-layer")
-                    let v = try SteeringHook.loadVector(path: steerVector, expectedLength: lm.configuration.dModel)
-                    hook = SteeringHook(layer: steerLayer, vector: v, coefficient: steerCoefficient)
+                    let v = try SteeringVectorHook.loadVector(path: steerVector, expectedLength: lm.configuration.dModel)
+                    hook = SteeringVectorHook(layer: steerLayer, vector: v, coefficient: steerCoefficient)
                 }
                 let parameters = GenerateParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                                                     repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty)

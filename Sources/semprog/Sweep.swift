@@ -1,8 +1,130 @@
 import ArgumentParser
+import Foundation
+import LanguageModel
+import ModelFormats
+import SparseAutoencoder
+import Store
+import Sweep
+
+/// Options that identify the model and SAE of a run.
+struct ModelOptions: ParsableArguments {
+    /// The language model: a GGUF file (default: SmolLM2-135M-Instruct from `make models`).
+    @Option(name: .long, help: "Language model (.gguf file). Default: models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    var model: String?
+
+    /// The SAE directory in SAELens format (cfg.json + sae_weights.safetensors).
+    @Option(name: .long, help: "SAE directory in SAELens format (cfg.json + sae_weights.safetensors).")
+    var sae: String
+
+    var modelPath: String { model ?? DefaultPaths.languageModel }
+}
 
 extension Semprog {
     struct SweepCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "sweep", abstract: "Run a steering sweep: features x prompts x magnitudes (not implemented yet)")
-        func run() async throws { throw CLIError.notYetAvailable("'semprog sweep'") }
+        static let configuration = CommandConfiguration(
+            commandName: "sweep",
+            abstract: "Run a steering sweep: features × prompts × magnitudes, resumable, stored in SQLite.",
+            discussion: """
+            Each batch of generations is committed in one transaction; rerunning the same command skips what is \
+            stored and regenerates the rest exactly (fixed batches, per-cell seeds). Changing a setting of an \
+            existing sweep is refused: use another --name. --shard i/n runs a deterministic slice; merge shard \
+            databases with 'semprog merge'.
+            """)
+
+        @OptionGroup var models: ModelOptions
+
+        @Option(help: "Feature indices: comma-separated, ranges allowed (3,17,40-45).")
+        var features: String?
+        @Option(name: .customLong("feature-file"), help: "File with one feature index per line.")
+        var featureFile: String?
+        @Option(name: .customLong("top-features"), help: "Use the N features most active on the prompts' tokens.")
+        var topFeatures: Int?
+
+        @Option(help: "Prompt file: one prompt per line, or JSONL with a 'prompt' field.")
+        var prompts: String
+        @Option(help: "Magnitudes: a comma-separated list or START:STOP:COUNT.")
+        var magnitudes: String = SweepDefaults.magnitudes
+        @Option(help: "Magnitude units: absolute or max-activation.")
+        var units: SweepConfiguration.Units = .maxActivation
+        @Option(help: "Edit method: clamp, add or scale.")
+        var method: EditMethod = .clamp
+        @Option(help: "Edited positions: all, prompt or generated.")
+        var positions: EditPositions = .all
+        @Option(name: .customLong("max-tokens"), help: "New tokens per generation.")
+        var maxTokens: Int = 32
+        @Option(help: "Sampling temperature (0 = greedy).")
+        var temperature: Double = 0
+        @Option(name: .customLong("top-k"), help: "Top-k sampling (0 = off).")
+        var topK: Int = 0
+        @Option(name: .customLong("top-p"), help: "Top-p (nucleus) sampling.")
+        var topP: Double = 1
+        @Option(name: .customLong("repetition-penalty"), help: "Repetition penalty (1 = off).")
+        var repetitionPenalty: Double = 1
+        @Option(name: .customLong("frequency-penalty"), help: "Frequency penalty (0 = off).")
+        var frequencyPenalty: Double = 0
+        @Option(help: "Seed of the sweep (each cell derives its own).")
+        var seed: UInt64 = 0
+        @Flag(help: "Wrap prompts in the ChatML chat template.")
+        var chat = false
+        @Option(name: .customLong("batch-size"), help: "Sequences decoded together.")
+        var batchSize: Int = 64
+        @Option(help: "SQLite database file.")
+        var db: String
+        @Option(help: "Sweep name (default: 'default').")
+        var name: String = "default"
+        @Option(help: "Run only shard i of n (0-based), e.g. 0/4.")
+        var shard: String?
+        @Flag(help: "No progress line.")
+        var quiet = false
+
+        func validate() throws {
+            let selectors = [features != nil, featureFile != nil, topFeatures != nil].filter { $0 }.count
+            guard selectors == 1 else {
+                throw ValidationError("give exactly one of --features, --feature-file, --top-features")
+            }
+            guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+            guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
+            if let topFeatures, topFeatures < 1 { throw ValidationError("--top-features must be at least 1") }
+        }
+
+        func run() async throws {
+            let magnitudeList = try Magnitudes.parse(magnitudes)
+            let promptList = try PromptFile.read(path: prompts)
+            let shardValue = try shard.map { try Shard(parsing: $0) }
+            let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
+            let featureList: [Int]
+            if let features {
+                featureList = try FeatureList.parse(features)
+            } else if let featureFile {
+                featureList = try FeatureList.read(path: featureFile)
+            } else {
+                featureList = try loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
+            }
+            let store = try StoreDatabase(path: db)
+            let configuration = SweepConfiguration(
+                modelPath: models.modelPath, modelSHA256: loaded.modelSHA256, saePath: models.sae,
+                saeSHA256: loaded.saeSHA256, hookName: loaded.sae.configuration.hookName, features: featureList,
+                prompts: promptList, magnitudes: magnitudeList, units: units, method: method.rawValue,
+                positions: positions.rawValue, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty, seed: seed, chat: chat,
+                batchSize: batchSize)
+            let maxActivations = try loaded.maxActivations(store: store, features: featureList,
+                                                           required: units == .maxActivation)
+            let runner = try SweepRunner(model: loaded.model, sae: loaded.sae, store: store,
+                                         configuration: configuration, maxActivations: maxActivations)
+            let line = ProgressLine("sweep \(name)", quiet: quiet)
+            let summary = try runner.run(name: name, shard: shardValue) { p in
+                let rate = p.elapsedSeconds > 0 ? Double(p.tokensNow) / p.elapsedSeconds : 0
+                line.update(done: p.done, total: p.total, unit: "gen", extra: String(format: "%.0f tok/s", rate), force: true)
+            }
+            line.finish()
+            Terminal.error(String(format: "sweep %@: %d generations in %.1f s (%d batches run, %d already done) → %@",
+                                  name, summary.generations, summary.seconds, summary.batchesRun, summary.batchesSkipped, db))
+        }
     }
 }
+
+extension EditMethod: ExpressibleByArgument {}
+extension EditPositions: ExpressibleByArgument {}
+extension SweepConfiguration.Units: ExpressibleByArgument {}

@@ -69,8 +69,8 @@ func matchesReference(_ ids: [Int], _ ref: Fixtures.Reference.Case) -> Bool {
         let model = try Fixtures.model()
         let ref = try #require(try Fixtures.reference().steered.first)
         let vectorPath = Fixtures.referenceDirectory.appendingPathComponent(try #require(ref.vector_file)).path
-        let vector = try SteeringHook.loadVector(path: vectorPath, expectedLength: model.configuration.dModel)
-        let hook = SteeringHook(layer: 12, vector: vector, coefficient: Float(try #require(ref.coefficient)))
+        let vector = try SteeringVectorHook.loadVector(path: vectorPath, expectedLength: model.configuration.dModel)
+        let hook = SteeringVectorHook(layer: 12, vector: vector, coefficient: Float(try #require(ref.coefficient)))
         let out = try model.generate(prompts: [model.tokenizer.encode(ref.prompt)], parameters: GenerateParameters(maxTokens: 24),
                                      seeds: [0], hook: hook)[0]
         #expect(matchesReference(out.generatedIDs, ref), "generated \(out.generatedIDs) vs \(ref.generated_ids)")

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Sweep
+import Store
 
 @Suite struct MagnitudeParsingTests {
     @Test func linspace() throws {
@@ -80,14 +81,13 @@ import Foundation
         #expect(seeds.count == a.cellCount, "distinct cells get distinct seeds")
     }
 
-    @Test func settingsDifferencesAreNamed() {
+    @Test func storeSettingsCarryEverySetting() {
         var other = settings()
-        other.magnitudes = [0, 1]
-        other.seed = 1
-        #expect(settings().differences(from: other) == ["magnitudes", "seed"])
-        #expect(settings().differences(from: settings()).isEmpty)
-        #expect(settings().canonicalJSON() == settings().canonicalJSON())
-        #expect(settings().canonicalJSON().contains("\"batch_size\":5"))
+        other.features = [7, 2]
+        let a = settings().storeSettings, b = other.storeSettings
+        #expect(a.firstDifference(from: b)?.setting == "extra.features")
+        #expect(a.firstDifference(from: settings().storeSettings) == nil)
+        #expect(a.canonicalJSON.contains("\"batch_size\":\"5\""))
     }
 
     @Test func featureLists() throws {

@@ -3,7 +3,7 @@ import ModelFormats
 
 /// Adds `coefficient · vector` to the residual stream after block `layer` (TransformerLens
 /// `blocks.{layer}.hook_resid_post`), at every position or only at prompt / generated positions.
-public final class SteeringHook: ResidualHook, @unchecked Sendable {
+public final class SteeringVectorHook: ResidualHook, @unchecked Sendable {
     public enum Positions: String, Codable, Sendable { case all, prompt, generated }
 
     public let layer: Int
@@ -16,7 +16,7 @@ public final class SteeringHook: ResidualHook, @unchecked Sendable {
     }
 
     public func apply(_ rows: ResidualRows) {
-        precondition(vector.count == rows.dModel, "SteeringHook: vector of \(vector.count) for d_model \(rows.dModel)")
+        precondition(vector.count == rows.dModel, "SteeringVectorHook: vector of \(vector.count) for d_model \(rows.dModel)")
         vector.withUnsafeBufferPointer { v in
             for i in 0..<rows.count {
                 switch positions {

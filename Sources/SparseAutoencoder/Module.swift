@@ -1,1 +1,0 @@
-// SparseAutoencoder module: see the README for its role in the pipeline.
