@@ -41,7 +41,7 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "Analysis", dependencies: [.product(name: "Numerics", package: "swift-numerics"), "CZlib"],
                 swiftSettings: optimise),
-        .target(name: "Plotting", dependencies: ["CCairo"]),
+        .target(name: "Plotting", dependencies: ["CCairo", "CZlib"]),
         .target(name: "Report", dependencies: ["Plotting", .product(name: "Mustache", package: "swift-mustache")]),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "Tokenization", "LanguageModel", "SparseAutoencoder", "TextEmbedding",

@@ -164,13 +164,18 @@ extension LlamaModel {
         let u = weights.output ?? weights.tokenEmbedding
         output.logits = [Float](repeating: 0, count: k * u.rows)
         output.logits.withUnsafeMutableBufferPointer { out in
-            BLAS.gemm(transposeB: true, m: k, n: u.rows, k: d, a: h, lda: d, b: u.values, ldb: d, c: out.baseAddress!, ldc: u.rows)
+            linear(h, rows: k, u, into: out.baseAddress!)
         }
         return output
     }
 
     /// out = x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows).
+    /// One row uses sgemv (y = W·x streams W once; OpenBLAS' sgemm would first pack all of W).
     @inline(__always) func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into out: UnsafeMutablePointer<Float>) {
+        if rows == 1 {
+            BLAS.gemv(m: w.rows, n: w.cols, a: w.values, lda: w.cols, x: x, y: out)
+            return
+        }
         BLAS.gemm(transposeB: true, m: rows, n: w.rows, k: w.cols, a: x, lda: w.cols, b: w.values, ldb: w.cols, c: out, ldc: w.rows)
     }
 

@@ -91,11 +91,8 @@ public final class CairoSurface {
         cairo_surface_flush(pointer)
         switch format {
         case .png:
-            let sink = ByteSink()
-            let status = cairo_surface_write_to_png_stream(pointer, appendToSink,
-                                                           Unmanaged.passUnretained(sink).toOpaque())
-            try check(status, "encoding PNG")
-            return sink.data
+            try check(cairo_surface_status(pointer), "drawing on the image surface")
+            return try PNGEncoder.encode(imageSurface: pointer)
         case .svg, .pdf:
             cairo_surface_finish(pointer)
             try check(cairo_surface_status(pointer), "finishing the \(format.rawValue) surface")

@@ -93,8 +93,22 @@ public final class Canvas {
 
     /// Diagonal hatching (45°, `spacing` points apart) clipped to `r`.
     public func hatch(_ r: Rect, color: Color, spacing: Double = 3.5, width: Double = 0.7) {
+        hatch([r], color: color, spacing: spacing, width: width)
+    }
+
+    /// Diagonal hatching over the union of `rects`: one clip and one set of lines, however many cells.
+    public func hatch(_ rects: [Rect], color: Color, spacing: Double = 3.5, width: Double = 0.7) {
+        guard let first = rects.first else { return }
+        var bounds = first
+        for q in rects.dropFirst() {
+            let x0 = min(bounds.x, q.x), y0 = min(bounds.y, q.y)
+            bounds = Rect(x: x0, y: y0, width: max(bounds.maxX, q.maxX) - x0, height: max(bounds.maxY, q.maxY) - y0)
+        }
+        let r = bounds
         save()
-        clip(r)
+        cairo_new_path(cr)
+        for q in rects { cairo_rectangle(cr, q.x, q.y, q.width, q.height) }
+        cairo_clip(cr)
         setColor(color)
         cairo_set_line_width(cr, width)
         var d = -r.height

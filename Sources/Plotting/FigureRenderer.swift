@@ -381,25 +381,38 @@ public enum FigureRenderer {
                 c.stroke(r, h.color.withAlpha(1), width: 0.5)
             }
         case let .heatmap(h):
-            for r in 0..<h.rows {
-                for col in 0..<h.columns {
-                    let v = h.values[r][col]
-                    let colour: Color
-                    switch h.colouring {
-                    case let .continuous(map, range, _):
-                        colour = map.color(at: (v - range.lowerBound) / (range.upperBound - range.lowerBound))
-                    case let .categorical(colors, _):
-                        colour = v.isFinite && Int(v) >= 0 && Int(v) < colors.count ? colors[Int(v)] : .missing
-                    }
-                    let xa = sx(Double(col)), xb = sx(Double(col + 1)), ya = sy(Double(r)), yb = sy(Double(r + 1))
-                    // Cells overlap by a hair so no seams show between them.
-                    let cell = Rect(x: min(xa, xb), y: min(ya, yb), width: abs(xb - xa) + 0.3, height: abs(yb - ya) + 0.3)
-                    c.fill(cell, colour)
-                    if !h.hatched.isEmpty && h.hatched[r][col] {
-                        c.hatch(cell, color: (colour.luminance > 0.3 ? Color.black : Color.white).withAlpha(0.75))
-                    }
+            func colour(_ v: Double) -> Color {
+                switch h.colouring {
+                case let .continuous(map, range, _):
+                    return map.color(at: (v - range.lowerBound) / (range.upperBound - range.lowerBound))
+                case let .categorical(colors, _):
+                    return v.isFinite && Int(v) >= 0 && Int(v) < colors.count ? colors[Int(v)] : .missing
                 }
             }
+            func cellRect(_ r: Int, _ c0: Int, _ c1: Int) -> Rect {
+                let xa = sx(Double(c0)), xb = sx(Double(c1)), ya = sy(Double(r)), yb = sy(Double(r + 1))
+                // Cells overlap by a hair so no seams show between them.
+                return Rect(x: min(xa, xb), y: min(ya, yb), width: abs(xb - xa) + 0.3, height: abs(yb - ya) + 0.3)
+            }
+            var darkHatch: [Rect] = [], lightHatch: [Rect] = []
+            for r in 0..<h.rows {
+                // Runs of equal colour become one rectangle (smaller SVG/PDF, faster drawing).
+                var start = 0
+                while start < h.columns {
+                    let c0 = colour(h.values[r][start])
+                    var end = start + 1
+                    while end < h.columns, colour(h.values[r][end]) == c0 { end += 1 }
+                    c.fill(cellRect(r, start, end), c0)
+                    start = end
+                }
+                guard !h.hatched.isEmpty else { continue }
+                for col in 0..<h.columns where h.hatched[r][col] {
+                    let cell = cellRect(r, col, col + 1)
+                    if colour(h.values[r][col]).luminance > 0.3 { darkHatch.append(cell) } else { lightHatch.append(cell) }
+                }
+            }
+            c.hatch(darkHatch, color: Color.black.withAlpha(0.75))
+            c.hatch(lightHatch, color: Color.white.withAlpha(0.75))
             for m in h.markers where m.row >= 0 && m.row < h.rows {
                 let x = sx(m.column), ya = sy(Double(m.row)), yb = sy(Double(m.row + 1))
                 drawOnsetMarker(on: c, x: x, top: min(ya, yb), height: abs(yb - ya))

@@ -70,11 +70,41 @@ enum HTMLReport {
     /// Cairo's SVG with the XML declaration removed and every id prefixed, so several SVGs can share one page
     /// (Cairo names glyphs "glyph0-1", clips "clip1" … in every file).
     static func inlineSVG(_ data: Data, prefix: String) -> String {
-        var s = String(decoding: data, as: UTF8.self)
-        if s.hasPrefix("<?xml"), let end = s.range(of: "?>") { s = String(s[end.upperBound...]) }
-        s = s.replacingOccurrences(of: "id=\"", with: "id=\"\(prefix)")
-        s = s.replacingOccurrences(of: "href=\"#", with: "href=\"#\(prefix)")
-        s = s.replacingOccurrences(of: "url(#", with: "url(#\(prefix)")
-        return s.trimmingCharacters(in: .whitespacesAndNewlines)
+        var bytes = [UInt8](data)
+        if bytes.starts(with: Array("<?xml".utf8)), let end = firstIndex(of: Array("?>".utf8), in: bytes, from: 0) {
+            bytes.removeSubrange(0..<(end + 2))
+        }
+        let p = Array(prefix.utf8)
+        let patterns: [[UInt8]] = [Array("id=\"".utf8), Array("href=\"#".utf8), Array("url(#".utf8)]
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + bytes.count / 20)
+        var i = 0
+        scan: while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "i") || b == UInt8(ascii: "h") || b == UInt8(ascii: "u") {
+                for pat in patterns where pat[0] == b && i + pat.count <= bytes.count && bytes[i..<(i + pat.count)].elementsEqual(pat) {
+                    out += pat
+                    out += p
+                    i += pat.count
+                    continue scan
+                }
+            }
+            out.append(b)
+            i += 1
+        }
+        var start = 0, end = out.count
+        while start < end, out[start] == 0x0A || out[start] == 0x20 { start += 1 }
+        while end > start, out[end - 1] == 0x0A || out[end - 1] == 0x20 { end -= 1 }
+        return String(decoding: out[start..<end], as: UTF8.self)
+    }
+
+    static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        var i = from
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 }

@@ -1,8 +1,116 @@
 import ArgumentParser
+import Foundation
+import LanguageModel
+import Tensor
 
 extension Semprog {
+    /// `semprog bench generate`: prompt processing (pp64, pp512), single-stream generation (tg128) and
+    /// aggregate batched generation throughput, with the thread count and peak memory. Prompts are seeded
+    /// random token ids (as llama-bench uses); every figure is the median of `--repetitions` runs.
     struct BenchGenerate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "generate", abstract: "Benchmark: generate (not implemented yet)")
-        func run() async throws { throw CLIError.notYetAvailable("'semprog generate'") }
+        static let configuration = CommandConfiguration(
+            commandName: "generate",
+            abstract: "Benchmark the language model: pp64, pp512, tg128 and batched generation tokens/s.")
+
+        @Option(help: "Model (.gguf file or safetensors directory).")
+        var model: String = DefaultPaths.languageModel
+
+        @Option(help: "OpenBLAS threads.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Option(help: "Runs per measurement (the median is printed).")
+        var repetitions: Int = 3
+
+        @Option(help: "Comma-separated prompt lengths for prompt processing.")
+        var promptLengths: String = "64,512"
+
+        @Option(help: "Tokens generated per sequence in the generation tests.")
+        var genTokens: Int = 128
+
+        @Option(help: "Comma-separated batch sizes for aggregate generation.")
+        var batches: String = "1,8,32,64"
+
+        @Option(help: "Prompt length of each sequence in the batched test.")
+        var batchPromptLength: Int = 16
+
+        func validate() throws {
+            guard threads >= 1, repetitions >= 1, genTokens >= 1, batchPromptLength >= 1 else {
+                throw ValidationError("--threads, --repetitions, --gen-tokens and --batch-prompt-length must be ≥ 1")
+            }
+            guard parse(promptLengths) != nil, parse(batches) != nil else {
+                throw ValidationError("--prompt-lengths and --batches are comma-separated positive integers")
+            }
+        }
+
+        func parse(_ list: String) -> [Int]? {
+            let v = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+            return v.map { $0! }
+        }
+
+        func run() async throws {
+            do {
+                let loadStart = Date()
+                let lm = try LlamaModel.load(path: model, threads: threads)
+                print("model: \(model)")
+                print(String(format: "load: %.2f s", Date().timeIntervalSince(loadStart)))
+                print("threads: \(BLAS.threads) (OpenBLAS), cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+                var rng = SplitMix64(seed: 42)
+                let ordinary = lm.configuration.vocabularySize
+                func randomPrompt(_ n: Int) -> [Int] {
+                    (0..<n).map { _ in 100 + Int(rng.next() % UInt64(ordinary - 100)) }
+                }
+                func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+                func time(_ body: () throws -> Void) rethrows -> Double {
+                    let t = Date(); try body(); return Date().timeIntervalSince(t)
+                }
+                for n in parse(promptLengths)! {
+                    let prompt = randomPrompt(n)
+                    var rates: [Double] = []
+                    for _ in 0..<repetitions {
+                        let s = try time { _ = try lm.nextTokenLogits(tokens: prompt) }
+                        rates.append(Double(n) / s)
+                    }
+                    print(String(format: "pp%d: %.1f tok/s", n, median(rates)))
+                }
+                let noStop = GenerateParameters(maxTokens: genTokens, temperature: 0, stopAtEOS: false)
+                do {
+                    let prompt = randomPrompt(1)
+                    var rates: [Double] = []
+                    for _ in 0..<repetitions {
+                        let s = try time { _ = try lm.generate(prompts: [prompt], parameters: noStop, seeds: [0], hook: nil) }
+                        rates.append(Double(genTokens) / s)
+                    }
+                    print(String(format: "tg%d: %.1f tok/s (single stream)", genTokens, median(rates)))
+                }
+                for b in parse(batches)! {
+                    let prompts = (0..<b).map { i in randomPrompt(batchPromptLength + i % 5) }
+                    var rates: [Double] = []
+                    for _ in 0..<repetitions {
+                        let s = try time {
+                            _ = try lm.generate(prompts: prompts, parameters: noStop, seeds: prompts.indices.map(UInt64.init), hook: nil)
+                        }
+                        rates.append(Double(b * genTokens) / s)
+                    }
+                    print(String(format: "batch %d: %.1f tok/s aggregate (%d × %d tokens, prefill included)", b, median(rates), b, genTokens))
+                }
+                print(String(format: "peak memory: %.0f MiB (VmHWM)", Self.peakResidentMiB()))
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                Terminal.error("Error: \(error.localizedDescription)")
+                throw ExitCode.failure
+            }
+        }
+
+        /// Peak resident set size from /proc/self/status (VmHWM), MiB.
+        static func peakResidentMiB() -> Double {
+            guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+            for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+                return kb / 1024
+            }
+            return .nan
+        }
     }
 }
