@@ -528,11 +528,11 @@ struct AnalysisPipeline {
 
 /// Stage labels: the terms most over-represented in a stage's outputs relative to the prompt's baseline, by the
 /// describers' `contrastiveTerms` (log-odds ratio with an informative Dirichlet prior, Monroe, Colaresi & Quinn
-/// 2008): the `count` terms with the largest positive z.
+/// 2008), stopwords left out: the `count` terms with the largest positive z.
 enum StageLabel {
     /// Up to `count` terms, comma-separated; "(like the baseline)" when no term stands out.
     static func label(stageTexts: [String], baseline: String, count: Int = 3) -> String {
-        let terms = contrastiveTerms(target: stageTexts, reference: [baseline])
+        let terms = contrastiveTerms(target: stageTexts, reference: [baseline], excludingStopwords: true)
         let top = terms.filter { $0.z > 0 }.prefix(count).map(\.term)
         return top.isEmpty ? "(like the baseline)" : top.joined(separator: ", ")
     }

@@ -86,17 +86,15 @@ extension Semprog {
         func makeEngine() throws -> DescriptionEngine {
             switch describer {
             case "contrastive":
-                return .perPair(ContrastiveDescriber(), identity: "contrastive/v1", concurrency: 1)
+                return .perPair(ContrastiveDescriber(), name: "contrastive", identity: "contrastive/v1", concurrency: 1)
             case "llm":
-                let env = ProcessInfo.processInfo.environment
-                guard let base = llmBaseURL ?? env["OPENAI_BASE_URL"], !base.isEmpty else {
-                    throw CLIError.invalidArgument("--describer llm needs an endpoint: --llm-base-url URL or OPENAI_BASE_URL")
-                }
-                guard let modelName = llmModel ?? env["SEMPROG_LLM_MODEL"], !modelName.isEmpty else {
-                    throw CLIError.invalidArgument("--describer llm needs a model name: --llm-model NAME or SEMPROG_LLM_MODEL")
-                }
-                _ = llmAPIKey ?? env["OPENAI_API_KEY"]
-                throw CLIError.notYetAvailable("--describer llm (the LLM describer of module Analysis is not merged yet)")
+                var settings = try LLMDescriber.Settings.resolve(baseURL: llmBaseURL, model: llmModel, apiKey: llmAPIKey)
+                settings.timeoutSeconds = timeout
+                settings.maxConcurrentRequests = concurrency
+                let llm = try LLMDescriber(settings: settings)
+                // Stored as describer "llm"; model and endpoint are part of the cache key.
+                return .perPair(llm, name: "llm", identity: "llm/\(settings.model)@\(settings.baseURL.absoluteString)/t\(settings.temperature)/v1",
+                                concurrency: concurrency)
             default:
                 let path = model ?? DefaultPaths.languageModel
                 guard FileManager.default.fileExists(atPath: path) else {
@@ -119,8 +117,8 @@ struct DescriptionEngine: Sendable {
     var describe: @Sendable ([DescriptionPair]) async throws -> [String]
 
     /// A per-pair describer (contrastive, llm) run on up to `concurrency` pairs at once.
-    static func perPair(_ describer: any Describer, identity: String, concurrency: Int) -> DescriptionEngine {
-        DescriptionEngine(name: describer.name, identity: identity, batchSize: max(32, concurrency * 4)) { pairs in
+    static func perPair(_ describer: any Describer, name: String, identity: String, concurrency: Int) -> DescriptionEngine {
+        DescriptionEngine(name: name, identity: identity, batchSize: max(32, concurrency * 4)) { pairs in
             var results = [String](repeating: "", count: pairs.count)
             var next = 0
             try await withThrowingTaskGroup(of: (Int, String).self) { group in

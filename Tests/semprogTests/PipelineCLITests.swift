@@ -106,11 +106,11 @@ import Testing
         let descriptions = try store.descriptions(sweepId: sweepId, describer: "contrastive")
         #expect(descriptions.count == 144)
         #expect(descriptions.allSatisfy { !$0.text.isEmpty && !$0.cacheKey.isEmpty })
-        // The planted topic shows up in the description of a mid-magnitude dog output.
+        // The planted word of a degenerate loop shows up in its description.
         let generations = try store.generations(sweepId: sweepId)
-        let dogMid = try #require(generations.first { $0.featureIndex == 100 && $0.magnitude == 4 })
-        let dogDescription = try #require(descriptions.first { $0.generationId == dogMid.id })
-        #expect(dogDescription.text.lowercased().contains("more about"), "\(dogDescription.text)")
+        let dogLoop = try #require(generations.first { $0.featureIndex == 100 && $0.magnitude == 8 })
+        let dogDescription = try #require(descriptions.first { $0.generationId == dogLoop.id })
+        #expect(dogDescription.text.contains("more about: dogs"), "\(dogDescription.text)")
         let again = try CLIRunner.run(["describe", "--db", db, "--sweep", "study"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("0 new"), "\(again.stdout)")
