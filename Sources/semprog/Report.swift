@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Report
+import Store
 
 extension Semprog {
     /// `semprog report`: writes report.html, report.pdf, figures/ and summary.csv for an analysed sweep.
@@ -62,13 +63,25 @@ extension Semprog {
             _ = try Self.parseFormats(format)
         }
 
+        /// Fills the report from the database (see `ReportAssembly`); says which features got no page.
+        static func loadFromDatabase(path: String, sweep: String?) throws -> ReportData {
+            guard FileManager.default.fileExists(atPath: path) else { throw CLIError.invalidArgument("\(path): no such database") }
+            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path), sweepName: sweep, databasePath: path)
+            for w in assembled.warnings { Terminal.error("warning: " + w) }
+            if !assembled.omitted.isEmpty {
+                Terminal.error("note: \(assembled.omitted.count) feature(s) have no page: "
+                    + assembled.omitted.prefix(10).map { "\($0.feature) (\($0.reason))" }.joined(separator: ", "))
+            }
+            return assembled.data
+        }
+
         func run() async throws {
             do {
                 let reportData: ReportData
                 if let data {
                     reportData = try ReportData.load(from: URL(fileURLWithPath: data))
                 } else {
-                    throw CLIError.notYetAvailable("'semprog report --db' (reading the analysis from the database is not wired yet; use --data FILE.json)")
+                    reportData = try Self.loadFromDatabase(path: db!, sweep: sweep)
                 }
                 let templateDir = templates ?? ProcessInfo.processInfo.environment["SEMPROG_TEMPLATES"] ?? "templates"
                 let writer = ReportWriter(templateDirectory: URL(fileURLWithPath: templateDir),

@@ -1,0 +1,198 @@
+import Foundation
+import Report
+import Store
+
+/// Fills `ReportData` from the database only: the analysis tables written by `semprog analyze` (no statistic is
+/// recomputed; per-magnitude series are means over the stored per-generation rows with a t-interval).
+///
+/// Mapping choices:
+/// - Stages are segmented per (feature, prompt); a feature page lists its stages by ordinal (stage 1, 2, …): the
+///   magnitude range spans every prompt's stage of that ordinal, label and example come from the first prompt
+///   (lowest id) that has it. The progression strip colours each cell by its stage ordinal.
+/// - Similarity vs magnitude uses the description–explanation cosine when the analysis used descriptions,
+///   otherwise the output–explanation cosine (the analysis summary's `similarity_basis`).
+/// - Features without a sparsity (no fraction_nonzero) get no page (the report needs a finite log10 density);
+///   they are returned in `omitted` so the CLI can say so.
+enum ReportAssembly {
+    struct Result {
+        var data: ReportData
+        /// Feature indices left without a page, with the reason.
+        var omitted: [(feature: Int, reason: String)]
+        var warnings: [String]
+    }
+
+    static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String) throws -> Result {
+        let contents = try store.sweepContents(sweepName)
+        let sweep = contents.sweep
+        let stored = try store.storedAnalysis(sweepId: sweep.id!)
+        let command = "semprog analyze --db \(databasePath)" + (sweepName.map { " --sweep \($0)" } ?? "")
+        guard !stored.isEmpty, !stored.featureSummaries.isEmpty else {
+            throw ReportError.notAnalysed(sweep: sweep.name, command: command)
+        }
+        let summary = stored.statistics["summary_json"]?.detail.flatMap(AnalysisRunSummary.decode)
+        var warnings: [String] = []
+        func statistic(_ name: String) -> Double? { stored.statistics[name]?.value }
+
+        let magnitudes = Array(Set(contents.generations.map(\.magnitude))).sorted()
+        let magnitudeIndex = Dictionary(uniqueKeysWithValues: magnitudes.enumerated().map { ($1, $0) })
+        let promptIds = Array(Set(contents.generations.map(\.promptId))).sorted()
+        let promptRow = Dictionary(uniqueKeysWithValues: promptIds.enumerated().map { ($1, $0) })
+        let useDescriptions = summary?.similarityBasis == "description"
+
+        // Run metadata.
+        let relative = AnalysisPipeline.isRelative(units: sweep.units)
+        let settings = try? sweep.settings()
+        let penalty = summary?.stagePenalty ?? statistic("stage_penalty") ?? .nan
+        var method = "steering method \(sweep.method); stages: optimal partitioning of all-MiniLM-L6-v2 embeddings, penalty \(format(penalty))"
+        if let d = summary?.describer { method += "; descriptions: \(d)" }
+        let iso = ISO8601DateFormatter()
+        iso.timeZone = TimeZone(identifier: "UTC")
+        let run = RunMetadata(
+            sweepName: sweep.name,
+            model: contents.model?.path ?? settings?.model ?? "unknown",
+            sae: (contents.sae?.path).flatMap { $0.isEmpty ? nil : $0 } ?? settings?.sae ?? "unknown",
+            hook: (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
+            magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
+            method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
+            promptCount: promptIds.count, semprogVersion: Semprog.version, runDate: iso.string(from: sweep.createdAt))
+
+        // Per-generation rows by feature.
+        var generationsByFeature: [Int: [GenerationRecord]] = [:]
+        for g in contents.generations { generationsByFeature[g.featureIndex, default: []].append(g) }
+        var stagesByFeature: [Int: [Int64: [StageRecord]]] = [:]
+        for s in stored.stages { stagesByFeature[s.featureIndex, default: [:]][s.promptId, default: []].append(s) }
+        var onsetsByFeature: [Int: [Int64: OnsetRecord]] = [:]
+        for o in stored.onsets { onsetsByFeature[o.featureIndex, default: [:]][o.promptId] = o }
+
+        var pages: [FeatureReport] = []
+        var omitted: [(Int, String)] = []
+        for fs in stored.featureSummaries {
+            let index = fs.featureIndex
+            guard let density = fs.log10Density, density.isFinite else {
+                omitted.append((index, "no sparsity (fraction_nonzero)")); continue
+            }
+            guard let robustness = fs.robustness, robustness.isFinite else {
+                omitted.append((index, "no robustness")); continue
+            }
+            let generations = generationsByFeature[index] ?? []
+            let stagesByPrompt = stagesByFeature[index] ?? [:]
+
+            // Feature stages by ordinal.
+            let ordinalCount = stagesByPrompt.values.map(\.count).max() ?? 0
+            var stages: [StageReport] = []
+            for k in 0..<ordinalCount {
+                let members = promptIds.compactMap { p in stagesByPrompt[p]?.first { $0.stageIndex == k } }
+                guard let first = members.first else { continue }
+                stages.append(StageReport(magnitudeLow: members.map(\.startMagnitude).min()!,
+                                          magnitudeHigh: members.map(\.endMagnitude).max()!,
+                                          label: first.label, exampleOutput: first.exampleText))
+            }
+
+            // Progression strip.
+            var stageIds = Array(repeating: Array(repeating: -1, count: magnitudes.count), count: promptIds.count)
+            var degraded = Array(repeating: Array(repeating: false, count: magnitudes.count), count: promptIds.count)
+            for g in generations {
+                guard let r = promptRow[g.promptId], let c = magnitudeIndex[g.magnitude] else { continue }
+                degraded[r][c] = stored.metrics[g.id!]?.degraded ?? false
+                if let s = stagesByPrompt[g.promptId]?.first(where: { $0.startMagnitude <= g.magnitude && g.magnitude <= $0.endMagnitude }),
+                   s.stageIndex < stages.count {
+                    stageIds[r][c] = s.stageIndex
+                }
+            }
+            let onsets: [Int?] = promptIds.map { p in
+                (onsetsByFeature[index]?[p]?.onsetMagnitude).flatMap { magnitudeIndex[$0] }
+            }
+            let progression = ProgressionStrip(prompts: promptIds.map { AnalysisPipeline.preview(contents.prompts[$0] ?? "#\($0)", limit: 28) },
+                                               stageIds: stageIds, degraded: degraded, onsetMagnitudeIndex: onsets)
+
+            // Similarity and degradation per magnitude.
+            var cosines: [Int: [Double]] = [:]
+            var metricValues: [String: [Int: [Double]]] = [:]
+            for g in generations {
+                guard let c = magnitudeIndex[g.magnitude] else { continue }
+                if let s = stored.similarities[g.id!], let v = useDescriptions ? (s.descriptionCosine ?? nil) : s.outputCosine {
+                    cosines[c, default: []].append(v)
+                }
+                if let m = stored.metrics[g.id!] {
+                    var pairs: [(String, Double)] = [("distinct-1", m.distinct1), ("distinct-2", m.distinct2),
+                                                     ("longest repeat share", m.repeatedNgramShare),
+                                                     ("compression ratio", m.compressionRatio), ("non-word share", m.nonwordShare),
+                                                     ("degradation score", m.degradationScore)]
+                    if let p = m.perplexity { pairs.append(("log10 perplexity", log10(p))) }
+                    for (name, v) in pairs where v.isFinite { metricValues[name, default: [:]][c, default: []].append(v) }
+                }
+            }
+            let similarity = magnitudes.indices.compactMap { c -> IntervalPoint? in
+                guard let values = cosines[c], !values.isEmpty else { return nil }
+                let (mean, low, high) = meanInterval(values)
+                return IntervalPoint(magnitude: magnitudes[c], mean: mean, ciLow: low, ciHigh: high)
+            }
+            let metricOrder = ["degradation score", "distinct-1", "distinct-2", "longest repeat share", "compression ratio",
+                               "non-word share", "log10 perplexity"]
+            let degradation = metricOrder.compactMap { name -> MetricSeries? in
+                guard let byMagnitude = metricValues[name] else { return nil }
+                return MetricSeries(name: name, values: magnitudes.indices.map { c in byMagnitude[c].map { meanInterval($0).mean } })
+            }
+
+            pages.append(FeatureReport(
+                index: index, explanation: fs.explanation ?? "(no explanation)",
+                maxActivation: contents.features[index]?.maxActivation ?? (relative ? 1 : 0),
+                log10Density: density, robustness: robustness, stageCount: Int(fs.stageCount.rounded()),
+                stages: stages, progression: progression, similarity: similarity, degradation: degradation))
+        }
+
+        // RQ2: consistency per magnitude over features.
+        var consistencyByMagnitude: [Double: [Double]] = [:]
+        for c in stored.consistency where c.adjusted.isFinite { consistencyByMagnitude[c.magnitude, default: []].append(c.adjusted) }
+        let rq2 = consistencyByMagnitude.keys.sorted().map { m -> IntervalPoint in
+            let (mean, low, high) = meanInterval(consistencyByMagnitude[m]!)
+            return IntervalPoint(magnitude: m, mean: mean, ciLow: low, ciHigh: high)
+        }
+
+        // RQ3 from the stored statistics.
+        let points = stored.featureSummaries.compactMap { fs -> SparsityRobustnessPoint? in
+            guard let d = fs.log10Density, let r = fs.robustness, d.isFinite, r.isFinite else { return nil }
+            return SparsityRobustnessPoint(featureIndex: fs.featureIndex, log10Density: d, robustness: r)
+        }
+        let rq3 = SparsityRobustnessSummary(
+            spearmanRho: statistic("rq3_rho") ?? .nan, pValue: statistic("rq3_p_value") ?? .nan,
+            permutationPValue: statistic("rq3_p_permutation") ?? .nan, ciLow: statistic("rq3_ci_low") ?? .nan,
+            ciHigh: statistic("rq3_ci_high") ?? .nan, n: Int(statistic("rq3_n") ?? Double(points.count)),
+            kendallTau: statistic("rq3_kendall_tau") ?? .nan, points: points)
+
+        var similarityMean = statistic("mean_explanation_similarity")
+        if similarityMean == nil {
+            warnings.append("no feature has an embedded explanation: the report shows a mean explanation similarity of 0")
+            similarityMean = 0
+        }
+        let rq1 = StageCountSummary(
+            meanStageCount: statistic("mean_stage_count") ?? summary?.meanStageCount ?? .nan, penalty: penalty,
+            penaltySensitivity: stored.penaltySensitivity.map { PenaltyPoint(penalty: $0.penalty, meanStageCount: $0.meanStageCount) })
+        let data = ReportData(run: run,
+                              summary: StudySummary(rq1: rq1, meanExplanationSimilarity: similarityMean!,
+                                                    rq2: ConsistencySummary(consistency: rq2), rq3: rq3),
+                              features: pages)
+        return Result(data: data, omitted: omitted, warnings: warnings)
+    }
+
+    /// Mean of `values` with a 95 % Student-t interval mean ± t₀.₉₇₅,ₙ₋₁ · s/√n (nil bounds for n < 2).
+    static func meanInterval(_ values: [Double]) -> (mean: Double, low: Double?, high: Double?) {
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        guard values.count >= 2 else { return (mean, nil, nil) }
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        let half = tQuantile975(degreesOfFreedom: values.count - 1) * (variance / n).squareRoot()
+        return (mean, mean - half, mean + half)
+    }
+
+    /// t₀.₉₇₅ quantiles of Student's t for 1…30 degrees of freedom (tables, e.g. NIST/SEMATECH e-Handbook
+    /// §1.3.6.7.2); 1.96 (normal) above 30.
+    static func tQuantile975(degreesOfFreedom df: Int) -> Double {
+        let table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+                     2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+                     2.045, 2.042]
+        return df >= 1 && df <= 30 ? table[df - 1] : 1.96
+    }
+
+    static func format(_ v: Double) -> String { v.isFinite ? String(format: "%g", v) : "—" }
+}
