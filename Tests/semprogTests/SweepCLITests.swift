@@ -76,6 +76,25 @@ import Testing
         #expect(after.baselines == reference.baselines)
     }
 
+    @Test func shardsMergeIntoTheFullSweep() throws {
+        let full = dir.appendingPathComponent("whole.sqlite").path
+        #expect(try CLIRunner.run(arguments(db: full)).status == 0)
+        var shards: [String] = []
+        for i in 0..<3 {
+            let shard = dir.appendingPathComponent("shard\(i).sqlite").path
+            let r = try CLIRunner.run(arguments(db: shard, extra: ["--shard", "\(i)/3"]))
+            #expect(r.status == 0, "\(r.stderr)")
+            shards.append(shard)
+        }
+        #expect(shards.map(count).reduce(0, +) == 12, "the shards partition the cells")
+        let merged = dir.appendingPathComponent("merged.sqlite").path
+        let m = try CLIRunner.run(["merge"] + shards + ["--into", merged])
+        #expect(m.status == 0, "\(m.stderr)")
+        let a = try rows(full), b = try rows(merged)
+        #expect(b.generations == a.generations, "a sharded run gives the rows of an unsharded one")
+        #expect(b.baselines == a.baselines)
+    }
+
     @Test func changedSettingIsRefused() throws {
         let db = dir.appendingPathComponent("s.sqlite").path
         #expect(try CLIRunner.run(arguments(db: db)).status == 0)
