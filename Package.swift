@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "TextEmbeddingTests", dependencies: ["TextEmbedding"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "semprogTests", dependencies: ["semprog", "Store"]),

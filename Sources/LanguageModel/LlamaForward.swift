@@ -172,6 +172,10 @@ extension LlamaModel {
     /// out = x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows).
     /// One row uses sgemv (y = W·x streams W once; OpenBLAS' sgemm would first pack all of W).
     @inline(__always) func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into out: UnsafeMutablePointer<Float>) {
+        if rows <= compactRowLimit, let q = w.compact {
+            q.multiply(x, rows: rows, into: out, threads: threads)
+            return
+        }
         if rows == 1 {
             BLAS.gemv(m: w.rows, n: w.cols, a: w.values, lda: w.cols, x: x, y: out)
             return

@@ -25,12 +25,19 @@ public final class LlamaModel: @unchecked Sendable {
     let ropeTableLength: Int
     /// Most rows per forward step during prefill (bounds scratch memory).
     public var maxPrefillRows = 512
+    /// Steps with at most this many rows multiply Q4_1/Q8_0 weights directly (SIMD, Float32 activations);
+    /// larger steps use OpenBLAS sgemm/sgemv on the dequantized Float32 weights. 0 (the default) disables the
+    /// compact path: its Swift SIMD kernel is exact but not yet fast without AVX2 code generation.
+    public var compactRowLimit = 0
+    /// Threads for the compact (Swift SIMD) kernels.
+    public var threads: Int
 
     init(configuration: LlamaConfiguration, tokenizer: BPETokenizer, weights: LlamaWeights, path: String) {
         self.configuration = configuration
         self.tokenizer = tokenizer
         self.weights = weights
         self.path = path
+        self.threads = BLAS.threads
         let half = configuration.headDim / 2
         let length = min(configuration.contextLength, 32768)
         var cosTable = [Float](repeating: 0, count: length * half)
@@ -49,15 +56,17 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.
-    /// Sets OpenBLAS to `threads` threads (default: all cores).
-    public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> LlamaModel {
+    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights`, Q4_1/Q8_0 matrices are
+    /// also kept in block form for the compact kernel (`compactRowLimit`), at ≈ 115 MB extra for SmolLM2.
+    public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            compactWeights: Bool = false) throws -> LlamaModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LanguageModelError.cannotLoad(path: path, reason: "no such file or directory")
         }
         BLAS.setThreads(threads)
         let (config, tokenizer, weights) = isDirectory.boolValue
-            ? try loadSafetensors(directory: path) : try loadGGUF(path: path)
+            ? try loadSafetensors(directory: path) : try loadGGUF(path: path, compactWeights: compactWeights)
         return LlamaModel(configuration: config, tokenizer: tokenizer, weights: weights, path: path)
     }
 

@@ -7,6 +7,8 @@ public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let values: UnsafeMutablePointer<Float>
+    /// The same matrix in its compact GGUF block format, when it came as Q4_1 or Q8_0 (used for few-row steps).
+    var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
         precondition(source.count == rows * cols, "WeightMatrix: \(source.count) values for \(rows)×\(cols)")
@@ -51,7 +53,7 @@ struct LlamaWeights {
 
 extension LlamaModel {
     /// Reads configuration, tokenizer and weights from a GGUF file (architecture `llama`, tokenizer `gpt2`).
-    static func loadGGUF(path: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
+    static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
         guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
@@ -100,6 +102,22 @@ extension LlamaModel {
             blocks: blocks,
             outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
+        // Keep compact copies of Q4_1 / Q8_0 matrices for decode steps.
+        func compact(_ names: [String], into w: WeightMatrix) throws {
+            guard compactWeights else { return }
+            let infos = try names.map { try file.info($0) }
+            guard let type = infos.first?.type, type == .q4_1 || type == .q8_0, infos.allSatisfy({ $0.type == type }) else { return }
+            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { try file.withRawBytes($0) { Array($0) } })
+        }
+        for (l, b) in weights.blocks.enumerated() {
+            let p = "blk.\(l)."
+            try compact([p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], into: b.qkv)
+            try compact([p + "attn_output.weight"], into: b.output)
+            try compact([p + "ffn_gate.weight", p + "ffn_up.weight"], into: b.gateUp)
+            try compact([p + "ffn_down.weight"], into: b.down)
+        }
+        try compact(["token_embd.weight"], into: weights.tokenEmbedding)
+        if let output = weights.output { try compact(["output.weight"], into: output) }
         return (config, tokenizer, weights)
     }
 

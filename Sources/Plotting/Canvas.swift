@@ -30,7 +30,8 @@ public final class Canvas {
 
     // MARK: state
     public func save() { cairo_save(cr) }
-    public func restore() { cairo_restore(cr) }
+    /// Restores the saved state, which includes the font: forget the cached font choice.
+    public func restore() { cairo_restore(cr); currentFont = nil }
     public func clip(_ r: Rect) { cairo_rectangle(cr, r.x, r.y, r.width, r.height); cairo_clip(cr) }
     public func translate(_ x: Double, _ y: Double) { cairo_translate(cr, x, y) }
 

@@ -62,8 +62,21 @@ enum PDFReport {
             }
             y += lh * Double(max(lines.count, 1)) + 2
         }
-        func figure(_ f: StudyFigure) throws {
-            var w = min(width, f.figure.width * 0.95)
+        /// Height `figure` needs at `scale` (figure plus caption).
+        func figureHeight(_ f: StudyFigure, scale: Double = 1) -> (figure: Double, caption: Double) {
+            let w = min(width, f.figure.width * 0.95) * scale
+            return (f.figure.height * w / f.figure.width, canvas.paragraphHeight(f.caption, width: width, font: small) + 14)
+        }
+        /// Draws figures scaled by one common factor (down to 55 %) so that they fit the rest of the page.
+        func figures(_ list: ArraySlice<StudyFigure>) throws {
+            let heights = list.map { figureHeight($0) }
+            let needed = heights.reduce(0) { $0 + $1.figure }, captions = heights.reduce(0) { $0 + $1.caption }
+            let room = bottom - y - captions
+            let scale = needed <= room ? 1 : max(0.55, room / needed)
+            for f in list { try figure(f, scale: scale) }
+        }
+        func figure(_ f: StudyFigure, scale: Double = 1) throws {
+            var w = min(width, f.figure.width * 0.95) * scale
             var h = f.figure.height * w / f.figure.width
             let captionHeight = canvas.paragraphHeight(f.caption, width: width, font: small) + 6
             // Shrink (down to 60 %) to stay on the current page, else move to the next one.
@@ -117,7 +130,7 @@ enum PDFReport {
         c.keyValue("RQ3 p-values", "t approximation \(format(rq3.pValue)), permutation \(format(rq3.permutationPValue))")
         c.keyValue("RQ3 Kendall τ", format(rq3.kendallTau))
         c.y += 8
-        for f in figures.prefix(3) { try c.figure(f) }
+        try c.figures(figures.prefix(3))
         c.newPage()
 
         // One page per feature
@@ -133,7 +146,7 @@ enum PDFReport {
                 c.paragraph(clean(st.exampleOutput, 1500), font: small, indent: 14, maxLines: 4, color: Color(hex: 0x444444))
             }
             if f.stages.count > shown.count { c.paragraph("… and \(f.stages.count - shown.count) more stages", font: small) }
-            for fig in figures[(3 + 3 * fi)..<(6 + 3 * fi)] { try c.figure(fig) }
+            try c.figures(figures[(3 + 3 * fi)..<(6 + 3 * fi)])
             c.newPage()
             progress(ReportProgress(phase: "pdf", done: fi + 1, total: d.features.count))
         }

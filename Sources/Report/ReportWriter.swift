@@ -70,7 +70,7 @@ public struct ReportWriter: Sendable {
     /// Writes the report for `data` into `outputDirectory` (created or replaced as a whole).
     @discardableResult
     public func write(_ data: ReportData, to outputDirectory: URL,
-                      progress: @Sendable (ReportProgress) -> Void = { _ in }) throws -> Summary {
+                      progress: @escaping @Sendable (ReportProgress) -> Void = { _ in }) throws -> Summary {
         try data.validate()
         let (library, css) = formats.contains(.html) ? try loadTemplates() : (MustacheLibrary(), "")
         let fm = FileManager.default
@@ -119,9 +119,22 @@ public struct ReportWriter: Sendable {
     }
 
     func writeContents(_ data: ReportData, into dir: URL, library: MustacheLibrary, css: String,
-                       progress: @Sendable (ReportProgress) -> Void) throws -> Summary {
+                       progress: @escaping @Sendable (ReportProgress) -> Void) throws -> Summary {
         let figures = StudyFigures.all(data)
-        let rendered = try renderFigures(figures, progress: progress)
+        // The PDF is drawn on its own thread while the figure files are rendered on the others.
+        final class PDFBox: @unchecked Sendable { var result: Result<(Data, Int), Error>? }
+        let pdfBox = PDFBox()
+        let pdfDone = DispatchGroup()
+        if formats.contains(.pdf) {
+            DispatchQueue.global().async(group: pdfDone) {
+                do { pdfBox.result = .success(try PDFReport.render(data, figures: figures, progress: progress)) } catch {
+                    pdfBox.result = .failure(error is ReportError ? error
+                                             : ReportError.figureFailed(name: "report.pdf", reason: error.localizedDescription))
+                }
+            }
+        }
+        let rendered: [RenderedFigure]
+        do { rendered = try renderFigures(figures, progress: progress) } catch { pdfDone.wait(); throw error }
         var files: [String] = []
         for (f, r) in zip(figures, rendered) {
             try write(r.png, dir.appendingPathComponent("figures/\(f.name).png"))
@@ -139,7 +152,8 @@ public struct ReportWriter: Sendable {
         }
         var pages = 0
         if formats.contains(.pdf) {
-            let (pdf, count) = try PDFReport.render(data, figures: figures, progress: progress)
+            pdfDone.wait()
+            let (pdf, count) = try pdfBox.result!.get()
             try write(pdf, dir.appendingPathComponent("report.pdf"))
             files.append("report.pdf")
             pages = count

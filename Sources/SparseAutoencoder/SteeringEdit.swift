@@ -1,6 +1,9 @@
 import LanguageModel
 import Tensor
 
+/// Unambiguous name for `SteeringHook` in files that also import LanguageModel (which has its own vector `SteeringHook`).
+
+
 /// How an edit sets the target activation a′ of feature i from its current activation aᵢ and magnitude m.
 public enum EditMethod: String, Codable, Sendable, CaseIterable {
     /// a′ = m.

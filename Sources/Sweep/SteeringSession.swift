@@ -26,8 +26,9 @@ public final class SteeringSession {
         }
         self.model = model
         self.sae = sae
-        self.modelPath = modelPath
-        self.saePath = saePath
+        // Absolute, standardized paths: the store identifies SAEs by path (as the Neuronpedia importer does).
+        self.modelPath = URL(fileURLWithPath: modelPath).standardizedFileURL.path
+        self.saePath = URL(fileURLWithPath: saePath).standardizedFileURL.path
         self.modelSHA256 = try SHA256Digest.hex(ofFile: modelPath)
         self.saeSHA256 = try SHA256Digest.hex(ofFile: saePath + "/sae_weights.safetensors")
     }

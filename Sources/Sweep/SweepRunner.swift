@@ -41,20 +41,11 @@ public final class SweepRunner {
 
     public init(model: LlamaModel, sae: SparseAutoencoder, store: StoreDatabase, configuration: SweepConfiguration,
                 maxActivations: [Int: Float]) throws {
-        let featureCount = sae.configuration.dSae
-        for f in configuration.features where f < 0 || f >= featureCount {
-            throw SweepError.unknownFeature(index: f, featureCount: featureCount)
-        }
+        try Self.validate(configuration, sae: sae)
         if configuration.units == .maxActivation {
             for f in configuration.features {
                 guard let m = maxActivations[f], m.isFinite, m > 0 else { throw SweepError.missingMaxActivation(feature: f) }
             }
-        }
-        guard EditMethod(rawValue: configuration.method) != nil else {
-            throw SweepError.invalidSetting("--method", configuration.method)
-        }
-        guard EditPositions(rawValue: configuration.positions) != nil else {
-            throw SweepError.invalidSetting("--positions", configuration.positions)
         }
         self.model = model
         self.sae = sae
@@ -62,6 +53,20 @@ public final class SweepRunner {
         self.configuration = configuration
         self.plan = SweepPlan(settings: configuration)
         self.maxActivations = maxActivations
+    }
+
+    /// Checks what can be checked before anything is written: feature indices, method and positions.
+    public static func validate(_ configuration: SweepConfiguration, sae: SparseAutoencoder) throws {
+        let featureCount = sae.configuration.dSae
+        for f in configuration.features where f < 0 || f >= featureCount {
+            throw SweepError.unknownFeature(index: f, featureCount: featureCount)
+        }
+        guard EditMethod(rawValue: configuration.method) != nil else {
+            throw SweepError.invalidSetting("--method", configuration.method)
+        }
+        guard EditPositions(rawValue: configuration.positions) != nil else {
+            throw SweepError.invalidSetting("--positions", configuration.positions)
+        }
     }
 
     /// The magnitude as stored (Float32 precision, the store's unit).

@@ -33,6 +33,9 @@ extension Semprog {
         @Option(help: "Prompt length of each sequence in the batched test.")
         var batchPromptLength: Int = 16
 
+        @Option(help: "Decode steps with at most this many rows use the compact Q4_1/Q8_0 SIMD kernel (0 = off).")
+        var compactRows: Int = 0
+
         func validate() throws {
             guard threads >= 1, repetitions >= 1, genTokens >= 1, batchPromptLength >= 1 else {
                 throw ValidationError("--threads, --repetitions, --gen-tokens and --batch-prompt-length must be ≥ 1")
@@ -51,8 +54,10 @@ extension Semprog {
         func run() async throws {
             do {
                 let loadStart = Date()
-                let lm = try LlamaModel.load(path: model, threads: threads)
+                let lm = try LlamaModel.load(path: model, threads: threads, compactWeights: compactRows > 0)
+                lm.compactRowLimit = compactRows
                 print("model: \(model)")
+                print("compact kernel for steps of ≤ \(compactRows) rows")
                 print(String(format: "load: %.2f s", Date().timeIntervalSince(loadStart)))
                 print("threads: \(BLAS.threads) (OpenBLAS), cores: \(ProcessInfo.processInfo.activeProcessorCount)")
                 var rng = SplitMix64(seed: 42)

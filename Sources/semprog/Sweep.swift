@@ -101,14 +101,15 @@ extension Semprog {
             } else {
                 featureList = try loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
             }
-            let store = try StoreDatabase(path: db)
             let configuration = SweepConfiguration(
-                modelPath: models.modelPath, modelSHA256: loaded.modelSHA256, saePath: models.sae,
+                modelPath: loaded.modelPath, modelSHA256: loaded.modelSHA256, saePath: loaded.saePath,
                 saeSHA256: loaded.saeSHA256, hookName: loaded.sae.configuration.hookName, features: featureList,
                 prompts: promptList, magnitudes: magnitudeList, units: units, method: method.rawValue,
                 positions: positions.rawValue, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                 repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty, seed: seed, chat: chat,
                 batchSize: batchSize)
+            try SweepRunner.validate(configuration, sae: loaded.sae)
+            let store = try StoreDatabase(path: db)
             let maxActivations = try loaded.maxActivations(store: store, features: featureList,
                                                            required: units == .maxActivation)
             let runner = try SweepRunner(model: loaded.model, sae: loaded.sae, store: store,

@@ -35,7 +35,8 @@ struct TinyLlama {
         tensors.append(("output_norm.weight", "model.norm.weight", [d], random(d, scale: 0.1).map { $0 + 1 }))
     }
 
-    func gguf(architecture: String = "llama", omit: String? = nil) -> Data {
+    /// With `quantized`, matrices are stored as Q4_1 and the token embedding as Q8_0 (like the SmolLM2 file).
+    func gguf(architecture: String = "llama", omit: String? = nil, quantized: Bool = false) -> Data {
         var w = GGUFWriter()
         w.set("general.architecture", .string(architecture))
         w.set("llama.embedding_length", .uint32(UInt32(Self.d)))
@@ -52,7 +53,10 @@ struct TinyLlama {
         w.set("tokenizer.ggml.merges", .array(merges.map { .string($0) }))
         w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 < 3 ? 3 : 1) }))
         w.set("tokenizer.ggml.eos_token_id", .uint32(2))
-        w.tensors = tensors.filter { $0.gguf != omit }.map { GGUFWriter.Tensor(name: $0.gguf, shape: $0.shape, values: $0.values) }
+        w.tensors = tensors.filter { $0.gguf != omit }.map { t in
+            let type: GGMLType = !quantized || t.shape.count == 1 ? .f32 : t.gguf == "token_embd.weight" ? .q8_0 : .q4_1
+            return GGUFWriter.Tensor(name: t.gguf, shape: t.shape, values: t.values, type: type)
+        }
         return w.encode()
     }
 
@@ -137,6 +141,26 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         #expect(maxDifference(try a.nextTokenLogits(tokens: tokens), try b.nextTokenLogits(tokens: tokens)) < 1e-4)
     }
 
+    @Test func compactQuantizedPathMatchesFloat32Path() throws {
+        let tiny = TinyLlama()
+        let m = try LlamaModel.load(path: tiny.writeGGUF(tiny.gguf(quantized: true)), threads: 2, compactWeights: true)
+        #expect(m.weights.blocks[0].qkv.compact?.type == .q4_1)
+        #expect(m.weights.tokenEmbedding.compact?.type == .q8_0)
+        for tokens in [[5], [5, 9, 200], [7, 7, 7, 7]] {
+            m.compactRowLimit = 4
+            let compact = try m.nextTokenLogits(tokens: tokens)
+            m.compactRowLimit = 0
+            let dense = try m.nextTokenLogits(tokens: tokens)
+            let scale = dense.map(abs).max()!
+            #expect(maxDifference(compact, dense) <= 1e-5 * max(1, scale), "tokens \(tokens)")
+        }
+        m.compactRowLimit = 4
+        let p = GenerateParameters(maxTokens: 6, stopAtEOS: false)
+        let a = try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0])
+        m.compactRowLimit = 0
+        #expect(try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0]) == a)
+    }
+
     @Test func kvCacheDecodingMatchesFullRecomputation() throws {
         let m = try TinyLlama.load()
         let prompt = m.tokenizer.encode("the quick brown")
@@ -192,19 +216,19 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let tokens = m.tokenizer.encode("the cat")
         let v = (0..<32).map { Float($0 % 5) - 2 }
         let base = try m.nextTokenLogits(tokens: tokens)
-        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 1, vector: v, coefficient: 0)), base) == 0)
-        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 0, vector: v, coefficient: 4)), base) > 1e-3)
+        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 1, vector: v, coefficient: 0)), base) == 0)
+        #expect(maxDifference(try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 0, vector: v, coefficient: 4)), base) > 1e-3)
         // After the last block the edit is x + c·v before the final norm: check against the unembedding by hand.
         var x = try m.residualStream(tokens: tokens, layer: 1).row(tokens.count - 1)
         for j in 0..<32 { x[j] += 3 * v[j] }
         let ss = x.reduce(0) { $0 + Double($1) * Double($1) } / 32
         let normed = x.indices.map { x[$0] / Float((ss + 1e-5).squareRoot()) * m.weights.outputNorm[$0] }
         let expected = m.unembedDirection(normed)
-        let steered = try m.nextTokenLogits(tokens: tokens, hook: SteeringHook(layer: 1, vector: v, coefficient: 3))
+        let steered = try m.nextTokenLogits(tokens: tokens, hook: SteeringVectorHook(layer: 1, vector: v, coefficient: 3))
         #expect(maxDifference(expected, steered) < 1e-3)
         // Prompt-only steering leaves generated positions alone.
         let rec = RecordingHook(layer: 1)
-        let hooks = CompositeHook([SteeringHook(layer: 1, vector: v, coefficient: 1, positions: .prompt), rec])
+        let hooks = CompositeHook([SteeringVectorHook(layer: 1, vector: v, coefficient: 1, positions: .prompt), rec])
         _ = try m.generate(prompts: [tokens], parameters: GenerateParameters(maxTokens: 3, stopAtEOS: false), seeds: [0], hook: hooks)
         #expect(rec.rows.count == tokens.count + 2)
         let unsteered = try m.residualStream(tokens: tokens, layer: 1)
@@ -273,7 +297,7 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
             _ = try m.generate(prompts: [[9999]], parameters: GenerateParameters(), seeds: [0])
         }
         #expect(throws: LanguageModelError.layerOutOfRange(argument: "hook layer", layer: 5, layerCount: 2)) {
-            _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: [0], hook: SteeringHook(layer: 5, vector: [], coefficient: 1))
+            _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: [0], hook: SteeringVectorHook(layer: 5, vector: [], coefficient: 1))
         }
         #expect(throws: LanguageModelError.self) { _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(), seeds: []) }
         #expect(throws: LanguageModelError.contextTooLong(tokens: 70, contextLength: 64)) {
@@ -285,13 +309,13 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let dir = FileManager.default.temporaryDirectory
         let short = dir.appendingPathComponent("semprog-short-\(UUID().uuidString).json").path
         try Data("[1, 2, 3]".utf8).write(to: URL(fileURLWithPath: short))
-        #expect(throws: LanguageModelError.vectorLength(source: short, found: 3, expected: 32)) { _ = try SteeringHook.loadVector(path: short, expectedLength: 32) }
+        #expect(throws: LanguageModelError.vectorLength(source: short, found: 3, expected: 32)) { _ = try SteeringVectorHook.loadVector(path: short, expectedLength: 32) }
         let garbage = dir.appendingPathComponent("semprog-garbage-\(UUID().uuidString).json").path
         try Data("[1, \"x\"]".utf8).write(to: URL(fileURLWithPath: garbage))
-        #expect(throws: LanguageModelError.steeringVector(path: garbage, reason: "not a JSON array of numbers")) { _ = try SteeringHook.loadVector(path: garbage, expectedLength: 32) }
+        #expect(throws: LanguageModelError.steeringVector(path: garbage, reason: "not a JSON array of numbers")) { _ = try SteeringVectorHook.loadVector(path: garbage, expectedLength: 32) }
         let st = dir.appendingPathComponent("semprog-vec-\(UUID().uuidString).safetensors").path
         try SafetensorsWriter.write([.init(name: "v", shape: [32], values: (0..<32).map(Float.init))], to: st)
-        #expect(try SteeringHook.loadVector(path: st, expectedLength: 32) == (0..<32).map(Float.init))
+        #expect(try SteeringVectorHook.loadVector(path: st, expectedLength: 32) == (0..<32).map(Float.init))
     }
 
     @Test func fuzzedModelFilesNeverCrash() throws {

@@ -165,10 +165,10 @@ func temporaryDirectory(_ name: String = #function) -> URL {
                 #expect(result.before == result.after)
             }
             // clamp to the current activation, row by row
-            let current = sae.encode(x)
             for r in 0..<5 {
                 var y = Matrix(rows: 1, cols: 16, values: x.row(r))
-                try sae.apply(SteeringEdit(feature: 7, method: .clamp, magnitude: current[r, 7]), to: &y)
+                let current = sae.encode(y)[0, 7]
+                try sae.apply(SteeringEdit(feature: 7, method: .clamp, magnitude: current), to: &y)
                 #expect(y.values == x.row(r))
             }
         }

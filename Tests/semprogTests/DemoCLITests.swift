@@ -1,0 +1,39 @@
+import Foundation
+import Store
+import Testing
+
+/// `semprog demo --quick`: the whole pipeline (SAE training, statistics, explanations, sweep, describe,
+/// analyse, report) at tiny sizes on the real SmolLM2 model and MiniLM embeddings.
+@Suite(.serialized) struct DemoCLITests {
+    @Test func quickDemoWritesTheReportAndTheSummary() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let out = dir.appendingPathComponent("demo").path
+        let result = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", out])
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        for file in ["report.html", "report.pdf", "summary.csv"] {
+            let path = out + "/" + file
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            #expect(size > 500, "\(file) written (\(size) bytes)")
+        }
+        let figures = (try? FileManager.default.contentsOfDirectory(atPath: out + "/figures")) ?? []
+        #expect(figures.contains { $0.hasSuffix(".png") } && figures.contains { $0.hasSuffix(".svg") })
+        // The RQ1–RQ3 summary and the report paths are printed at the end.
+        for key in ["RQ1 mean stage count", "mean explanation similarity", "RQ2 consistency", "RQ3 Spearman ρ",
+                    "RQ3 p (t)", "% CI", "RQ3 n", "report.html", "report.pdf"] {
+            #expect(result.stdout.contains(key), "stdout names \(key)")
+        }
+        // The database holds a complete sweep: 3 features × 2 prompts × 4 magnitudes, and its analysis.
+        let store = try StoreDatabase(path: out + ".sqlite")
+        let sweep = try store.resolveSweep("demo")
+        #expect(try store.generations(sweepId: sweep.id!).count == 3 * 2 * 4)
+        #expect(try store.baselines(sweepId: sweep.id!).count == 2)
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(html.contains("<svg"))
+        // A rerun resumes: everything is found done and the report is rewritten identically.
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.html"))
+        let again = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", out])
+        #expect(again.status == 0, "\(again.stderr.suffix(2000))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.html")) == before)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Store
+import Testing
+
+/// End-to-end sweeps on the real SmolLM2 model with the shared reference SAE (blocks.6, 64 features):
+/// resumability after SIGKILL/SIGINT, refusal of changed settings, bad input.
+@Suite(.serialized) struct SweepCLITests {
+    static let sae = CLIRunner.repositoryRoot.appendingPathComponent("../shared/reference/sae-jumprelu-blocks6").standardizedFileURL.path
+
+    let dir: URL
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-sweep-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "The weather today is\nMy favourite food is\n".write(to: dir.appendingPathComponent("prompts.txt"), atomically: true, encoding: .utf8)
+    }
+
+    func arguments(db: String, magnitudes: String = "0,20,60", extra: [String] = []) -> [String] {
+        ["sweep", "--sae", Self.sae, "--features", "0,2", "--prompts", dir.appendingPathComponent("prompts.txt").path,
+         "--magnitudes", magnitudes, "--units", "absolute", "--max-tokens", "6", "--batch-size", "2",
+         "--temperature", "0.8", "--seed", "7", "--db", db, "--quiet"] + extra
+    }
+
+    struct Row: Hashable { var feature: Int; var prompt: String; var magnitude: Double; var text: String; var tokens: [Int32] }
+
+    func rows(_ path: String) throws -> (generations: Set<Row>, baselines: [String]) {
+        let store = try StoreDatabase(path: path)
+        let sweep = try store.resolveSweep(nil)
+        let prompts = try store.promptTexts()
+        let g = try store.generations(sweepId: sweep.id!).map {
+            Row(feature: $0.featureIndex, prompt: prompts[$0.promptId]!, magnitude: $0.magnitude, text: $0.text, tokens: $0.tokens ?? [])
+        }
+        #expect(Set(g).count == g.count, "no duplicates")
+        let b = try store.baselines(sweepId: sweep.id!).map(\.text)
+        return (Set(g), b)
+    }
+
+    func count(_ path: String) -> Int {
+        guard FileManager.default.fileExists(atPath: path), let store = try? StoreDatabase(path: path),
+              let n = try? store.read({ db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM generations") ?? 0 }) else { return 0 }
+        return n
+    }
+
+    @Test(arguments: [SIGKILL, SIGINT])
+    func interruptedSweepResumesExactly(signal: Int32) throws {
+        let full = dir.appendingPathComponent("full.sqlite").path
+        let first = try CLIRunner.run(arguments(db: full))
+        #expect(first.status == 0, "\(first.stderr)")
+        let reference = try rows(full)
+        #expect(reference.generations.count == 2 * 2 * 3)
+        #expect(reference.baselines.count == 2)
+        // The rerun of a finished sweep does nothing and changes nothing.
+        let again = try CLIRunner.run(arguments(db: full))
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("0 generations"))
+        #expect(try rows(full).generations == reference.generations)
+
+        // Kill a second run after its first committed batch of generations, then resume it.
+        let killed = dir.appendingPathComponent("killed-\(signal).sqlite").path
+        let process = Process()
+        process.executableURL = CLIRunner.executable
+        process.arguments = arguments(db: killed)
+        process.currentDirectoryURL = CLIRunner.repositoryRoot
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(300)
+        while process.isRunning && count(killed) == 0 && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+        let partial = count(killed)
+        #expect(partial < 12, "the sweep was interrupted before it finished (\(partial) rows)")
+        let resumed = try CLIRunner.run(arguments(db: killed))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try rows(killed)
+        #expect(after.generations == reference.generations, "same rows, same texts and token ids as the uninterrupted run")
+        #expect(after.baselines == reference.baselines)
+    }
+
+    @Test func changedSettingIsRefused() throws {
+        let db = dir.appendingPathComponent("s.sqlite").path
+        #expect(try CLIRunner.run(arguments(db: db)).status == 0)
+        let before = try rows(db)
+        let changed = try CLIRunner.run(arguments(db: db, magnitudes: "0,20"))
+        #expect(changed.status != 0)
+        #expect(changed.stderr.contains("magnitudes"))
+        #expect(try rows(db).generations == before.generations)
+        // Another sweep name is a new sweep.
+        #expect(try CLIRunner.run(arguments(db: db, magnitudes: "0,20", extra: ["--name", "second"])).status == 0)
+    }
+
+    @Test func badInputGivesOneClearError() throws {
+        let db = dir.appendingPathComponent("bad.sqlite").path
+        let unknown = try CLIRunner.run(["sweep", "--sae", Self.sae, "--features", "64", "--prompts",
+                                         dir.appendingPathComponent("prompts.txt").path, "--units", "absolute", "--db", db])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("feature 64"))
+        let empty = dir.appendingPathComponent("empty.txt")
+        try "\n\n".write(to: empty, atomically: true, encoding: .utf8)
+        let noPrompts = try CLIRunner.run(["sweep", "--sae", Self.sae, "--features", "1", "--prompts", empty.path,
+                                           "--units", "absolute", "--db", db])
+        #expect(noPrompts.status != 0)
+        #expect(noPrompts.stderr.contains("empty.txt"))
+        for bad in ["", "1,nan", "0:1:0"] {
+            let r = try CLIRunner.run(arguments(db: db, magnitudes: bad))
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("--magnitudes"))
+        }
+        #expect(count(db) == 0, "nothing written")
+    }
+}
