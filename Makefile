@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libcairo2-dev libsqlite3-dev pkg-config zlib1g-dev poppler-utils fonts-dejavu-core fortunes
+# One set of flags for the CLI and the tests, so `make test` and `make demo` share one optimised build
+# (tests that run the real model need optimisation; -enable-testing lets them use @testable imports).
 RELEASE_FLAGS := -c release -Xswiftc -enable-testing
 SEMPROG := .build/release/semprog
 
@@ -22,11 +24,11 @@ models:
 	@bash scripts/fetch-models.sh
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS) --product semprog
 
 test: deps models
-	$(SWIFT) build -c release --product semprog
-	$(SWIFT) test $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --build-tests
+	$(SWIFT) test $(RELEASE_FLAGS) --skip-build
 
 demo: deps models build
 	$(SEMPROG) demo --out reports/demo

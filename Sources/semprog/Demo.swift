@@ -33,6 +33,8 @@ extension Semprog {
                 throw CLIError.invalidArgument("\(model) is missing: run 'make models' first")
             }
             let quietFlag = quiet ? ["--quiet"] : []
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: database).deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
             let started = Date()
 
             // 1. The demo SAE, trained once and cached.

@@ -24,10 +24,10 @@ struct DemoPlan {
 
     /// `train-sae` settings: block 12 of 30 (the middle of the network, as the study steered a middle layer).
     var trainArguments: [String] {
-        quick ? ["--layer", "12", "--latents", "256", "--k", "16", "--tokens", "20000", "--seed", "0"]
-              : ["--layer", "12", "--latents", "4096", "--k", "32", "--tokens", "400000", "--seed", "0"]
+        quick ? ["--layer", "12", "--latents", "256", "--k", "16", "--tokens", "6000", "--seed", "0"]
+              : ["--layer", "12", "--latents", "4096", "--k", "32", "--tokens", "80000", "--seed", "0"]
     }
-    var explainArguments: [String] { quick ? ["--tokens", "5000"] : ["--tokens", "100000"] }
+    var explainArguments: [String] { quick ? ["--tokens", "3000"] : ["--tokens", "50000"] }
     var analyzeArguments: [String] { [] }
 
     /// Writes the prompt file (JSONL) next to the database and returns its path.

@@ -39,7 +39,7 @@ import Testing
         let out = dir.appendingPathComponent("out").path
 
         let db = try CLIRunner.run(["report", "--db", dir.appendingPathComponent("x.sqlite").path, "--out", out])
-        #expect(db.status != 0 && db.stderr.contains("x.sqlite: no such database"))  // --db is wired (integrate)
+        #expect(db.status != 0 && db.stderr.contains("x.sqlite: no such database"))
 
         let tpl = try CLIRunner.run(["report", "--data", data.path, "--out", out, "--templates", "/nonexistent/templates"])
         #expect(tpl.status != 0 && tpl.stderr.contains("template directory /nonexistent/templates does not exist"))
