@@ -86,7 +86,7 @@ extension Semprog {
         func makeEngine() throws -> DescriptionEngine {
             switch describer {
             case "contrastive":
-                return .perPair(ContrastiveDescriber(), name: "contrastive", identity: "contrastive/v1", concurrency: 1)
+                return .perPair(ContrastiveDescriber(), name: "contrastive", identity: "contrastive/v2", concurrency: 1)
             case "llm":
                 var settings = try LLMDescriber.Settings.resolve(baseURL: llmBaseURL, model: llmModel, apiKey: llmAPIKey)
                 settings.timeoutSeconds = timeout

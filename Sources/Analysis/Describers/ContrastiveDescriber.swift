@@ -127,8 +127,9 @@ let englishStopwords: Set<String> = [
 /// baseline, by `contrastiveTerms` (log-odds ratio with an informative Dirichlet prior), as
 /// "more about: w₁, w₂, …; less about: w₃, …".
 ///
-/// Terms need |z| ≥ `minimumZ` (default 1: about one standard error — a description wants the most
-/// characteristic words of one short pair of texts, not a significance test; use 1.96 for ≈ 5 % two-sided);
+/// Terms need |z| ≥ `minimumZ` (default 0.5 — a description wants the most characteristic words of one short pair
+/// of texts, not a significance test: with the pooled prior a word seen once on one side only scores ≈ 0.74, so a
+/// threshold of 1 would leave most 32-token pairs undescribed; use 1.96 for ≈ 5 % two-sided);
 /// stopwords are left out; a bigram is left out when both its words are already listed. With nothing distinctive
 /// the description is "no distinctive words".
 public struct ContrastiveDescriber: Describer {
@@ -139,7 +140,7 @@ public struct ContrastiveDescriber: Describer {
     public var minimumZ: Double
     public var prior: LogOddsPrior
 
-    public init(maxTerms: Int = 4, minimumZ: Double = 1, prior: LogOddsPrior = .pooled) {
+    public init(maxTerms: Int = 4, minimumZ: Double = 0.5, prior: LogOddsPrior = .pooled) {
         self.maxTerms = maxTerms
         self.minimumZ = minimumZ
         self.prior = prior
