@@ -41,14 +41,41 @@ struct DemoPlan {
     }
 }
 
-/// How the demo picks its features: live ones with an explanation, spread over the range of densities.
+/// How the demo picks its features: live, well-explained ones spread over the range of densities.
+///
+/// 1. Live and not dense: density (fraction of tokens with the feature non-zero) between 1e-4 and 0.2, with an
+///    explanation.
+/// 2. Not a massive-activation feature: max activation at most 10× the median max activation of all features.
+///    A few features fire only on the residual stream's outlier tokens (norms ~100× the others, like position 0);
+///    their max activation is in the thousands, so magnitudes in units of it are meaningless.
+/// 3. Spread over densities: the candidates, sorted by density, are cut into `count` equal strata.
+/// 4. Well explained: in each stratum, the feature whose top activating contexts most often peak on the same
+///    token (the share of contexts whose marked token is the most common one — a monosemantic feature scores 1),
+///    ties broken by the larger max activation, then the smaller index.
 enum DemoFeatureChoice {
-    static let rule = "explained features with density between 1e-4 and 0.2, one per log-density stratum, the one with the highest max activation in each"
+    static let rule = "live explained features (density 1e-4…0.2, max activation ≤ 10× the median), one per density stratum, the one whose top contexts most often peak on the same token"
+
+    /// Share of the top contexts whose marked (max) token is the most common marked token; 0 without contexts.
+    static func concentration(topContextsJSON: String?) -> Double {
+        guard let json = topContextsJSON, let data = json.data(using: .utf8),
+              let contexts = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], !contexts.isEmpty
+        else { return 0 }
+        var counts: [String: Int] = [:]
+        for c in contexts {
+            guard let tokens = c["tokens"] as? [String], let i = c["max_index"] as? Int, tokens.indices.contains(i) else { continue }
+            counts[tokens[i].trimmingCharacters(in: .whitespaces).lowercased(), default: 0] += 1
+        }
+        return Double(counts.values.max() ?? 0) / Double(contexts.count)
+    }
 
     static func choose(statistics: [FeatureRecord], explanations: [Int: ExplanationRecord], count: Int) -> [Int] {
+        let maxima = statistics.compactMap(\.maxActivation).filter { $0 > 0 }.sorted()
+        guard !maxima.isEmpty else { return [] }
+        let median = maxima[maxima.count / 2]
         let candidates = statistics.filter { f in
             guard let density = f.fractionNonzero, let maxAct = f.maxActivation else { return false }
-            return density >= 1e-4 && density <= 0.2 && maxAct > 0 && !(explanations[f.featureIndex]?.text.isEmpty ?? true)
+            return density >= 1e-4 && density <= 0.2 && maxAct > 0 && maxAct <= 10 * median
+                && !(explanations[f.featureIndex]?.text.isEmpty ?? true)
         }.sorted { ($0.fractionNonzero!, $0.featureIndex) < ($1.fractionNonzero!, $1.featureIndex) }
         guard !candidates.isEmpty else { return [] }
         let strata = min(count, candidates.count)
@@ -56,9 +83,11 @@ enum DemoFeatureChoice {
         for s in 0..<strata {
             let lo = s * candidates.count / strata, hi = (s + 1) * candidates.count / strata
             let stratum = candidates[lo..<max(hi, lo + 1)]
-            if let best = stratum.max(by: { ($0.maxActivation!, -$0.featureIndex) < ($1.maxActivation!, -$1.featureIndex) }) {
-                chosen.append(best.featureIndex)
+            let best = stratum.max { a, b in
+                let ca = concentration(topContextsJSON: a.topContexts), cb = concentration(topContextsJSON: b.topContexts)
+                return (ca, a.maxActivation!, -a.featureIndex) < (cb, b.maxActivation!, -b.featureIndex)
             }
+            if let best { chosen.append(best.featureIndex) }
         }
         return chosen.sorted()
     }
