@@ -69,6 +69,10 @@ public final class CairoSurface {
             let sink = ByteSink()
             let s = cairo_pdf_surface_create_for_stream(appendToSink, Unmanaged.passUnretained(sink).toOpaque(),
                                                         width, height)!
+            // Cairo stamps the wall-clock time otherwise: pin a fixed date so the same drawing gives the same
+            // bytes (setPDFMetadata replaces it with the run's date where one is known).
+            cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, "2000-01-01T00:00:00Z")
+            cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, "2000-01-01T00:00:00Z")
             return try CairoSurface(pointer: s, sink: sink, format: .pdf, width: width, height: height, scale: 1)
         }
     }
