@@ -25,8 +25,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // Compute kernels in C: AVX2/FMA chosen at run time, portable C otherwise (always optimised: the
+        // portable loops are the fallback and the tests' second opinion).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Pipeline stages (dependencies point downward only)
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimise),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimise),
         .target(name: "ModelFormats", dependencies: ["Tensor"], swiftSettings: optimise),
         .target(name: "Tokenization", swiftSettings: optimise),
         .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],

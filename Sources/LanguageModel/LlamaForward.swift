@@ -52,16 +52,15 @@ extension LlamaModel {
 
         let x = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
         let h = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
-        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
         let qkv = UnsafeMutablePointer<Float>.allocate(capacity: n * qkvDim)
         let attn = UnsafeMutablePointer<Float>.allocate(capacity: n * qd)
         let gateUp = UnsafeMutablePointer<Float>.allocate(capacity: n * 2 * f)
         let act = UnsafeMutablePointer<Float>.allocate(capacity: n * f)
-        defer { [x, h, tmp, qkv, attn, gateUp, act].forEach { $0.deallocate() } }
+        defer { [x, h, qkv, attn, gateUp, act].forEach { $0.deallocate() } }
 
         // Embedding lookup.
         for (r, row) in rows.enumerated() {
-            (x + r * d).update(from: weights.tokenEmbedding.values + row.token * d, count: d)
+            weights.tokenEmbedding.copyRow(row.token, to: x + r * d)
         }
         // Segments: maximal runs of rows of one sequence.
         var segments: [(start: Int, count: Int)] = []
@@ -159,13 +158,11 @@ extension LlamaModel {
                     i0 = i1
                 }
             }
-            linear(attn, rows: n, w.output, into: tmp)
-            add(tmp, into: x, count: n * d)
+            linear(attn, rows: n, w.output, into: x, accumulate: true)
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
             linear(h, rows: n, w.gateUp, into: gateUp)
             swiGLU(gateUp, rows: n, into: act)
-            linear(act, rows: n, w.down, into: tmp)
-            add(tmp, into: x, count: n * d)
+            linear(act, rows: n, w.down, into: x, accumulate: true)
             if let hook, hook.layer == l {
                 hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
                                         position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
@@ -275,18 +272,15 @@ extension LlamaModel {
         }
     }
 
-    /// out = x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows).
-    /// One row uses sgemv (y = W·x streams W once; OpenBLAS' sgemm would first pack all of W).
-    @inline(__always) func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into out: UnsafeMutablePointer<Float>) {
+    /// out (+)= x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows): the compact block kernel for
+    /// steps of at most `compactRowLimit` rows, else the packed Float32 GEMM (or OpenBLAS without AVX2).
+    @inline(__always) func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix,
+                                  into out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if rows <= compactRowLimit, let q = w.compact {
-            q.multiply(x, rows: rows, into: out, threads: threads)
+            q.multiply(x, rows: rows, into: out, accumulate: accumulate, threads: threads)
             return
         }
-        if rows == 1 {
-            BLAS.gemv(m: w.rows, n: w.cols, a: w.values, lda: w.cols, x: x, y: out)
-            return
-        }
-        BLAS.gemm(transposeB: true, m: rows, n: w.rows, k: w.cols, a: x, lda: w.cols, b: w.values, ldb: w.cols, c: out, ldc: w.rows)
+        w.multiply(x, count: rows, into: out, accumulate: accumulate, threads: threads)
     }
 
     /// RMSNorm per row: y = x / √(mean(x²) + ε) ⊙ w (sum of squares in Float64).
@@ -312,9 +306,5 @@ extension LlamaModel {
         for i in 0..<count { let e = expf(p[i] - m); p[i] = e; sum += e }
         let inv = 1 / sum
         for i in 0..<count { p[i] *= inv }
-    }
-
-    @inline(__always) func add(_ a: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] += a[i] }
     }
 }

@@ -25,12 +25,17 @@ public final class LlamaModel: @unchecked Sendable {
     let ropeTableLength: Int
     /// Most rows per forward step during prefill (bounds scratch memory).
     public var maxPrefillRows = 512
-    /// Steps with at most this many rows multiply Q4_1/Q8_0 weights directly (SIMD, Float32 activations);
-    /// larger steps use OpenBLAS sgemm/sgemv on the dequantized Float32 weights. 0 (the default) disables the
-    /// compact path: its Swift SIMD kernel is exact but not yet fast without AVX2 code generation.
-    public var compactRowLimit = 0
-    /// Threads for the compact (Swift SIMD) kernels.
+    /// Steps with at most this many rows multiply Q4_1/Q8_0 weights directly (AVX2, Float32 activations);
+    /// larger steps use the packed Float32 GEMM on the dequantized weights. The default,
+    /// `defaultCompactRowLimit`, is where the two cross on this project's machines (`semprog bench generate
+    /// --compact-rows`); 0 disables the compact path.
+    public var compactRowLimit: Int
+    /// Threads for semprog's own kernels (packed GEMM, compact products, decode attention).
     public var threads: Int
+
+    /// Below this many rows per step the compact block kernel beats the packed Float32 GEMM (measured with
+    /// `semprog bench generate --compact-rows`); 0 on CPUs without AVX2/FMA.
+    public static let defaultCompactRowLimit = PackedMatrix.isAccelerated ? 4 : 0
 
     init(configuration: LlamaConfiguration, tokenizer: BPETokenizer, weights: LlamaWeights, path: String) {
         self.configuration = configuration
@@ -38,6 +43,10 @@ public final class LlamaModel: @unchecked Sendable {
         self.weights = weights
         self.path = path
         self.threads = BLAS.threads
+        self.compactRowLimit = Self.defaultCompactRowLimit
+        for b in weights.blocks { for w in [b.qkv, b.output, b.gateUp, b.down] { w.pack() } }
+        weights.tokenEmbedding.pack()
+        weights.output?.pack()
         let half = configuration.headDim / 2
         let length = min(configuration.contextLength, 32768)
         var cosTable = [Float](repeating: 0, count: length * half)
@@ -56,10 +65,10 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.
-    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights`, Q4_1/Q8_0 matrices are
-    /// also kept in block form for the compact kernel (`compactRowLimit`), at ≈ 115 MB extra for SmolLM2.
+    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights` (the default), Q4_1/Q8_0
+    /// matrices are also kept in block form for the compact kernel (`compactRowLimit`), ≈ 85 MB for SmolLM2.
     public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                            compactWeights: Bool = false) throws -> LlamaModel {
+                            compactWeights: Bool = true) throws -> LlamaModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LanguageModelError.cannotLoad(path: path, reason: "no such file or directory")
@@ -225,7 +234,7 @@ public final class LlamaModel: @unchecked Sendable {
         var out = [Float](repeating: 0, count: u.rows)
         v.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
-                BLAS.gemv(m: u.rows, n: u.cols, a: u.values, lda: u.cols, x: x.baseAddress!, y: y.baseAddress!)
+                u.multiply(x.baseAddress!, count: 1, into: y.baseAddress!, threads: threads)
             }
         }
         return out
@@ -233,8 +242,10 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Row `id` of the token embedding (dModel floats).
     public func tokenEmbedding(_ id: Int) -> [Float] {
-        let d = configuration.dModel
-        return Array(UnsafeBufferPointer(start: weights.tokenEmbedding.values + id * d, count: d))
+        [Float](unsafeUninitializedCapacity: configuration.dModel) { buffer, count in
+            weights.tokenEmbedding.copyRow(id, to: buffer.baseAddress!)
+            count = configuration.dModel
+        }
     }
 
     /// Throws unless `layer` is a block index.

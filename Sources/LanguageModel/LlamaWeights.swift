@@ -1,20 +1,26 @@
 import Foundation
+import Tensor
 import ModelFormats
 import Tokenization
 
-/// A row-major Float32 matrix owned outside Swift arrays (stable address for BLAS), rows × cols.
+/// A Float32 weight matrix (rows outputs × cols inputs) owned outside Swift arrays: row-major until `pack()`
+/// moves it into the panel layout of the AVX2/FMA GEMM kernel (`PackedMatrix`), which is then its only copy.
 public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
-    public let values: UnsafeMutablePointer<Float>
+    /// Row-major values; nil once `pack()` has replaced them by `packed`.
+    private(set) var rowMajor: UnsafeMutablePointer<Float>?
+    /// The panel copy used by `multiply` on AVX2/FMA machines.
+    private(set) var packed: PackedMatrix?
     /// The same matrix in its compact GGUF block format, when it came as Q4_1 or Q8_0 (used for few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
         precondition(source.count == rows * cols, "WeightMatrix: \(source.count) values for \(rows)×\(cols)")
         self.rows = rows; self.cols = cols
-        values = .allocate(capacity: max(1, rows * cols))
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * cols))
         source.withUnsafeBufferPointer { values.initialize(from: $0.baseAddress!, count: source.count) }
+        rowMajor = values
     }
 
     /// Stacks matrices of equal width vertically.
@@ -25,7 +31,38 @@ public final class WeightMatrix: @unchecked Sendable {
         self.init(rows: rows.reduce(0, +), cols: cols, values: all)
     }
 
-    deinit { values.deallocate() }
+    deinit { rowMajor?.deallocate() }
+
+    /// Moves the values into the packed panel layout (no-op on CPUs without AVX2/FMA, where OpenBLAS is used).
+    func pack() {
+        guard PackedMatrix.isAccelerated, packed == nil, let values = rowMajor else { return }
+        packed = PackedMatrix(rowMajor: values, rows: rows, cols: cols)
+        values.deallocate()
+        rowMajor = nil
+    }
+
+    /// Copies row `r` (cols floats) to `out`.
+    func copyRow(_ r: Int, to out: UnsafeMutablePointer<Float>) {
+        if let rowMajor { out.update(from: rowMajor + r * cols, count: cols) } else { packed!.copyRow(r, to: out) }
+    }
+
+    /// out (+)= x · Wᵀ for `count` rows (x: count × cols, out: count × rows): the packed kernel, or OpenBLAS
+    /// sgemv for one row (y = W·x streams W once; sgemm would first pack all of W) and sgemm otherwise.
+    func multiply(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
+                  accumulate: Bool = false, threads: Int) {
+        if let packed {
+            packed.multiply(x, count: count, into: out, accumulate: accumulate, threads: threads)
+            return
+        }
+        let values = rowMajor!
+        let beta: Float = accumulate ? 1 : 0
+        if count == 1 {
+            BLAS.gemv(m: rows, n: cols, a: values, lda: cols, x: x, beta: beta, y: out)
+        } else {
+            BLAS.gemm(transposeB: true, m: count, n: rows, k: cols, a: x, lda: cols, b: values, ldb: cols,
+                      beta: beta, c: out, ldc: rows)
+        }
+    }
 }
 
 /// The weights of one llama block, with Q/K/V and gate/up stacked so each needs one GEMM.

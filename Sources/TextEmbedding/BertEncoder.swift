@@ -30,6 +30,16 @@ final class BertEncoder: @unchecked Sendable {
         var outputBias: [Float]
         var outputNormGain: [Float]
         var outputNormBias: [Float]
+        /// The four weight matrices above in the packed-panel layout of `PackedMatrix` (AVX2/FMA machines only).
+        var packed: (qkv: PackedMatrix, attentionOutput: PackedMatrix, intermediate: PackedMatrix, output: PackedMatrix)?
+
+        mutating func pack(hidden h: Int, intermediate inter: Int) {
+            guard PackedMatrix.isAccelerated else { return }
+            packed = (PackedMatrix(rowMajor: qkvWeight, rows: 3 * h, cols: h),
+                      PackedMatrix(rowMajor: attentionOutputWeight, rows: h, cols: h),
+                      PackedMatrix(rowMajor: intermediateWeight, rows: inter, cols: h),
+                      PackedMatrix(rowMajor: outputWeight, rows: h, cols: inter))
+        }
     }
 
     let wordEmbeddings: [Float]      // [vocab, hidden]
@@ -82,15 +92,17 @@ final class BertEncoder: @unchecked Sendable {
                 outputBias: try tensor(p + "output.dense.bias", [h]),
                 outputNormGain: try tensor(p + "output.LayerNorm.weight", [h]),
                 outputNormBias: try tensor(p + "output.LayerNorm.bias", [h])))
+            layers[l].pack(hidden: h, intermediate: inter)
         }
         self.layers = layers
     }
 
     /// Mean-pooled last hidden states, one [hidden] vector per sequence (not normalised).
     /// Every sequence must be non-empty, no longer than `maxPositionEmbeddings`, with ids inside the vocabulary.
-    func meanPooled(_ sequences: [[Int]]) -> [[Float]] {
+    /// `threads` splits the packed dense layers (1 when batches already run in parallel).
+    func meanPooled(_ sequences: [[Int]], threads: Int = 1) -> [[Float]] {
         let h = config.hiddenSize
-        let hidden = forward(sequences)
+        let hidden = forward(sequences, threads: threads)
         var out: [[Float]] = []
         out.reserveCapacity(sequences.count)
         var row = 0
@@ -111,7 +123,7 @@ final class BertEncoder: @unchecked Sendable {
     }
 
     /// The last hidden states of all tokens, stacked: [Σ Lₛ, hidden].
-    func forward(_ sequences: [[Int]]) -> [Float] {
+    func forward(_ sequences: [[Int]], threads: Int = 1) -> [Float] {
         let h = config.hiddenSize, inter = config.intermediateSize
         let heads = config.attentionHeadCount, d = config.headSize
         let total = sequences.reduce(0) { $0 + $1.count }
@@ -145,8 +157,8 @@ final class BertEncoder: @unchecked Sendable {
 
         for layer in layers {
             // Q, K, V for every token in one GEMM.
-            Self.dense(x, rows: total, inWidth: h, weight: layer.qkvWeight, bias: layer.qkvBias, outWidth: 3 * h,
-                       into: &qkv)
+            Self.dense(x, rows: total, inWidth: h, weight: layer.qkvWeight, packed: layer.packed?.qkv,
+                       bias: layer.qkvBias, outWidth: 3 * h, into: &qkv, threads: threads)
             // Attention per sequence and head, over the sequence's own tokens.
             qkv.withUnsafeBufferPointer { qp in
                 context.withUnsafeMutableBufferPointer { cp in
@@ -156,17 +168,17 @@ final class BertEncoder: @unchecked Sendable {
             }
             // Attention output projection, residual, LayerNorm.
             Self.dense(context, rows: total, inWidth: h, weight: layer.attentionOutputWeight,
-                       bias: layer.attentionOutputBias, outWidth: h, into: &attended, residual: x)
+                       packed: layer.packed?.attentionOutput, bias: layer.attentionOutputBias, outWidth: h, into: &attended, residual: x)
             attended.withUnsafeMutableBufferPointer {
                 Self.layerNorm($0.baseAddress!, rows: total, width: h, gain: layer.attentionNormGain,
                                bias: layer.attentionNormBias, eps: eps)
             }
             // Feed-forward: GELU(a W_iᵀ + b_i) W_outᵀ + b_out + a, LayerNorm.
             Self.dense(attended, rows: total, inWidth: h, weight: layer.intermediateWeight,
-                       bias: layer.intermediateBias, outWidth: inter, into: &intermediate)
+                       packed: layer.packed?.intermediate, bias: layer.intermediateBias, outWidth: inter, into: &intermediate)
             intermediate.withUnsafeMutableBufferPointer { Activation.geluInPlace($0) }
             Self.dense(intermediate, rows: total, inWidth: inter, weight: layer.outputWeight,
-                       bias: layer.outputBias, outWidth: h, into: &x, residual: attended)
+                       packed: layer.packed?.output, bias: layer.outputBias, outWidth: h, into: &x, residual: attended)
             x.withUnsafeMutableBufferPointer {
                 Self.layerNorm($0.baseAddress!, rows: total, width: h, gain: layer.outputNormGain,
                                bias: layer.outputNormBias, eps: eps)
@@ -177,9 +189,11 @@ final class BertEncoder: @unchecked Sendable {
 
     // MARK: - Kernels
 
-    /// out[r, :] = input[r, :] · Wᵀ + bias (+ residual[r, :]), W of shape [outWidth, inWidth].
-    static func dense(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
-                      into out: inout [Float], residual: [Float]? = nil) {
+    /// out[r, :] = input[r, :] · Wᵀ + bias (+ residual[r, :]), W of shape [outWidth, inWidth]: the packed
+    /// kernel on `threads` threads when `packed` is given, else OpenBLAS sgemm.
+    static func dense(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], packed: PackedMatrix?,
+                      bias: [Float], outWidth: Int, into out: inout [Float], residual: [Float]? = nil,
+                      threads: Int = 1) {
         out.withUnsafeMutableBufferPointer { op in
             // Seed C with the bias (and residual), then accumulate with β = 1.
             bias.withUnsafeBufferPointer { bp in
@@ -198,6 +212,10 @@ final class BertEncoder: @unchecked Sendable {
                 }
             }
             input.withUnsafeBufferPointer { ip in
+                if let packed {
+                    packed.multiply(ip.baseAddress!, count: rows, into: op.baseAddress!, accumulate: true, threads: threads)
+                    return
+                }
                 weight.withUnsafeBufferPointer { wp in
                     BLAS.gemm(transposeB: true, m: rows, n: outWidth, k: inWidth,
                               a: ip.baseAddress!, lda: inWidth, b: wp.baseAddress!, ldb: inWidth,

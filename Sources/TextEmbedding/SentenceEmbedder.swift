@@ -146,7 +146,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         let workers = min(threads, batches.count)
         var pooled = [[[Float]]](repeating: [], count: batches.count)
         if workers <= 1 {
-            for (b, batch) in batches.enumerated() { pooled[b] = encoder.meanPooled(batch) }
+            for (b, batch) in batches.enumerated() { pooled[b] = encoder.meanPooled(batch, threads: threads) }
         } else {
             BLAS.setThreads(1)
             defer { BLAS.setThreads(threads) }

@@ -5,7 +5,7 @@ extension Semprog {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure throughput of each pipeline stage.",
-            subcommands: [BenchGenerate.self, BenchSAE.self, BenchEmbed.self, BenchSweep.self,
+            subcommands: [BenchGemm.self, BenchGenerate.self, BenchSAE.self, BenchEmbed.self, BenchSweep.self,
                           BenchAnalyze.self, BenchReport.self]
         )
     }

@@ -33,8 +33,8 @@ extension Semprog {
         @Option(help: "Prompt length of each sequence in the batched test.")
         var batchPromptLength: Int = 16
 
-        @Option(help: "Decode steps with at most this many rows use the compact Q4_1/Q8_0 SIMD kernel (0 = off).")
-        var compactRows: Int = 0
+        @Option(help: "Decode steps with at most this many rows use the compact Q4_1/Q8_0 kernel (0 = off; default: the model's crossover).")
+        var compactRows: Int?
 
         func validate() throws {
             guard threads >= 1, repetitions >= 1, genTokens >= 1, batchPromptLength >= 1 else {
@@ -54,9 +54,11 @@ extension Semprog {
         func run() async throws {
             do {
                 let loadStart = Date()
+                let compactRows = self.compactRows ?? LlamaModel.defaultCompactRowLimit
                 let lm = try LlamaModel.load(path: model, threads: threads, compactWeights: compactRows > 0)
                 lm.compactRowLimit = compactRows
                 print("model: \(model)")
+                print(PackedMatrix.isAccelerated ? "kernels: packed AVX2/FMA GEMM" : "kernels: OpenBLAS (no AVX2/FMA)")
                 print("compact kernel for steps of ≤ \(compactRows) rows")
                 print(String(format: "load: %.2f s", Date().timeIntervalSince(loadStart)))
                 print("threads: \(BLAS.threads) (OpenBLAS), cores: \(ProcessInfo.processInfo.activeProcessorCount)")

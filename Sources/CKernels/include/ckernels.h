@@ -1,0 +1,37 @@
+// semprog's compute kernels: packed-panel SGEMM and Q4_1/Q8_0 block dot products, with AVX2/FMA code selected
+// at run time (portable C otherwise). Called from Swift through Tensor.PackedMatrix and LanguageModel.
+#ifndef SEMPROG_CKERNELS_H
+#define SEMPROG_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Columns per packed panel.
+#define CK_PANEL 16
+
+/// 1 when this CPU runs the AVX2+FMA+F16C kernels (checked once with CPUID).
+int ck_has_avx2_fma(void);
+
+/// Floats needed to pack an n × k matrix: ceil(n / 16) · 16 · k.
+size_t ck_packed_count(long n, long k);
+
+/// Packs W (n rows × k columns, row stride ldw) into panels of 16 rows: panel p holds, for each kk in 0..<k,
+/// W[16p + j][kk] for j = 0..<16 contiguously (rows past n are zero).
+void ck_pack_panels(const float *w, long n, long k, long ldw, float *panels);
+
+/// C[i][j] (+)= Σ_kk A[i][kk] · W[j][kk] for i < m and the columns j of panels [p0, p1), from a packed W
+/// (n rows × k). A has row stride lda, C row stride ldc. accumulate != 0 adds to C instead of overwriting.
+/// `use_simd` = 0 forces the portable kernel (tests compare both).
+void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panels, long n,
+                    long p0, long p1, float *c, long ldc, int accumulate, int use_simd);
+
+/// GGML block types understood by ck_quantized_matmul.
+enum { CK_Q4_1 = 3, CK_Q8_0 = 8 };
+
+/// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a GGML block-quantized W (k columns,
+/// k a multiple of 32, `row_bytes` bytes per row), i < m. Weights are dequantized exactly as ggml does
+/// (Q4_1: d·q + m; Q8_0: d·q) and multiplied with Float32 activations (no activation quantization).
+void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
+                         const float *x, long ldx, long m, float *out, long ldo, int accumulate, int use_simd);
+
+#endif

@@ -1,0 +1,151 @@
+// Products of GGML block-quantized weight rows with Float32 activations (ggml-quants.c layouts):
+//   Q4_1 block (20 bytes): f16 d, f16 m, 16 bytes; element j < 16 = low nibble of byte j, j + 16 = high nibble;
+//        w = d·q + m.
+//   Q8_0 block (34 bytes): f16 d, 32 signed bytes; w = d·q.
+// Each block is dequantized once into four 8-float registers and then multiplied with up to 8 activation rows.
+#include "ckernels.h"
+#include <string.h>
+
+static float half_to_float(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+    uint32_t bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { // subnormal: normalise
+            int e = -1; uint32_t mm = man;
+            do { e++; mm <<= 1; } while (!(mm & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mm & 0x3FF) << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    float f; memcpy(&f, &bits, 4); return f;
+}
+
+static uint16_t read_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static void dequant_block(int type, const uint8_t *blk, float *w) {
+    const float d = half_to_float(read_u16(blk));
+    if (type == CK_Q4_1) {
+        const float mn = half_to_float(read_u16(blk + 2));
+        for (int j = 0; j < 16; j++) {
+            w[j] = (float)(blk[4 + j] & 0x0F) * d + mn;
+            w[j + 16] = (float)(blk[4 + j] >> 4) * d + mn;
+        }
+    } else {
+        for (int j = 0; j < 32; j++) w[j] = (float)(int8_t)blk[2 + j] * d;
+    }
+}
+
+static long block_bytes(int type) { return type == CK_Q4_1 ? 20 : 34; }
+
+static void quantized_generic(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
+                              const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
+    const long nb = k / 32, bb = block_bytes(type);
+    float wb[32];
+    for (long r = r0; r < r1; r++) {
+        for (long i = 0; i < m; i++) {
+            float acc = 0;
+            for (long b = 0; b < nb; b++) {
+                dequant_block(type, w + (size_t)r * row_bytes + b * bb, wb);
+                const float *xb = x + (size_t)i * ldx + b * 32;
+                for (int j = 0; j < 32; j++) acc += wb[j] * xb[j];
+            }
+            float *o = out + (size_t)i * ldo + r;
+            *o = accumulate ? *o + acc : acc;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+
+static inline __attribute__((always_inline)) float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Each activation row keeps
+// NA = 4, 2 or 1 partial sums so that at least four independent FMA chains hide the FMA latency (5 cycles).
+static inline __attribute__((always_inline)) void row_kernel(const int MR, int type, const uint8_t *row, long nb,
+                                                             const float *x, long ldx, float *out, long ldo,
+                                                             int accumulate) {
+    const int NA = MR <= 1 ? 4 : (MR <= 3 ? 2 : 1);
+    __m256 acc[8][4];
+    for (int i = 0; i < MR; i++) for (int a = 0; a < NA; a++) acc[i][a] = _mm256_setzero_ps();
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    for (long b = 0; b < nb; b++) {
+        __m256 w0, w1, w2, w3;
+        if (type == CK_Q4_1) {
+            const uint8_t *blk = row + b * 20;
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(read_u16(blk)));
+            const __m256 mn = _mm256_set1_ps(_cvtsh_ss(read_u16(blk + 2)));
+            const __m128i q = _mm_loadu_si128((const __m128i *)(blk + 4));
+            const __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
+            w0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), d, mn);
+            w1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), d, mn);
+            w2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), d, mn);
+            w3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), d, mn);
+        } else {
+            const uint8_t *blk = row + b * 34;
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(read_u16(blk)));
+            const __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
+            const __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
+            w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q0)), d);
+            w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q0, 8))), d);
+            w2 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q1)), d);
+            w3 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q1, 8))), d);
+        }
+        for (int i = 0; i < MR; i++) {
+            const float *xb = x + i * ldx + b * 32;
+            acc[i][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xb), acc[i][0]);
+            acc[i][1 % NA] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), acc[i][1 % NA]);
+            acc[i][2 % NA] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), acc[i][2 % NA]);
+            acc[i][3 % NA] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), acc[i][3 % NA]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        for (int a = 1; a < NA; a++) acc[i][0] = _mm256_add_ps(acc[i][0], acc[i][a]);
+        const float s = hsum(acc[i][0]);
+        out[i * ldo] = accumulate ? out[i * ldo] + s : s;
+    }
+}
+
+static void quantized_avx2(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
+                           const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
+    const long nb = k / 32;
+    for (long i0 = 0; i0 < m; i0 += 8) {
+        const long mr = m - i0 < 8 ? m - i0 : 8;
+        const float *xi = x + i0 * ldx;
+        float *oi = out + i0 * ldo;
+        for (long r = r0; r < r1; r++) {
+            const uint8_t *row = w + (size_t)r * row_bytes;
+            switch (mr) {
+            case 1: row_kernel(1, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 2: row_kernel(2, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 3: row_kernel(3, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 4: row_kernel(4, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 5: row_kernel(5, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 6: row_kernel(6, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 7: row_kernel(7, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            default: row_kernel(8, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            }
+        }
+    }
+}
+#pragma clang attribute pop
+#endif
+
+void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
+                         const float *x, long ldx, long m, float *out, long ldo, int accumulate, int use_simd) {
+#if defined(__x86_64__)
+    if (use_simd && ck_has_avx2_fma()) {
+        quantized_avx2(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+        return;
+    }
+#endif
+    (void)use_simd;
+    quantized_generic(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+}
