@@ -4,6 +4,7 @@
 //   Q8_0 block (34 bytes): f16 d, 32 signed bytes; w = d·q.
 // Each block is dequantized once into four 8-float registers and then multiplied with up to 8 activation rows.
 #include "ckernels.h"
+#include <stdlib.h>
 #include <string.h>
 
 static float half_to_float(uint16_t h) {
@@ -67,82 +68,106 @@ static inline __attribute__((always_inline)) float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Each activation row keeps
-// NA = 4, 2 or 1 partial sums so that at least four independent FMA chains hide the FMA latency (5 cycles).
+// One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Per block b and row i:
+//   Σⱼ wⱼ·xⱼ = d_b · (Σⱼ qⱼ·xⱼ) + m_b · (Σⱼ xⱼ)
+// The integer codes qⱼ are converted to floats once per block and shared by the MR rows; the block dot product
+// is scaled by d_b with one FMA, and the m term uses the per-block sums of x (`xsum`, MR × nb) in a scalar.
 static inline __attribute__((always_inline)) void row_kernel(const int MR, int type, const uint8_t *row, long nb,
-                                                             const float *x, long ldx, float *out, long ldo,
-                                                             int accumulate) {
-    const int NA = MR <= 1 ? 4 : (MR <= 3 ? 2 : 1);
-    __m256 acc[8][4];
-    for (int i = 0; i < MR; i++) for (int a = 0; a < NA; a++) acc[i][a] = _mm256_setzero_ps();
+                                                             const float *scale, const float *shift,
+                                                             const float *x, long ldx, const float *xsum,
+                                                             float *out, long ldo, int accumulate) {
+    __m256 acc[8];
+    float mterm[8];
+    for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
     const __m128i low4 = _mm_set1_epi8(0x0F);
     for (long b = 0; b < nb; b++) {
-        __m256 w0, w1, w2, w3;
+        __m256 q0, q1, q2, q3;
         if (type == CK_Q4_1) {
-            const uint8_t *blk = row + b * 20;
-            const __m256 d = _mm256_set1_ps(_cvtsh_ss(read_u16(blk)));
-            const __m256 mn = _mm256_set1_ps(_cvtsh_ss(read_u16(blk + 2)));
-            const __m128i q = _mm_loadu_si128((const __m128i *)(blk + 4));
+            const __m128i q = _mm_loadu_si128((const __m128i *)(row + b * 20 + 4));
             const __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
-            w0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), d, mn);
-            w1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), d, mn);
-            w2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), d, mn);
-            w3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), d, mn);
+            q0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+            q1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+            q2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+            q3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
         } else {
             const uint8_t *blk = row + b * 34;
-            const __m256 d = _mm256_set1_ps(_cvtsh_ss(read_u16(blk)));
-            const __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
-            const __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
-            w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q0)), d);
-            w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q0, 8))), d);
-            w2 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q1)), d);
-            w3 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q1, 8))), d);
+            const __m128i a = _mm_loadu_si128((const __m128i *)(blk + 2));
+            const __m128i c = _mm_loadu_si128((const __m128i *)(blk + 18));
+            q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
+            q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
+            q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
+            q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)));
         }
+        const __m256 d = _mm256_broadcast_ss(scale + b);
         for (int i = 0; i < MR; i++) {
             const float *xb = x + i * ldx + b * 32;
-            acc[i][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xb), acc[i][0]);
-            acc[i][1 % NA] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), acc[i][1 % NA]);
-            acc[i][2 % NA] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), acc[i][2 % NA]);
-            acc[i][3 % NA] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), acc[i][3 % NA]);
+            __m256 t = _mm256_mul_ps(q0, _mm256_loadu_ps(xb));
+            __m256 u = _mm256_mul_ps(q1, _mm256_loadu_ps(xb + 8));
+            t = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xb + 16), t);
+            u = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xb + 24), u);
+            acc[i] = _mm256_fmadd_ps(_mm256_add_ps(t, u), d, acc[i]);
+            if (type == CK_Q4_1) mterm[i] += shift[b] * xsum[i * nb + b];
         }
     }
     for (int i = 0; i < MR; i++) {
-        for (int a = 1; a < NA; a++) acc[i][0] = _mm256_add_ps(acc[i][0], acc[i][a]);
-        const float s = hsum(acc[i][0]);
+        const float s = hsum(acc[i]) + mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
 
-static void quantized_avx2(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
-                           const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
+static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                           long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                           int accumulate) {
     const long nb = k / 32;
+    float stack_sums[8 * 64];
+    float *xsum = nb <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)nb);
     for (long i0 = 0; i0 < m; i0 += 8) {
         const long mr = m - i0 < 8 ? m - i0 : 8;
         const float *xi = x + i0 * ldx;
         float *oi = out + i0 * ldo;
+        for (long i = 0; i < mr; i++)
+            for (long b = 0; b < nb; b++) {
+                const float *xb = xi + i * ldx + b * 32;
+                __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                         _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+                xsum[i * nb + b] = hsum(s);
+            }
         for (long r = r0; r < r1; r++) {
             const uint8_t *row = w + (size_t)r * row_bytes;
+            const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
             switch (mr) {
-            case 1: row_kernel(1, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 2: row_kernel(2, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 3: row_kernel(3, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 4: row_kernel(4, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 5: row_kernel(5, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 6: row_kernel(6, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            case 7: row_kernel(7, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
-            default: row_kernel(8, type, row, nb, xi, ldx, oi + r, ldo, accumulate); break;
+            case 1: row_kernel(1, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 2: row_kernel(2, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 3: row_kernel(3, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 4: row_kernel(4, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 5: row_kernel(5, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 6: row_kernel(6, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 7: row_kernel(7, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            default: row_kernel(8, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
             }
         }
     }
+    if (xsum != stack_sums) free(xsum);
 }
 #pragma clang attribute pop
 #endif
 
-void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
-                         const float *x, long ldx, long m, float *out, long ldo, int accumulate, int use_simd) {
+void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins) {
+    const long nb = k / 32, bb = block_bytes(type);
+    for (long r = 0; r < rows; r++)
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *blk = w + (size_t)r * row_bytes + b * bb;
+            scales[r * nb + b] = half_to_float(read_u16(blk));
+            mins[r * nb + b] = type == CK_Q4_1 ? half_to_float(read_u16(blk + 2)) : 0;
+        }
+}
+
+void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                         long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                         int accumulate, int use_simd) {
 #if defined(__x86_64__)
     if (use_simd && ck_has_avx2_fma()) {
-        quantized_avx2(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+        quantized_avx2(type, w, row_bytes, scales, mins, r0, r1, k, x, ldx, m, out, ldo, accumulate);
         return;
     }
 #endif

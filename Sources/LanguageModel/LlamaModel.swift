@@ -35,7 +35,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Below this many rows per step the compact block kernel beats the packed Float32 GEMM (measured with
     /// `semprog bench generate --compact-rows`); 0 on CPUs without AVX2/FMA.
-    public static let defaultCompactRowLimit = PackedMatrix.isAccelerated ? 4 : 0
+    public static let defaultCompactRowLimit = PackedMatrix.isAccelerated ? 2 : 0
 
     init(configuration: LlamaConfiguration, tokenizer: BPETokenizer, weights: LlamaWeights, path: String) {
         self.configuration = configuration

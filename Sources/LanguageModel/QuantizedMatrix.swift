@@ -7,14 +7,18 @@ import ModelFormats
 /// to summation order). Used for decode steps with few rows, where reading 0.6–1.1 bytes per weight instead of
 /// 4 is what bounds speed.
 ///
-/// Each block is dequantized as ggml-quants.c does (Q4_1: w = d·q + m; Q8_0: w = d·q) into four 8-float AVX2
-/// registers and multiplied with up to 8 activation rows (`ck_quantized_matmul`; portable C without AVX2).
+/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q); per block the codes are converted to
+/// floats once and shared by up to 8 activation rows: d·Σ qⱼxⱼ + m·Σ xⱼ (`ck_quantized_matmul`; portable C
+/// without AVX2).
 final class QuantizedMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
     let type: GGMLType
     let bytesPerRow: Int
     let data: UnsafeMutableRawPointer
+    /// Per-block d and m (Q4_1; m = 0 for Q8_0) decoded once from binary16, rows × cols/32.
+    let scales: UnsafeMutablePointer<Float>
+    let mins: UnsafeMutablePointer<Float>
 
     /// Stacks raw rows of several tensors of one block type (each `cols` wide).
     init(type: GGMLType, cols: Int, parts: [[UInt8]]) {
@@ -32,12 +36,17 @@ final class QuantizedMatrix: @unchecked Sendable {
             offset += p.count
         }
         self.data = data
+        let blocks = rows * cols / 32
+        scales = .allocate(capacity: max(1, blocks))
+        mins = .allocate(capacity: max(1, blocks))
+        ck_quantized_scales(type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0), data.assumingMemoryBound(to: UInt8.self),
+                            bytesPerRow, rows, cols, scales, mins)
     }
 
-    deinit { data.deallocate() }
+    deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
 
-    /// Bytes held.
-    var byteCount: Int { rows * bytesPerRow }
+    /// Bytes held (blocks and decoded scales).
+    var byteCount: Int { rows * bytesPerRow + 2 * rows * cols / 32 * MemoryLayout<Float>.size }
 
     /// out[i][r] (+)= row r · x[i] for `n` input rows (x: n × cols, out: n × rows), rows split over `threads`.
     func multiply(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
@@ -45,22 +54,24 @@ final class QuantizedMatrix: @unchecked Sendable {
         guard n > 0 else { return }
         let code: Int32 = type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0)
         let (rows, cols, bytesPerRow) = (self.rows, self.cols, self.bytesPerRow)
-        let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), x: x, out: out)
+        let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
         let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
         let chunks = max(1, min(threads, rows / 64))
         if chunks == 1 {
-            ck_quantized_matmul(code, w.data, bytesPerRow, 0, rows, cols, x, cols, n, out, rows, acc, useSIMD)
+            ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, 0, rows, cols, x, cols, n, out, rows, acc, useSIMD)
             return
         }
         let per = (rows + chunks - 1) / chunks
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = c * per, hi = min(rows, lo + per)
-            if lo < hi { ck_quantized_matmul(code, w.data, bytesPerRow, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD) }
+            if lo < hi { ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD) }
         }
     }
 
     private struct QuantizedPointers: @unchecked Sendable {
         let data: UnsafeMutablePointer<UInt8>
+        let scales: UnsafePointer<Float>
+        let mins: UnsafePointer<Float>
         let x: UnsafePointer<Float>
         let out: UnsafeMutablePointer<Float>
     }

@@ -26,6 +26,8 @@ public final class SparseAutoencoder: @unchecked Sendable {
     public let log10Density: [Float]?
     /// Directory the SAE was loaded from (nil when built in memory).
     public let directory: String?
+    /// W_encᵀ (d_sae × d_in) in the packed-panel layout of `PackedMatrix`, for AVX2/FMA machines.
+    let packedEncoder: PackedMatrix?
 
     /// Builds an SAE from in-memory weights, checking every shape against the configuration.
     public init(configuration: SAEConfiguration, encoderWeights: Matrix, encoderBias: [Float],
@@ -60,6 +62,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
         self.threshold = threshold
         self.log10Density = log10Density
         self.directory = directory
+        packedEncoder = PackedMatrix.isAccelerated ? PackedMatrix(encoderWeights.transposed()) : nil
     }
 
     // MARK: Loading and saving
@@ -240,7 +243,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
     }
 
-    /// Pre-activations `pre = (N(x) − b_dec·[apply]) · W_enc + b_enc`, rows × d_sae (one sgemm).
+    /// Pre-activations `pre = (N(x) − b_dec·[apply]) · W_enc + b_enc`, rows × d_sae (one packed GEMM, or sgemm).
     public func preActivations(_ x: Matrix, normalization: [RowNormalization]? = nil) -> Matrix {
         precondition(x.cols == configuration.dIn, "encode: \(x.cols) columns, SAE d_in is \(configuration.dIn)")
         let d = configuration.dIn, m = configuration.dSae
@@ -258,7 +261,9 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
         var pre = Matrix(zeros: x.rows, m)
         for r in 0..<x.rows { for j in 0..<m { pre.values[r * m + j] = encoderBias[j] } }
-        if x.rows > 0 {
+        if x.rows > 0, let packedEncoder {
+            packedEncoder.multiply(input.values, count: x.rows, into: &pre.values, accumulate: true, threads: BLAS.threads)
+        } else if x.rows > 0 {
             input.values.withUnsafeBufferPointer { a in
                 encoderWeights.values.withUnsafeBufferPointer { b in
                     pre.values.withUnsafeMutableBufferPointer { c in

@@ -73,21 +73,31 @@ extension SparseAutoencoder {
     /// returns x unchanged. Returns aᵢ of each row before the edit and after it (re-encoding x′).
     @discardableResult
     public func apply(_ edit: SteeringEdit, to x: inout Matrix) throws -> (before: [Float], after: [Float]) {
-        try checkFeature(edit.feature)
-        let i = edit.feature, d = configuration.dIn, m = configuration.dSae
+        try apply(rowEdits: [SteeringEdit](repeating: edit, count: x.rows), to: &x)
+    }
+
+    /// The same edit with one `SteeringEdit` per row of `x` (features and targets may differ between rows): one
+    /// batched encode before and one after, whatever the mix of edits.
+    @discardableResult
+    public func apply(rowEdits: [SteeringEdit], to x: inout Matrix) throws -> (before: [Float], after: [Float]) {
+        precondition(rowEdits.count == x.rows, "apply: \(rowEdits.count) edits for \(x.rows) rows")
+        for edit in rowEdits { try checkFeature(edit.feature) }
+        let d = configuration.dIn, m = configuration.dSae
         let norms = normalization(of: x)
         var pre = preActivations(x, normalization: norms)
         activate(&pre)
-        let before = (0..<x.rows).map { pre.values[$0 * m + i] }
-        let direction = decoderRow(i)
-        for r in 0..<x.rows {
-            let delta = edit.target(current: before[r]) - before[r]
-            guard delta != 0 else { continue }
-            let step = delta * norms[r].scale
-            for j in 0..<d { x.values[r * d + j] += step * direction[j] }
+        let before = rowEdits.enumerated().map { r, edit in pre.values[r * m + edit.feature] }
+        decoderWeights.values.withUnsafeBufferPointer { w in
+            for (r, edit) in rowEdits.enumerated() {
+                let delta = edit.target(current: before[r]) - before[r]
+                guard delta != 0 else { continue }
+                let step = delta * norms[r].scale
+                let direction = w.baseAddress! + edit.feature * d
+                for j in 0..<d { x.values[r * d + j] += step * direction[j] }
+            }
         }
         let reencoded = encode(x)
-        let after = (0..<x.rows).map { reencoded.values[$0 * m + i] }
+        let after = rowEdits.enumerated().map { r, edit in reencoded.values[r * m + edit.feature] }
         return (before, after)
     }
 }
@@ -117,31 +127,29 @@ public final class SteeringHook: ResidualHook {
     public func apply(_ rows: ResidualRows) {
         let d = rows.dModel
         precondition(d == sae.configuration.dIn, "SteeringHook: residual width \(d) ≠ SAE d_in \(sae.configuration.dIn)")
-        // Group the rows to edit by their edit so each group is one batched encode.
-        var groups: [SteeringEdit: [Int]] = [:]
-        var order: [SteeringEdit] = []
+        // Every row to edit, whatever its edit, goes through one batched encode (and one re-encode).
+        var members: [Int] = []
+        var rowEdits: [SteeringEdit] = []
         for r in 0..<rows.count {
             let s = rows.sequence[r]
             guard s >= 0, s < edits.count, let edit = edits[s], edit.applies(isPrompt: rows.isPrompt[r]) else { continue }
-            if groups[edit] == nil { order.append(edit) }
-            groups[edit, default: []].append(r)
+            members.append(r)
+            rowEdits.append(edit)
         }
-        for edit in order {
-            let members = groups[edit]!
-            var x = Matrix(zeros: members.count, d)
-            for (t, r) in members.enumerated() {
-                let src = rows.row(r)
-                for j in 0..<d { x.values[t * d + j] = src[j] }
-            }
-            guard let result = try? sae.apply(edit, to: &x) else { continue }   // features checked in init
-            for (t, r) in members.enumerated() {
-                let dst = rows.row(r)
-                for j in 0..<d { dst[j] = x.values[t * d + j] }
-                let s = rows.sequence[r]
-                sumBefore[s] += Double(result.before[t])
-                sumAfter[s] += Double(result.after[t])
-                editedCount[s] += 1
-            }
+        guard !members.isEmpty else { return }
+        var x = Matrix(zeros: members.count, d)
+        for (t, r) in members.enumerated() {
+            let src = rows.row(r)
+            for j in 0..<d { x.values[t * d + j] = src[j] }
+        }
+        guard let result = try? sae.apply(rowEdits: rowEdits, to: &x) else { return }   // features checked in init
+        for (t, r) in members.enumerated() {
+            let dst = rows.row(r)
+            for j in 0..<d { dst[j] = x.values[t * d + j] }
+            let s = rows.sequence[r]
+            sumBefore[s] += Double(result.before[t])
+            sumAfter[s] += Double(result.after[t])
+            editedCount[s] += 1
         }
     }
 

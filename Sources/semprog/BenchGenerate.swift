@@ -90,16 +90,21 @@ extension Semprog {
                     }
                     print(String(format: "tg%d: %.1f tok/s (single stream)", genTokens, median(rates)))
                 }
+                // Aggregate rate with the prefill included, and the decode steps alone (as llama-batched-bench's
+                // S_TG): the same run minus a run that stops after the first token (prefill + one step).
+                let firstOnly = GenerateParameters(maxTokens: 1, temperature: 0, stopAtEOS: false)
                 for b in parse(batches)! {
                     let prompts = (0..<b).map { i in randomPrompt(batchPromptLength + i % 5) }
-                    var rates: [Double] = []
+                    let seeds = prompts.indices.map(UInt64.init)
+                    var rates: [Double] = [], decodeRates: [Double] = []
                     for _ in 0..<repetitions {
-                        let s = try time {
-                            _ = try lm.generate(prompts: prompts, parameters: noStop, seeds: prompts.indices.map(UInt64.init), hook: nil)
-                        }
+                        let s = try time { _ = try lm.generate(prompts: prompts, parameters: noStop, seeds: seeds, hook: nil) }
+                        let s1 = try time { _ = try lm.generate(prompts: prompts, parameters: firstOnly, seeds: seeds, hook: nil) }
                         rates.append(Double(b * genTokens) / s)
+                        if genTokens > 1 { decodeRates.append(Double(b * (genTokens - 1)) / max(s - s1, 1e-9)) }
                     }
-                    print(String(format: "batch %d: %.1f tok/s aggregate (%d × %d tokens, prefill included)", b, median(rates), b, genTokens))
+                    let decode = decodeRates.isEmpty ? "" : String(format: "; decode steps alone %.1f tok/s", median(decodeRates))
+                    print(String(format: "batch %d: %.1f tok/s aggregate (%d × %d tokens, prefill included)", b, median(rates), b, genTokens) + decode)
                 }
                 print(String(format: "peak memory: %.0f MiB (VmHWM)", Self.peakResidentMiB()))
             } catch let error as ExitCode {

@@ -28,10 +28,16 @@ void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panel
 /// GGML block types understood by ck_quantized_matmul.
 enum { CK_Q4_1 = 3, CK_Q8_0 = 8 };
 
+/// Decodes the binary16 block scales d (and Q4_1 minimums m; 0 for Q8_0) of `rows` rows of k columns into
+/// Float32 arrays of rows × k/32.
+void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins);
+
 /// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a GGML block-quantized W (k columns,
-/// k a multiple of 32, `row_bytes` bytes per row), i < m. Weights are dequantized exactly as ggml does
-/// (Q4_1: d·q + m; Q8_0: d·q) and multiplied with Float32 activations (no activation quantization).
-void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
-                         const float *x, long ldx, long m, float *out, long ldo, int accumulate, int use_simd);
+/// k a multiple of 32, `row_bytes` bytes per row), i < m, with the block scales from ck_quantized_scales.
+/// The weights are those ggml dequantizes (Q4_1: d·q + m; Q8_0: d·q), multiplied with Float32 activations
+/// (no activation quantization): per block d·Σ qⱼxⱼ + m·Σ xⱼ, equal to Σ wⱼxⱼ up to Float32 rounding.
+void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                         long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                         int accumulate, int use_simd);
 
 #endif
