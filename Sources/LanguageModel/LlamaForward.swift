@@ -70,11 +70,24 @@ extension LlamaModel {
         }
         var maxT = 0
         for seg in segments { maxT = max(maxT, rows[seg.start].position + seg.count) }
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n * maxT * c.groupSize))
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT))
         defer { scores.deallocate() }
-        let scale = 1 / Float(hd).squareRoot()
         let half = hd / 2
         let lastLayer = captureLayer ?? (c.layerCount - 1)
+        // Prefill attention work items: (segment, query block, head), spread over `threads` workers.
+        let queryBlock = 128
+        var prefillItems: [PrefillItem] = []
+        for seg in segments where seg.count > 1 {
+            var i0 = 0
+            while i0 < seg.count {
+                let i1 = min(seg.count, i0 + queryBlock)
+                for head in 0..<c.headCount { prefillItems.append(PrefillItem(start: seg.start, i0: i0, i1: i1, head: head)) }
+                i0 = i1
+            }
+        }
+        let prefillWorkers = max(1, min(threads, prefillItems.count))
+        let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * queryBlock * max(1, maxT))
+        defer { prefillScratch.deallocate() }
 
         for l in 0...lastLayer {
             let w = weights.blocks[l]
@@ -131,32 +144,9 @@ extension LlamaModel {
                     }
                 }
             }
-            for seg in segments where seg.count > 1 {
-                let cache = caches[rows[seg.start].sequence]
-                let p0 = rows[seg.start].position
-                let keys = cache.keys(layer: l), values = cache.values(layer: l)
-                // Query rows in blocks of `queryBlock`: block [i0, i1) only sees positions < p0 + i1, so the
-                // masked upper triangle is mostly skipped (≈ half the attention FLOPs of long prompts).
-                let queryBlock = 128
-                var i0 = 0
-                while i0 < seg.count {
-                    let i1 = min(seg.count, i0 + queryBlock)
-                    let m = i1 - i0, r0 = seg.start + i0
-                    let T = p0 + i1
-                    for head in 0..<c.headCount {
-                        let kvh = head / c.groupSize
-                        BLAS.gemm(transposeB: true, m: m, n: T, k: hd, alpha: scale, a: qkv + r0 * qkvDim + head * hd,
-                                  lda: qkvDim, b: keys + kvh * hd, ldb: kv, c: scores, ldc: T)
-                        for i in 0..<m {
-                            let valid = p0 + i0 + i + 1
-                            softmax(scores + i * T, count: valid)
-                            if valid < T { (scores + i * T + valid).update(repeating: 0, count: T - valid) }
-                        }
-                        BLAS.gemm(m: m, n: hd, k: T, a: scores, lda: T, b: values + kvh * hd, ldb: kv,
-                                  c: attn + r0 * qd + head * hd, ldc: qd)
-                    }
-                    i0 = i1
-                }
+            if !prefillItems.isEmpty {
+                attendPrefill(items: prefillItems, rows: rows, caches: caches, layer: l, qkv: qkv, attn: attn,
+                              scratch: prefillScratch, scratchStride: queryBlock * max(1, maxT))
             }
             linear(attn, rows: n, w.output, into: x, accumulate: true)
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
@@ -185,6 +175,55 @@ extension LlamaModel {
             linear(h, rows: k, u, into: out.baseAddress!)
         }
         return output
+    }
+
+    /// One unit of prefill attention: query rows [start + i0, start + i1) of one segment, one query head.
+    struct PrefillItem {
+        var start: Int
+        var i0: Int
+        var i1: Int
+        var head: Int
+    }
+
+    /// Causal attention of multi-row segments (prompt prefill), two single-threaded sgemm calls per item, items
+    /// spread over `threads` workers (OpenBLAS set to one thread meanwhile, so its idle workers do not spin
+    /// against ours). Query block [i0, i1) only sees positions < p0 + i1, so the masked upper triangle is mostly
+    /// skipped (≈ half the attention FLOPs of long prompts). `scratch` holds `scratchStride` floats per worker.
+    func attendPrefill(items: [PrefillItem], rows: [StepRow], caches: [KVCache], layer l: Int,
+                       qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+        let c = configuration
+        let qd = c.queryDim, kv = c.kvDim, hd = c.headDim
+        let qkvDim = qd + 2 * kv
+        let scale = 1 / Float(hd).squareRoot()
+        let ptrs = AttentionPointers(qkv: qkv, attn: attn), sp = AttentionPointers(qkv: scratch, attn: scratch)
+        let workers = max(1, min(threads, items.count))
+        let work: @Sendable (Int) -> Void = { w in
+            let scores = sp.qkv + w * scratchStride
+            for index in stride(from: w, to: items.count, by: workers) {
+                let item = items[index]
+                let first = rows[item.start]
+                let cache = caches[first.sequence]
+                let p0 = first.position
+                let keys = cache.keys(layer: l), values = cache.values(layer: l)
+                let m = item.i1 - item.i0, r0 = item.start + item.i0
+                let T = p0 + item.i1
+                let kvh = item.head / c.groupSize
+                BLAS.gemm(transposeB: true, m: m, n: T, k: hd, alpha: scale, a: ptrs.qkv + r0 * qkvDim + item.head * hd,
+                          lda: qkvDim, b: keys + kvh * hd, ldb: kv, c: scores, ldc: T)
+                for i in 0..<m {
+                    let valid = p0 + item.i0 + i + 1
+                    self.softmax(scores + i * T, count: valid)
+                    if valid < T { (scores + i * T + valid).update(repeating: 0, count: T - valid) }
+                }
+                BLAS.gemm(m: m, n: hd, k: T, a: scores, lda: T, b: values + kvh * hd, ldb: kv,
+                          c: ptrs.attn + r0 * qd + item.head * hd, ldc: qd)
+            }
+        }
+        let blasThreads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
     }
 
     /// Pointers handed to worker threads (each thread writes disjoint rows).

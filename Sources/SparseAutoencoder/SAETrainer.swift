@@ -160,6 +160,85 @@ extension SparseAutoencoder {
 /// component along each decoder row and renormalises the rows to unit norm. The constant c is folded into
 /// b_enc and b_dec at the end (activations are divided by c), so the saved SAE reads raw residuals, keeps
 /// unit-norm decoder rows and has `normalize_activations: none`.
+/// Read-only inputs of one batch's back-propagation (`SAETrainer.backpropagate`), shared by its workers.
+struct RowPassContext: @unchecked Sendable {
+    let settings: SAETrainingConfiguration
+    let d: Int
+    let M: Int
+    let invB: Float
+    let deadList: [Int]
+    let enc: UnsafePointer<Float>
+    let dec: UnsafePointer<Float>
+    let pre: UnsafeMutablePointer<Float>
+    let xb: UnsafeMutablePointer<Float>
+    let xc: UnsafeMutablePointer<Float>
+    let bDec: UnsafePointer<Float>
+}
+
+/// Where one worker adds its gradients and firing counts.
+struct GradientBuffers: @unchecked Sendable {
+    let gEnc: UnsafeMutablePointer<Float>
+    let gDec: UnsafeMutablePointer<Float>
+    let gBEnc: UnsafeMutablePointer<Float>
+    let gBDec: UnsafeMutablePointer<Float>
+    let touched: UnsafeMutablePointer<Bool>
+    let fired: UnsafeMutablePointer<Bool>
+    let fires: UnsafeMutablePointer<Int>
+
+    /// Adds these gradients and counts into `main` (rows of latents this worker touched only).
+    func add(into main: GradientBuffers, d: Int, M: Int) {
+        for j in 0..<M where touched[j] {
+            let base = j * d
+            for q in 0..<d { main.gEnc[base + q] += gEnc[base + q]; main.gDec[base + q] += gDec[base + q] }
+            main.gBEnc[j] += gBEnc[j]
+            main.touched[j] = true
+        }
+        for j in 0..<M {
+            if fired[j] { main.fired[j] = true }
+            main.fires[j] += fires[j]
+        }
+        for q in 0..<d { main.gBDec[q] += gBDec[q] }
+    }
+}
+
+/// Gradient buffers owned by a worker beyond the first.
+final class WorkerGradients: @unchecked Sendable {
+    let d: Int, M: Int
+    let buffers: GradientBuffers
+
+    init(d: Int, M: Int) {
+        self.d = d; self.M = M
+        buffers = GradientBuffers(gEnc: .allocate(capacity: M * d), gDec: .allocate(capacity: M * d),
+                                  gBEnc: .allocate(capacity: M), gBDec: .allocate(capacity: d),
+                                  touched: .allocate(capacity: M), fired: .allocate(capacity: M), fires: .allocate(capacity: M))
+        buffers.gEnc.initialize(repeating: 0, count: M * d)
+        buffers.gDec.initialize(repeating: 0, count: M * d)
+        clear()
+    }
+
+    /// Zeroes the gradients of the latents touched last time, and everything small.
+    func clear() {
+        for j in 0..<M where buffers.touched[j] {
+            (buffers.gEnc + j * d).update(repeating: 0, count: d)
+            (buffers.gDec + j * d).update(repeating: 0, count: d)
+        }
+        buffers.gBEnc.update(repeating: 0, count: M)
+        buffers.gBDec.update(repeating: 0, count: d)
+        buffers.touched.update(repeating: false, count: M)
+        buffers.fired.update(repeating: false, count: M)
+        buffers.fires.update(repeating: 0, count: M)
+    }
+
+    deinit {
+        [buffers.gEnc, buffers.gDec, buffers.gBEnc, buffers.gBDec].forEach { $0.deallocate() }
+        buffers.touched.deallocate(); buffers.fired.deallocate(); buffers.fires.deallocate()
+    }
+}
+
+struct SendableDoubles: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Double>
+}
+
 public final class SAETrainer {
     public let settings: SAETrainingConfiguration
 
@@ -223,12 +302,15 @@ public final class SAETrainer {
         var sinceFired = [Int](repeating: 0, count: M)
         var epochFires = [Int](repeating: 0, count: M), previousEpochFires: [Int]? = nil
         var epochTokens = 0, previousEpochTokens = 0
-        var xb = [Float](repeating: 0, count: B * d), xc = xb
+        // Scratch as raw pointers: the per-row loops below run ~10⁸ times per training, and Swift array writes
+        // there would each pay a uniqueness check.
+        let xb = UnsafeMutablePointer<Float>.allocate(capacity: B * d), xc = UnsafeMutablePointer<Float>.allocate(capacity: B * d)
+        defer { [xb, xc].forEach { $0.deallocate() } }
+        // Worker threads for back-propagation, each beyond the first with its own gradient buffers.
+        let trainingThreads = max(1, min(BLAS.threads, B / 64))
+        let extra = (1..<max(trainingThreads, 1)).map { _ in WorkerGradients(d: d, M: M) }
         var pre = [Float](repeating: 0, count: B * M)
-        var chosen = [Int](repeating: 0, count: max(settings.k ?? 1, settings.auxK, 1))
-        var active: [Int] = [], acts: [Float] = []
-        var err = [Float](repeating: 0, count: d), grad = err, auxRecon = err
-        var deadList: [Int] = [], deadPre = [Float](repeating: 0, count: M)
+        var deadList: [Int] = []
         var runningLoss = 0.0, runningWeight = 0.0
         var tokensSeen = 0
         let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
@@ -251,9 +333,9 @@ public final class SAETrainer {
                 }
             }
             // pre = xc · encTᵀ + b_enc (one sgemm).
-            for b in 0..<B { for j in 0..<M { pre[b * M + j] = bEnc[j] } }
-            xc.withUnsafeBufferPointer { a in encT.withUnsafeBufferPointer { w in pre.withUnsafeMutableBufferPointer { p in
-                BLAS.gemm(transposeB: true, m: B, n: M, k: d, a: a.baseAddress!, lda: d, b: w.baseAddress!, ldb: d,
+            bEnc.withUnsafeBufferPointer { bias in encT.withUnsafeBufferPointer { w in pre.withUnsafeMutableBufferPointer { p in
+                for b in 0..<B { (p.baseAddress! + b * M).update(from: bias.baseAddress!, count: M) }
+                BLAS.gemm(transposeB: true, m: B, n: M, k: d, a: xc, lda: d, b: w.baseAddress!, ldb: d,
                           beta: 1, c: p.baseAddress!, ldc: M)
             } } }
             deadList.removeAll(keepingCapacity: true)
@@ -266,77 +348,38 @@ public final class SAETrainer {
             let invB = 1 / Float(B)
             var firedThisBatch = [Bool](repeating: false, count: M)
 
+            // Back-propagation, rows split over the workers; worker w > 0 accumulates into its own gradient
+            // buffers, added to worker 0's afterwards (a fixed split, so results do not depend on timing).
+            let workers = trainingThreads
+            for w in 1..<workers { extra[w - 1].clear() }
             encT.withUnsafeBufferPointer { encP in dec.withUnsafeBufferPointer { decP in
             gEnc.withUnsafeMutableBufferPointer { gEncP in gDec.withUnsafeMutableBufferPointer { gDecP in
             pre.withUnsafeMutableBufferPointer { preP in
-                for b in 0..<B {
-                    let row = UnsafeMutableBufferPointer(rebasing: preP[(b * M)..<((b + 1) * M)])
-                    // Active latents of this row.
-                    active.removeAll(keepingCapacity: true); acts.removeAll(keepingCapacity: true)
-                    if let k = settings.k {
-                        let count = TopK.select(row, k: k, into: &chosen)
-                        for t in 0..<count where row[chosen[t]] > 0 { active.append(chosen[t]); acts.append(row[chosen[t]]) }
-                    } else {
-                        for j in 0..<M where row[j] > 0 { active.append(j); acts.append(row[j]) }
+            gBEnc.withUnsafeMutableBufferPointer { gBEncP in gBDec.withUnsafeMutableBufferPointer { gBDecP in
+            touched.withUnsafeMutableBufferPointer { touchedP in epochFires.withUnsafeMutableBufferPointer { firesP in
+            firedThisBatch.withUnsafeMutableBufferPointer { firedP in bDec.withUnsafeBufferPointer { bDecP in
+                let context = RowPassContext(
+                    settings: settings, d: d, M: M, invB: invB, deadList: deadList, enc: encP.baseAddress!,
+                    dec: decP.baseAddress!, pre: preP.baseAddress!, xb: xb, xc: xc, bDec: bDecP.baseAddress!)
+                let main = GradientBuffers(gEnc: gEncP.baseAddress!, gDec: gDecP.baseAddress!, gBEnc: gBEncP.baseAddress!,
+                                           gBDec: gBDecP.baseAddress!, touched: touchedP.baseAddress!,
+                                           fired: firedP.baseAddress!, fires: firesP.baseAddress!)
+                let buffers = [main] + extra.map(\.buffers)
+                let per = (B + workers - 1) / workers
+                let losses = UnsafeMutablePointer<Double>.allocate(capacity: workers)
+                defer { losses.deallocate() }
+                let lossesBox = SendableDoubles(pointer: losses)
+                if workers == 1 {
+                    losses[0] = Self.backpropagate(rows: 0..<B, context: context, into: main)
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        let lo = w * per, hi = min(B, lo + per)
+                        lossesBox.pointer[w] = lo < hi ? Self.backpropagate(rows: lo..<hi, context: context, into: buffers[w]) : 0
                     }
-                    // Reconstruction error e = x̂ − x.
-                    for t in 0..<d { err[t] = bDec[t] - xb[b * d + t] }
-                    for (t, j) in active.enumerated() {
-                        let a = acts[t], base = j * d
-                        for q in 0..<d { err[q] += a * decP[base + q] }
-                    }
-                    var sq: Float = 0
-                    for q in 0..<d { sq += err[q] * err[q]; grad[q] = 2 * err[q] * invB; gBDec[q] += grad[q] }
-                    batchLoss += Double(sq)
-                    // Back-propagate through the active latents.
-                    for (t, j) in active.enumerated() {
-                        let a = acts[t], base = j * d
-                        var ga: Float = 0
-                        for q in 0..<d { ga += grad[q] * decP[base + q]; gDecP[base + q] += a * grad[q] }
-                        if let l1 = settings.l1Coefficient { ga += l1 * invB }
-                        gBEnc[j] += ga
-                        for q in 0..<d { gEncP[base + q] += ga * xc[b * d + q]; gBDec[q] -= ga * encP[base + q] }
-                        touched[j] = true
-                        firedThisBatch[j] = true
-                        epochFires[j] += 1
-                    }
-                    if let l1 = settings.l1Coefficient {
-                        for a in acts { batchLoss += Double(l1 * a) }
-                    }
-                    // AuxK: the largest dead latents model the residual −e; loss α‖ê − (−e)‖².
-                    if !deadList.isEmpty {
-                        for (t, j) in deadList.enumerated() { deadPre[t] = row[j] }
-                        let kAux = min(settings.auxK, deadList.count)
-                        let count = deadPre.withUnsafeMutableBufferPointer { dp in
-                            TopK.select(UnsafeMutableBufferPointer(rebasing: dp[0..<deadList.count]), k: kAux, into: &chosen)
-                        }
-                        for q in 0..<d { auxRecon[q] = err[q] }   // ê − (−e) = ê + e
-                        var auxActive: [(Int, Float)] = []
-                        for t in 0..<count {
-                            let a = deadPre[chosen[t]]
-                            guard a > 0 else { continue }
-                            let j = deadList[chosen[t]]
-                            auxActive.append((j, a))
-                            for q in 0..<d { auxRecon[q] += a * decP[j * d + q] }
-                        }
-                        if !auxActive.isEmpty {
-                            let scale = 2 * settings.auxKCoefficient * invB
-                            for (j, a) in auxActive {
-                                let base = j * d
-                                var ga: Float = 0
-                                for q in 0..<d {
-                                    let g = scale * auxRecon[q]
-                                    ga += g * decP[base + q]
-                                    gDecP[base + q] += a * g
-                                }
-                                gBEnc[j] += ga
-                                for q in 0..<d { gEncP[base + q] += ga * xc[b * d + q]; gBDec[q] -= ga * encP[base + q] }
-                                touched[j] = true
-                            }
-                        }
-                    }
+                    for w in 1..<workers { buffers[w].add(into: main, d: d, M: M) }
                 }
-            } } } } }
+                for w in 0..<workers { batchLoss += losses[w] }
+            } } } } } } } } } } }
 
             for j in 0..<M { sinceFired[j] = firedThisBatch[j] ? 0 : sinceFired[j] + B }
             epochTokens += B
@@ -403,6 +446,87 @@ public final class SAETrainer {
         let dead = sinceFired.filter { $0 > settings.deadAfterTokens }.count
         return SAETrainingResult(sae: sae, log10Density: density, deadFraction: Float(dead) / Float(M),
                                  inputScale: c, steps: steps)
+    }
+
+    /// Gradients of one batch's rows `rows` (reconstruction, L1 and AuxK terms) added into `g`; returns the rows'
+    /// summed loss. Reads only `c`; writes only `g`, so disjoint row ranges can run on different threads.
+    static func backpropagate(rows: Range<Int>, context c: RowPassContext, into g: GradientBuffers) -> Double {
+        let d = c.d, M = c.M
+        let err = UnsafeMutablePointer<Float>.allocate(capacity: d), grad = UnsafeMutablePointer<Float>.allocate(capacity: d)
+        let aux = UnsafeMutablePointer<Float>.allocate(capacity: d)
+        defer { [err, grad, aux].forEach { $0.deallocate() } }
+        var chosen = [Int](repeating: 0, count: max(c.settings.k ?? 1, c.settings.auxK, 1))
+        var active: [Int] = [], acts: [Float] = []
+        var deadPre = [Float](repeating: 0, count: max(1, c.deadList.count))
+        var loss = 0.0
+for b in rows {
+            let row = UnsafeMutableBufferPointer(start: c.pre + b * M, count: M)
+            // Active latents of this row.
+            active.removeAll(keepingCapacity: true); acts.removeAll(keepingCapacity: true)
+            if let k = c.settings.k {
+                let count = TopK.select(row, k: k, into: &chosen)
+                for t in 0..<count where row[chosen[t]] > 0 { active.append(chosen[t]); acts.append(row[chosen[t]]) }
+            } else {
+                for j in 0..<M where row[j] > 0 { active.append(j); acts.append(row[j]) }
+            }
+            // Reconstruction error e = x̂ − x.
+            for t in 0..<d { err[t] = c.bDec[t] - c.xb[b * d + t] }
+            for (t, j) in active.enumerated() {
+                let a = acts[t], base = j * d
+                for q in 0..<d { err[q] += a * c.dec[base + q] }
+            }
+            var sq: Float = 0
+            for q in 0..<d { sq += err[q] * err[q]; grad[q] = 2 * err[q] * c.invB; g.gBDec[q] += grad[q] }
+            loss += Double(sq)
+            // Back-propagate through the active latents.
+            for (t, j) in active.enumerated() {
+                let a = acts[t], base = j * d
+                var ga: Float = 0
+                for q in 0..<d { ga += grad[q] * c.dec[base + q]; g.gDec[base + q] += a * grad[q] }
+                if let l1 = c.settings.l1Coefficient { ga += l1 * c.invB }
+                g.gBEnc[j] += ga
+                for q in 0..<d { g.gEnc[base + q] += ga * c.xc[b * d + q]; g.gBDec[q] -= ga * c.enc[base + q] }
+                g.touched[j] = true
+                g.fired[j] = true
+                g.fires[j] += 1
+            }
+            if let l1 = c.settings.l1Coefficient {
+                for a in acts { loss += Double(l1 * a) }
+            }
+            // AuxK: the largest dead latents model the residual −e; loss α‖ê − (−e)‖².
+            if !c.deadList.isEmpty {
+                for (t, j) in c.deadList.enumerated() { deadPre[t] = row[j] }
+                let kAux = min(c.settings.auxK, c.deadList.count)
+                let count = deadPre.withUnsafeMutableBufferPointer { dp in
+                    TopK.select(UnsafeMutableBufferPointer(rebasing: dp[0..<c.deadList.count]), k: kAux, into: &chosen)
+                }
+                for q in 0..<d { aux[q] = err[q] }   // ê − (−e) = ê + e
+                var auxActive: [(Int, Float)] = []
+                for t in 0..<count {
+                    let a = deadPre[chosen[t]]
+                    guard a > 0 else { continue }
+                    let j = c.deadList[chosen[t]]
+                    auxActive.append((j, a))
+                    for q in 0..<d { aux[q] += a * c.dec[j * d + q] }
+                }
+                if !auxActive.isEmpty {
+                    let scale = 2 * c.settings.auxKCoefficient * c.invB
+                    for (j, a) in auxActive {
+                        let base = j * d
+                        var ga: Float = 0
+                        for q in 0..<d {
+                            let gq = scale * aux[q]
+                            ga += gq * c.dec[base + q]
+                            g.gDec[base + q] += a * gq
+                        }
+                        g.gBEnc[j] += ga
+                        for q in 0..<d { g.gEnc[base + q] += ga * c.xc[b * d + q]; g.gBDec[q] -= ga * c.enc[base + q] }
+                        g.touched[j] = true
+                    }
+                }
+            }
+        }
+        return loss
     }
 
     /// One Adam update p ← p − (α/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε); zeroes the gradient.
