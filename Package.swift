@@ -37,7 +37,7 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "SparseAutoencoder", dependencies: ["Tensor", "ModelFormats", "LanguageModel", "CBLAS"],
                 swiftSettings: optimise),
-        .target(name: "TextEmbedding", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
+        .target(name: "TextEmbedding", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS", "CKernels"],
                 swiftSettings: optimise),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib"],
                 exclude: ["FORMAT.md"]),

@@ -310,19 +310,38 @@ final class BertEncoder: @unchecked Sendable {
         }
     }
 
-    /// In-place LayerNorm of each row: (x − mean) / √(var + ε) · γ + β, with the biased variance.
+    /// In-place LayerNorm of each row: (x − mean) / √(var + ε) · γ + β, with the biased variance. Sums run in
+    /// eight SIMD lanes when the width is a multiple of 8.
     static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, gain: [Float], bias: [Float],
                           eps: Float) {
         gain.withUnsafeBufferPointer { g in
             bias.withUnsafeBufferPointer { b in
                 let n = Float(width)
+                let lanes = width % 8 == 0 ? width / 8 : 0
                 for r in 0..<rows {
                     let row = x + r * width
+                    let raw = UnsafeMutableRawPointer(row)
                     var sum: Float = 0
-                    for j in 0..<width { sum += row[j] }
+                    if lanes > 0 {
+                        var acc = SIMD8<Float>()
+                        for c in 0..<lanes { acc += raw.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self) }
+                        sum = acc.sum()
+                    } else {
+                        for j in 0..<width { sum += row[j] }
+                    }
                     let mean = sum / n
                     var squares: Float = 0
-                    for j in 0..<width { let c = row[j] - mean; squares += c * c }
+                    if lanes > 0 {
+                        var acc = SIMD8<Float>()
+                        let m = SIMD8<Float>(repeating: mean)
+                        for c in 0..<lanes {
+                            let d = raw.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self) - m
+                            acc += d * d
+                        }
+                        squares = acc.sum()
+                    } else {
+                        for j in 0..<width { let c = row[j] - mean; squares += c * c }
+                    }
                     let inv = 1 / (squares / n + eps).squareRoot()
                     for j in 0..<width { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
                 }

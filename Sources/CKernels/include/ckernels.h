@@ -40,4 +40,8 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
                          long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
                          int accumulate, int use_simd);
 
+/// In-place GELU, x · ½ (1 + erf(x / √2)), with erf by the rational minimax approximation of Eigen/XLA
+/// (`generic_fast_erf_float`, |error| ≈ 7e-8 on [−4, 4], ±1 beyond). `use_simd` = 0 forces the portable loop.
+void ck_gelu(float *x, long n, int use_simd);
+
 #endif
