@@ -53,19 +53,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
-        // Tests: one target per module, plus end-to-end CLI tests
+        // Tests: one target per module, plus end-to-end CLI tests; TestSupport holds what several share.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"]),
         .testTarget(name: "SparseAutoencoderTests", dependencies: ["SparseAutoencoder", "LanguageModel"]),
         .testTarget(name: "TextEmbeddingTests", dependencies: ["TextEmbedding"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SweepTests", dependencies: ["Sweep"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Fixtures"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Analysis
 #if canImport(Glibc)
 import Glibc
@@ -130,128 +131,10 @@ fileprivate struct DescriberTestRandom: RandomNumberGenerator {
     }
 }
 
-// MARK: - A tiny HTTP/1.1 server on 127.0.0.1 (POSIX sockets), one thread per connection
+// MARK: - The local server (TestSupport's TestHTTPServer), at an OpenAI-style /v1 base URL
 
-fileprivate final class DescriberTestServer: @unchecked Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var headers: [String: String]  // lower-cased names
-        var body: Data
-    }
-
-    struct Reply: Sendable {
-        var status: Int
-        var body: String
-        var delaySeconds: Double = 0
-        var headers: [String: String] = [:]
-    }
-
-    let port: UInt16
-    private let listener: Int32
-    private let handler: @Sendable (Int, Request) -> Reply
-    private let lock = NSLock()
-    private var received: [Request] = []
-    private var active = 0
-    private var peak = 0
-
-    var requests: [Request] { lock.withLock { received } }
-    var maxConcurrentConnections: Int { lock.withLock { peak } }
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
-
-    /// Listens on a free port; `handler(i, request)` answers the i-th request (from 0).
-    init(handler: @escaping @Sendable (Int, Request) -> Reply) throws {
-        self.handler = handler
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = UInt16(bigEndian: address.sin_port)
-        listener = fd
-        let thread = Thread { [self] in acceptLoop() }
-        thread.start()
-    }
-
-    func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
-
-    private func acceptLoop() {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 { return }
-            Thread { [self] in serve(client) }.start()
-        }
-    }
-
-    private func serve(_ client: Int32) {
-        defer { close(client) }
-        lock.withLock { active += 1; peak = max(peak, active) }
-        defer { lock.withLock { active -= 1 } }
-        var buffer = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        func readMore() -> Bool {
-            let n = recv(client, &chunk, chunk.count, 0)
-            if n <= 0 { return false }
-            buffer.append(contentsOf: chunk[0..<n])
-            return true
-        }
-        let separator = Data("\r\n\r\n".utf8)
-        var headerEnd: Range<Data.Index>?
-        while headerEnd == nil {
-            guard readMore() else { return }
-            headerEnd = buffer.range(of: separator)
-        }
-        let head = String(decoding: buffer[..<headerEnd!.lowerBound], as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n")
-        let requestLine = lines.removeFirst().split(separator: " ")
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        if headers["expect"]?.lowercased() == "100-continue" { sendAll(client, "HTTP/1.1 100 Continue\r\n\r\n") }
-        let length = Int(headers["content-length"] ?? "0") ?? 0
-        while buffer.count - headerEnd!.upperBound < length { guard readMore() else { return } }
-        let body = buffer[headerEnd!.upperBound..<(headerEnd!.upperBound + length)]
-        let request = Request(method: requestLine.first.map(String.init) ?? "", path: requestLine.count > 1 ? String(requestLine[1]) : "",
-                              headers: headers, body: Data(body))
-        let index: Int = lock.withLock { received.append(request); return received.count - 1 }
-        let reply = handler(index, request)
-        if reply.delaySeconds > 0 { Thread.sleep(forTimeInterval: reply.delaySeconds) }
-        let payload = Data(reply.body.utf8)
-        var response = "HTTP/1.1 \(reply.status) Status\r\nContent-Type: application/json\r\n"
-        for (k, v) in reply.headers { response += "\(k): \(v)\r\n" }
-        response += "Content-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
-        sendAll(client, response + reply.body)
-    }
-
-    private func sendAll(_ client: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            sent += n
-        }
-    }
+fileprivate extension TestHTTPServer {
+    var v1: URL { URL(string: baseURL + "/v1")! }
 }
 
 fileprivate func describerChatReply(_ content: String) -> String {
@@ -263,15 +146,15 @@ fileprivate func describerChatReply(_ content: String) -> String {
 // MARK: - LLM describer against the local server
 
 @Suite(.serialized) struct LLMDescriberTests {
-    fileprivate func describer(_ server: DescriberTestServer, timeout: Double = 5, retries: Int = 2, concurrency: Int = 4,
+    fileprivate func describer(_ server: TestHTTPServer, timeout: Double = 5, retries: Int = 2, concurrency: Int = 4,
                    key: String? = "test-key") throws -> LLMDescriber {
-        try LLMDescriber(settings: .init(baseURL: server.baseURL, model: "tiny-model", apiKey: key,
+        try LLMDescriber(settings: .init(baseURL: server.v1, model: "tiny-model", apiKey: key,
                                          timeoutSeconds: timeout, maxRetries: retries, initialBackoffSeconds: 0.05,
                                          maxBackoffSeconds: 0.2, maxConcurrentRequests: concurrency))
     }
 
     @Test func successSendsPromptAndReturnsTrimmedAnswer() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("  more about dogs\n")) }
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: describerChatReply("  more about dogs\n")) }
         defer { server.stop() }
         let llm = try describer(server)
         #expect(llm.name == "llm:tiny-model")
@@ -290,8 +173,8 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func serverErrorIsRetriedThenSucceeds() async throws {
-        let server = try DescriberTestServer { i, _ in
-            i == 0 ? .init(status: 500, body: #"{"error": {"message": "overloaded"}}"#) : .init(status: 200, body: describerChatReply("calmer tone"))
+        let server = try TestHTTPServer { i, _ in
+            i == 0 ? .init(status: 500, text: #"{"error": {"message": "overloaded"}}"#) : .init(status: 200, text: describerChatReply("calmer tone"))
         }
         defer { server.stop() }
         let answer = try await describer(server).describe(baseline: "a", steered: "b")
@@ -300,9 +183,9 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func rateLimitExhaustsRetries() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 429, body: "slow down", headers: ["Retry-After": "0"]) }
+        let server = try TestHTTPServer { _, _ in .init(status: 429, text: "slow down", headers: ["Retry-After": "0"]) }
         defer { server.stop() }
-        await #expect(throws: DescriberError.httpStatus(url: server.baseURL.absoluteString + "/chat/completions",
+        await #expect(throws: DescriberError.httpStatus(url: server.v1.absoluteString + "/chat/completions",
                                                         status: 429, body: "slow down", attempts: 3)) {
             try await describer(server, retries: 2).describe(baseline: "a", steered: "b")
         }
@@ -310,7 +193,7 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func clientErrorIsNotRetried() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 401, body: #"{"error": "bad key"}"#) }
+        let server = try TestHTTPServer { _, _ in .init(status: 401, text: #"{"error": "bad key"}"#) }
         defer { server.stop() }
         do {
             _ = try await describer(server, retries: 3).describe(baseline: "a", steered: "b")
@@ -326,7 +209,7 @@ fileprivate func describerChatReply(_ content: String) -> String {
 
     @Test(arguments: ["this is not json", #"{"choices": []}"#, #"{"choices": [{"message": {"content": 42}}]}"#, "[1, 2]"])
     func malformedJSONIsAnError(body: String) async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 200, body: body) }
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: body) }
         defer { server.stop() }
         do {
             _ = try await describer(server).describe(baseline: "a", steered: "b")
@@ -339,13 +222,13 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func emptyAnswerIsAnError() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("   ")) }
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: describerChatReply("   ")) }
         defer { server.stop() }
         await #expect(throws: DescriberError.self) { try await describer(server).describe(baseline: "a", steered: "b") }
     }
 
     @Test func slowResponseTimesOutAndIsRetried() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("late"), delaySeconds: 3) }
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: describerChatReply("late"), delaySeconds: 3) }
         defer { server.stop() }
         let start = Date()
         do {
@@ -360,7 +243,7 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func concurrencyIsLimited() async throws {
-        let server = try DescriberTestServer { i, _ in .init(status: 200, body: describerChatReply("answer \(i)"), delaySeconds: 0.2) }
+        let server = try TestHTTPServer { i, _ in .init(status: 200, text: describerChatReply("answer \(i)"), delaySeconds: 0.2) }
         defer { server.stop() }
         let llm = try describer(server, concurrency: 2)
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
@@ -376,7 +259,7 @@ fileprivate func describerChatReply(_ content: String) -> String {
     }
 
     @Test func unreachableHostIsATransportError() async throws {
-        let server = try DescriberTestServer { _, _ in .init(status: 200, body: describerChatReply("x")) }
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: describerChatReply("x")) }
         server.stop()  // nothing listens on the port any more
         do {
             _ = try await describer(server).describe(baseline: "a", steered: "b")

@@ -1,17 +1,18 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 @testable import Store
 
 @Suite(.serialized) struct NeuronpediaFetchTests {
     let sae = SAEDescriptor(path: "/saes/gpt2-small-res-jb-8", dSAE: 24576, neuronpediaId: "gpt2-small/8-res-jb")
 
-    func fetcher(_ server: LocalHTTPServer, rate: Double = 1000, retries: Int = 3) -> NeuronpediaFetcher {
+    func fetcher(_ server: TestHTTPServer, rate: Double = 1000, retries: Int = 3) -> NeuronpediaFetcher {
         NeuronpediaFetcher(baseURL: URL(string: server.baseURL)!, requestsPerSecond: rate, retries: retries, retryDelay: 0.01, timeout: 5)
     }
 
     @Test func fetchesCachesAndImports() async throws {
-        let server = try LocalHTTPServer { path, _ in
+        let server = try TestHTTPServer.paths { path, _ in
             let index = path.split(separator: "/").last.map(String.init) ?? ""
             guard path.hasPrefix("/api/feature/gpt2-small/8-res-jb/") else { return (404, [:], Data("no".utf8)) }
             return (200, ["Content-Type": "application/json"], Data(NeuronpediaFixtures.featureJSON(index: index).utf8))
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func retriesServerErrorsAndRateLimits() async throws {
-        let server = try LocalHTTPServer { path, attempt in
+        let server = try TestHTTPServer.paths { path, attempt in
             if attempt == 1 { return (503, [:], Data("busy".utf8)) }
             if attempt == 2 { return (429, ["Retry-After": "0"], Data()) }
             let index = path.split(separator: "/").last.map(String.init) ?? ""
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func giveUpAfterRetriesWithAClearError() async throws {
-        let server = try LocalHTTPServer { _, _ in (500, [:], Data("boom".utf8)) }
+        let server = try TestHTTPServer.paths { _, _ in (500, [:], Data("boom".utf8)) }
         defer { server.stop() }
         let store = try StoreDatabase.inMemory()
         do {
@@ -64,7 +65,7 @@ import Testing
         }
         #expect(server.requests.count == 3)
         // 404 is not retried.
-        let missing = try LocalHTTPServer { _, _ in (404, [:], Data()) }
+        let missing = try TestHTTPServer.paths { _, _ in (404, [:], Data()) }
         defer { missing.stop() }
         do {
             _ = try await fetcher(missing).fetch(modelId: "m", source: "s", indices: [0], store: store)
@@ -78,14 +79,14 @@ import Testing
 
     @Test func offlineIsAClearErrorAndTheCacheStillServes() async throws {
         let store = try StoreDatabase.inMemory()
-        let server = try LocalHTTPServer { path, _ in
+        let server = try TestHTTPServer.paths { path, _ in
             (200, [:], Data(NeuronpediaFixtures.featureJSON(index: path.split(separator: "/").last.map(String.init) ?? "").utf8))
         }
         let online = NeuronpediaFetcher(baseURL: URL(string: server.baseURL)!, requestsPerSecond: 1000, retryDelay: 0.01)
         _ = try await online.fetch(modelId: "gpt2-small", source: "8-res-jb", indices: [5], store: store)
         server.stop()
 
-        let port = LocalHTTPServer.closedPort()
+        let port = TestHTTPServer.closedPort()
         let offline = NeuronpediaFetcher(baseURL: URL(string: "http://127.0.0.1:\(port)")!, requestsPerSecond: 1000,
                                          retries: 1, retryDelay: 0.01, timeout: 2)
         do {

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Store
 import Testing
+import TestSupport
 
 /// End to end without the language model: flat CSV → `import` → `describe` → `analyze --json` → `report`,
 /// checking the database tables, the JSON summary and the report files. Needs the MiniLM model in models/.
@@ -240,81 +241,11 @@ import Testing
 
 // MARK: - describe --describer llm against a local OpenAI-compatible server
 
-/// A tiny HTTP/1.1 server on 127.0.0.1 (random free port) answering chat-completions requests with `reply(i)`.
-fileprivate final class ChatServer: @unchecked Sendable {
-    let port: UInt16
-    private let listener: Int32
-    private let reply: @Sendable (Int, String) -> (status: Int, body: String)
-    private let lock = NSLock()
-    private var bodies: [String] = []
-    var requests: [String] { lock.withLock { bodies } }
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
-
-    init(reply: @escaping @Sendable (Int, String) -> (status: Int, body: String)) throws {
-        self.reply = reply
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = UInt16(bigEndian: address.sin_port)
-        listener = fd
-        Thread { [self] in
-            while true {
-                let client = accept(listener, nil, nil)
-                if client < 0 { return }
-                Thread { [self] in serve(client) }.start()
-            }
-        }.start()
-    }
-
-    func stop() { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
-
-    private func serve(_ client: Int32) {
-        defer { close(client) }
-        var buffer = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        func readMore() -> Bool {
-            let n = recv(client, &chunk, chunk.count, 0)
-            if n <= 0 { return false }
-            buffer.append(contentsOf: chunk[0..<n])
-            return true
-        }
-        var headerEnd: Range<Data.Index>?
-        while headerEnd == nil { guard readMore() else { return }; headerEnd = buffer.range(of: Data("\r\n\r\n".utf8)) }
-        let head = String(decoding: buffer[..<headerEnd!.lowerBound], as: UTF8.self).lowercased()
-        let length = head.components(separatedBy: "\r\n").first { $0.hasPrefix("content-length:") }
-            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-        while buffer.count - headerEnd!.upperBound < length { guard readMore() else { return } }
-        let body = String(decoding: buffer[headerEnd!.upperBound..<(headerEnd!.upperBound + length)], as: UTF8.self)
-        let index: Int = lock.withLock { bodies.append(body); return bodies.count - 1 }
-        let (status, payload) = reply(index, body)
-        let bytes = Array(("HTTP/1.1 \(status) Status\r\nContent-Type: application/json\r\nContent-Length: \(payload.utf8.count)\r\n"
-                           + "Connection: close\r\n\r\n" + payload).utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            sent += n
-        }
-    }
-
-    static func chatReply(_ content: String) -> String {
-        let object: [String: Any] = ["id": "x", "object": "chat.completion",
-                                     "choices": [["index": 0, "message": ["role": "assistant", "content": content]]]]
-        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-    }
+/// An OpenAI-style chat-completions reply whose message is `content`.
+fileprivate func chatReply(_ content: String) -> String {
+    let object: [String: Any] = ["id": "x", "object": "chat.completion",
+                                 "choices": [["index": 0, "message": ["role": "assistant", "content": content]]]]
+    return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
 }
 
 @Suite(.serialized) struct DescribeLLMCLITests {
@@ -341,15 +272,15 @@ fileprivate final class ChatServer: @unchecked Sendable {
     @Test func llmDescriptionsAreCachedByDescriberAndInputs() throws {
         let (dir, db) = try database()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let server = try ChatServer { i, _ in (200, ChatServer.chatReply("  talks about topic \(i)\n")) }
+        let server = try TestHTTPServer { i, _ in .init(text: chatReply("  talks about topic \(i)\n")) }
         defer { server.stop() }
         // Endpoint and model from the environment; 4 generations but 3 distinct (baseline, output) pairs.
-        let env = ["OPENAI_BASE_URL": server.baseURL, "SEMPROG_LLM_MODEL": "tiny-model", "OPENAI_API_KEY": "secret"]
+        let env = ["OPENAI_BASE_URL": server.baseURL + "/v1", "SEMPROG_LLM_MODEL": "tiny-model", "OPENAI_API_KEY": "secret"]
         let first = try CLIRunner.run(["describe", "--db", db, "--describer", "llm"], environment: env)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("4 new (3 describer calls)"), "\(first.stdout)")
         #expect(server.requests.count == 3)
-        #expect(server.requests.allSatisfy { $0.contains("tiny-model") && ($0.contains("hello friend") || $0.contains("yo there")) })
+        #expect(server.requests.map(\.text).allSatisfy { $0.contains("tiny-model") && ($0.contains("hello friend") || $0.contains("yo there")) })
         let store = try StoreDatabase(path: db)
         let sweepId = try #require(try store.sweeps().first?.id)
         let stored = try store.descriptions(sweepId: sweepId, describer: "llm")
@@ -360,7 +291,7 @@ fileprivate final class ChatServer: @unchecked Sendable {
         let again = try CLIRunner.run(["describe", "--db", db, "--describer", "llm"], environment: env)
         #expect(again.status == 0 && again.stdout.contains("0 new"), "\(again.stdout) \(again.stderr)")
         #expect(server.requests.count == 3)
-        let other = try CLIRunner.run(["describe", "--db", db, "--describer", "llm", "--llm-base-url", server.baseURL,
+        let other = try CLIRunner.run(["describe", "--db", db, "--describer", "llm", "--llm-base-url", server.baseURL + "/v1",
                                        "--llm-model", "other-model"])
         #expect(other.status == 0 && other.stdout.contains("4 new (3 describer calls)"), "\(other.stdout) \(other.stderr)")
         #expect(server.requests.count == 6)
@@ -369,9 +300,9 @@ fileprivate final class ChatServer: @unchecked Sendable {
     @Test func malformedReplyFailsAndCachesNothing() throws {
         let (dir, db) = try database()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let server = try ChatServer { _, _ in (200, "{\"choices\": [") }
+        let server = try TestHTTPServer { _, _ in .init(text: "{\"choices\": [") }
         defer { server.stop() }
-        let r = try CLIRunner.run(["describe", "--db", db, "--describer", "llm", "--llm-base-url", server.baseURL,
+        let r = try CLIRunner.run(["describe", "--db", db, "--describer", "llm", "--llm-base-url", server.baseURL + "/v1",
                                    "--llm-model", "tiny-model"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("error:"), "\(r.stderr)")
