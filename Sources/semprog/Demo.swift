@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelFormats
+import SparseAutoencoder
 import Store
 
 extension Semprog {
@@ -12,7 +13,8 @@ extension Semprog {
             abstract: "Run the whole study on SmolLM2 with the demo SAE and write a report.",
             discussion: """
             Steps (each resumable; an interrupted demo picks up where it stopped): train the demo SAE (cached \
-            under models/), compute feature statistics and built-in explanations, choose features, sweep, \
+            under models/), compute feature statistics and built-in explanations (cached beside the SAE), choose \
+            features, sweep, \
             describe (contrastive), analyse, report. --quick runs the same pipeline at tiny sizes (for tests).
             """)
 
@@ -52,9 +54,18 @@ extension Semprog {
             let saePath = URL(fileURLWithPath: saeDir).standardizedFileURL.path
             let saeHash = try SHA256Digest.hex(ofFile: saeDir + "/sae_weights.safetensors")
             if try store.featureStatistics(saePath: saePath, sha256: saeHash).isEmpty {
-                Terminal.error("demo: feature statistics and explanations over \(DefaultPaths.corpus)")
-                try await Self.runSubcommand(["explain", "--model", model, "--sae", saeDir, "--db", database,
-                                              "--corpus", DefaultPaths.corpus] + plan.explainArguments + quietFlag)
+                let cache = try DemoStatisticsCache(saeDirectory: saeDir, saeSHA256: saeHash, model: model,
+                                                    corpus: DefaultPaths.corpus, explainArguments: plan.explainArguments)
+                if let statistics = cache.load() {
+                    Terminal.error("demo: feature statistics and explanations from the cache \(cache.statisticsPath)")
+                    let sae = try SparseAutoencoder.load(directory: saeDir)
+                    try Explain.store(statistics, saePath: saeDir, configuration: sae.configuration, database: database)
+                } else {
+                    Terminal.error("demo: feature statistics and explanations over \(DefaultPaths.corpus)")
+                    try await Self.runSubcommand(["explain", "--model", model, "--sae", saeDir, "--db", database,
+                                                  "--corpus", DefaultPaths.corpus] + plan.explainArguments + quietFlag)
+                    try cache.save()
+                }
             }
 
             // 3. Features: well explained, spanning densities.

@@ -35,5 +35,15 @@ import Testing
         let again = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", out])
         #expect(again.status == 0, "\(again.stderr.suffix(2000))")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.html")) == before)
+        // A fresh database beside the same cached SAE: statistics and explanations come from the cache beside
+        // the SAE (no corpus scan), and the study's summary is the same.
+        let other = dir.appendingPathComponent("other").path
+        let fresh = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", other])
+        #expect(fresh.status == 0, "\(fresh.stderr.suffix(2000))")
+        #expect(fresh.stderr.contains("feature statistics and explanations from the cache"), "\(fresh.stderr.suffix(2000))")
+        func summary(_ stdout: String) -> [Substring] {
+            stdout.split(separator: "\n").filter { $0.hasPrefix("RQ") || $0.hasPrefix("mean explanation") || $0.hasPrefix("degraded") }
+        }
+        #expect(!summary(fresh.stdout).isEmpty && summary(fresh.stdout) == summary(result.stdout))
     }
 }
