@@ -153,10 +153,13 @@ public final class SentenceEmbedder: @unchecked Sendable {
             pooled.withUnsafeMutableBufferPointer { results in
                 let address = UInt(bitPattern: results.baseAddress!)
                 let encoder = self.encoder
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                // Workers take the next batch as they free up (batches differ in token count), so none idles
+                // while the other still has a queue; each result slot is written by exactly one worker.
+                let next = BatchCounter()
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
                     let results = UnsafeMutablePointer<[[Float]]>(bitPattern: address)!
-                    for b in stride(from: worker, to: batches.count, by: workers) {
-                        results[b] = encoder.meanPooled(batches[b])  // each slot written by one worker only
+                    while let b = next.take(below: batches.count) {
+                        results[b] = encoder.meanPooled(batches[b])
                     }
                 }
             }
@@ -167,5 +170,20 @@ public final class SentenceEmbedder: @unchecked Sendable {
     /// The embedding of one text.
     public func embed(_ text: String) throws -> [Float] {
         try embed([text])[0]
+    }
+}
+
+/// A shared "next batch" counter for the embedding workers.
+final class BatchCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    /// The next index below `limit`, or nil when all are taken.
+    func take(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
     }
 }
