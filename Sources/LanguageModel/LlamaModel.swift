@@ -2,7 +2,9 @@ import Foundation
 import Tensor
 import Tokenization
 
-/// A llama-architecture language model (SmolLM2, Llama 2/3 …) run on the CPU in Float32 with OpenBLAS.
+/// A llama-architecture language model (SmolLM2, Llama 2/3 …) run on the CPU in Float32: weight products by the
+/// packed AVX2/FMA GEMM and, for steps of one or two rows, the Q4_1/Q8_0 block kernel (`CKernels`); attention
+/// by SIMD loops and OpenBLAS (which does everything on CPUs without AVX2/FMA).
 ///
 /// Block l (pre-norm, Touvron et al. 2023):
 ///   h = x + Wo · Attention(RoPE(Wq·n₁(x)), RoPE(Wk·n₁(x)), Wv·n₁(x))
