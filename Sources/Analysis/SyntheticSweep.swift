@@ -1,3 +1,4 @@
+import Randomness
 /// A synthetic sweep with planted structure, for `semprog bench analyze` and the tests: each (feature, prompt)
 /// has a known number of stages (embeddings drawn around one random direction per stage) and a known degradation
 /// onset (fluent random sentences before it, loops or gibberish from it on). Seeded, so it is reproducible.
@@ -13,7 +14,7 @@ public struct SyntheticSweep: Sendable {
     ///     normalising (per component; with dimension d the noise norm is about noise·√d).
     public init(features: Int = 82, prompts: Int = 8, magnitudes: Int = 16, dimension: Int = 384,
                 noise: Double = 0.02, seed: UInt64 = 7) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func gaussian() -> Double {
             // Box–Muller
             let u1 = max(rng.nextUnit(), 1e-300), u2 = rng.nextUnit()

@@ -1,19 +1,5 @@
 import Foundation
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator for synthetic report data.
-struct SyntheticRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+import Randomness
 
 extension ReportData {
     /// Plausible, seeded report data for benchmarks and tests: `featureCount` features, `promptCount` prompts,
@@ -21,7 +7,7 @@ extension ReportData {
     /// late, similarity rises then falls.
     public static func synthetic(featureCount: Int, promptCount: Int = 12, magnitudeCount: Int = 16,
                                  seed: UInt64 = 42) -> ReportData {
-        var rng = SyntheticRandom(state: seed)
+        var rng = SplitMix64(seed: seed)
         let magnitudes = (0..<magnitudeCount).map { 20 * Double($0) / Double(max(magnitudeCount - 1, 1)) }
         let topics = ["weddings", "the ocean", "legal contracts", "cats", "baking bread", "space travel", "poetry",
                       "football", "medicine", "money"]
@@ -30,9 +16,9 @@ extension ReportData {
         for f in 0..<featureCount {
             let index = 1000 + f * 37
             let topic = topics[f % topics.count]
-            let stageCount = 2 + rng.int(4)
-            let density = -4 + 3 * rng.unit()
-            let robustness = 6 + 4 * (density + 4) / 3 + 3 * rng.unit()
+            let stageCount = 2 + Int(rng.next() % UInt64(4))
+            let density = -4 + 3 * rng.nextUnit()
+            let robustness = 6 + 4 * (density + 4) / 3 + 3 * rng.nextUnit()
             var stages: [StageReport] = []
             let bounds = (0...stageCount).map { magnitudes[min(magnitudeCount - 1, $0 * (magnitudeCount - 1) / stageCount)] }
             for s in 0..<stageCount {
@@ -44,8 +30,8 @@ extension ReportData {
             }
             var stageIds: [[Int]] = [], degraded: [[Bool]] = [], onsets: [Int?] = []
             for _ in 0..<promptCount {
-                let shift = rng.int(3) - 1
-                let onsetMagnitude = robustness + 4 * (rng.unit() - 0.5)
+                let shift = Int(rng.next() % UInt64(3)) - 1
+                let onsetMagnitude = robustness + 4 * (rng.nextUnit() - 0.5)
                 var row: [Int] = [], deg: [Bool] = []
                 var onset: Int?
                 for (mi, mag) in magnitudes.enumerated() {
@@ -57,18 +43,18 @@ extension ReportData {
                 stageIds.append(row); degraded.append(deg); onsets.append(onset)
             }
             let similarity = magnitudes.map { m -> IntervalPoint in
-                let mean = 0.15 + 0.5 * sin(min(m / 14, 1) * .pi * 0.9) + 0.03 * (rng.unit() - 0.5)
-                let half = 0.04 + 0.04 * rng.unit()
+                let mean = 0.15 + 0.5 * sin(min(m / 14, 1) * .pi * 0.9) + 0.03 * (rng.nextUnit() - 0.5)
+                let half = 0.04 + 0.04 * rng.nextUnit()
                 return IntervalPoint(magnitude: m, mean: mean, ciLow: mean - half, ciHigh: mean + half)
             }
             let degradation = [
-                MetricSeries(name: "perplexity", values: magnitudes.map { 8 + exp($0 / robustness * 2) + rng.unit() }),
-                MetricSeries(name: "repetition rate", values: magnitudes.map { min(1, max(0, ($0 - robustness * 0.6) / 12 + 0.05 * rng.unit())) }),
-                MetricSeries(name: "distinct-2", values: magnitudes.map { max(0, 0.9 - $0 / 25 + 0.05 * rng.unit()) }),
+                MetricSeries(name: "perplexity", values: magnitudes.map { 8 + exp($0 / robustness * 2) + rng.nextUnit() }),
+                MetricSeries(name: "repetition rate", values: magnitudes.map { min(1, max(0, ($0 - robustness * 0.6) / 12 + 0.05 * rng.nextUnit())) }),
+                MetricSeries(name: "distinct-2", values: magnitudes.map { max(0, 0.9 - $0 / 25 + 0.05 * rng.nextUnit()) }),
             ]
             features.append(FeatureReport(
                 index: index, explanation: "Text about \(topic), especially when \(topic) are described in detail.",
-                maxActivation: 5 + 20 * rng.unit(), log10Density: density, robustness: robustness, stageCount: stageCount,
+                maxActivation: 5 + 20 * rng.nextUnit(), log10Density: density, robustness: robustness, stageCount: stageCount,
                 stages: stages,
                 progression: ProgressionStrip(prompts: (0..<promptCount).map { "prompt \($0 + 1)" }, stageIds: stageIds,
                                               degraded: degraded, onsetMagnitudeIndex: onsets),

@@ -1,3 +1,4 @@
+import Randomness
 import Testing
 @testable import Analysis
 
@@ -16,7 +17,7 @@ import Testing
     }
 
     @Test func adjustedRandIndexIsSymmetric() throws {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<20 {
             let a = (0..<16).map { _ in rng.nextIndex(below: 4) }, b = (0..<16).map { _ in rng.nextIndex(below: 3) }
             #expect(abs(try Consistency.adjustedRandIndex(a, b) - Consistency.adjustedRandIndex(b, a)) < 1e-12)

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Testing
 import TestSupport
 @testable import Analysis
@@ -10,26 +11,13 @@ import Darwin
 
 // MARK: - Contrastive describer
 
-/// SplitMix64 (Steele, Lea & Flood 2014), for seeded test texts (AnalysisTests does not link Tensor).
-fileprivate struct DescriberTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct ContrastiveDescriberTests {
     static let filler = ["river", "stone", "music", "quietly", "window", "history", "garden", "runs", "bright",
                          "table", "walked", "evening", "paper", "city", "green", "letter", "morning", "slowly"]
 
     /// Seeded filler text of `count` words, with `planted` inserted `plantCount` times at seeded positions.
     static func text(seed: UInt64, count: Int, planted: String? = nil, plantCount: Int = 0) -> String {
-        var rng = DescriberTestRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var words = (0..<count).map { _ in filler[Int(rng.next() % UInt64(filler.count))] }
         if let planted {
             for _ in 0..<plantCount { words.insert(planted, at: Int(rng.next() % UInt64(words.count + 1))) }

@@ -1,10 +1,11 @@
+import Randomness
 import Testing
 @testable import Analysis
 
 @Suite struct SegmentationTests {
     /// Embeddings around `centers` directions, `lengths` of each, with per-component noise.
     static func planted(lengths: [Int], dimension: Int = 64, noise: Double = 0.05, seed: UInt64) -> [[Float]] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func g() -> Double { (-2 * Double.log(max(rng.nextUnit(), 1e-300))).squareRoot() * Double.cos(2 * .pi * rng.nextUnit()) }
         var out: [[Float]] = []
         for length in lengths {

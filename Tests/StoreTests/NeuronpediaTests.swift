@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Randomness
 import Testing
 @testable import Store
 
@@ -34,7 +35,7 @@ enum NeuronpediaFixtures {
 
 @Suite struct GzipTests {
     @Test func roundTripsAndReadsConcatenatedMembers() throws {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let payload = Data((0..<300_000).map { _ in UInt8.random(in: 0...15, using: &rng) })
         let gz = try Gzip.compress(payload)
         #expect(gz.count < payload.count)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Randomness
 import Testing
 @testable import Store
 
@@ -61,7 +62,7 @@ import Testing
 
 @Suite struct BlobCodingTests {
     @Test func floatsRoundTripAndAreLittleEndian() {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let values = (0..<257).map { _ in Float.random(in: -1e6...1e6, using: &rng) } + [0, -0.0, .infinity, .leastNonzeroMagnitude]
         let data = BlobCoding.encode(floats: values)
         #expect(data.count == values.count * 4)

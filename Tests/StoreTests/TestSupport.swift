@@ -37,16 +37,3 @@ func sampleSettings(magnitudes: [Float] = [0, 2, 4], seed: UInt64 = 7) -> SweepS
                   temperature: 0.7, topK: 40, topP: 0.9, repetitionPenalty: 1.1, seed: seed, chat: true,
                   model: "SmolLM2", sae: "sae-l10")
 }
-
-/// SplitMix64: a seeded generator so random test inputs are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

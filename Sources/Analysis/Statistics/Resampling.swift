@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Result of a permutation test of ρ.
 public struct PermutationTest: Codable, Sendable, Equatable {
@@ -80,7 +81,7 @@ extension RankCorrelation {
             let p = min(1, 2 * Double(min(less, greater)) / Double(count))
             return PermutationTest(pValue: p, isExact: true, permutations: count)
         }
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<resamples {
             for i in stride(from: n - 1, to: 0, by: -1) { b.swapAt(i, rng.nextIndex(below: i + 1)) }
             tally(statistic(b))
@@ -102,7 +103,7 @@ extension RankCorrelation {
         guard level > 0 && level < 1 else { throw AnalysisError.invalidSetting(name: "confidence level", value: "\(level)", expected: "a number between 0 and 1") }
         if constantReason(x, y, xName: xName, yName: yName) != nil { return nil }
         let n = x.count
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var values: [Double] = []
         values.reserveCapacity(resamples)
         var sx = [Double](repeating: 0, count: n), sy = sx

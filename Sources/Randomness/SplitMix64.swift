@@ -1,7 +1,9 @@
 import Foundation
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, fast, seedable generator. Same seed → same sequence on
-/// every platform, which Swift's `SystemRandomNumberGenerator` does not give.
+/// SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators"): a small, fast,
+/// seedable generator, the one source of seeded randomness in semprog (sampling, SAE initialisation, corpus
+/// shuffling, resampling statistics, synthetic data). Same seed → same sequence on every platform, which
+/// Swift's `SystemRandomNumberGenerator` does not give.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
@@ -16,6 +18,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// A uniform integer in 0..<bound (Lemire's multiply-high; bias below 2⁻⁵⁰ for bounds under 2¹⁴).
+    public mutating func nextIndex(below bound: Int) -> Int {
+        Int(truncatingIfNeeded: next().multipliedFullWidth(by: UInt64(bound)).high)
+    }
 
     /// Standard normal via Box–Muller.
     public mutating func nextGaussian() -> Double {
