@@ -220,10 +220,9 @@ extension LlamaModel {
                           c: ptrs.attn + r0 * qd + item.head * hd, ldc: qd)
             }
         }
-        let blasThreads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(blasThreads) }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        BLAS.withThreads(1) {
+            if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        }
     }
 
     /// Pointers handed to worker threads (each thread writes disjoint rows).

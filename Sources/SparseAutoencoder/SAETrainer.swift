@@ -212,9 +212,6 @@ public final class SAETrainer {
         // Adam state.
         var mEnc = [Float](repeating: 0, count: M * d), vEnc = mEnc, mDec = mEnc, vDec = mEnc
         var mBEnc = [Float](repeating: 0, count: M), vBEnc = mBEnc, mBDec = [Float](repeating: 0, count: d), vBDec = mBDec
-        var gEnc = [Float](repeating: 0, count: M * d), gDec = gEnc
-        var gBEnc = [Float](repeating: 0, count: M), gBDec = [Float](repeating: 0, count: d)
-        var touched = [Bool](repeating: false, count: M)
 
         let steps = max(1, (settings.trainingTokens + B - 1) / B)
         let warmup = max(1, steps / 20), decayStart = steps - steps / 5
@@ -227,9 +224,10 @@ public final class SAETrainer {
         // there would each pay a uniqueness check.
         let xb = UnsafeMutablePointer<Float>.allocate(capacity: B * d), xc = UnsafeMutablePointer<Float>.allocate(capacity: B * d)
         defer { [xb, xc].forEach { $0.deallocate() } }
-        // Worker threads for back-propagation, each beyond the first with its own gradient buffers.
-        let trainingThreads = max(1, min(BLAS.threads, B / 64))
-        let extra = (1..<max(trainingThreads, 1)).map { _ in WorkerGradients(d: d, M: M) }
+        // Back-propagation threads, each with its own gradient buffers; the first worker's buffers are the ones
+        // Adam reads, the others are added into them after every step.
+        let workers = (0..<max(1, min(BLAS.threads, B / 64))).map { _ in WorkerGradients(d: d, M: M) }
+        let gradients = workers[0].buffers
         var pre = [Float](repeating: 0, count: B * M)
         var deadList: [Int] = []
         var runningLoss = 0.0, runningWeight = 0.0
@@ -263,46 +261,35 @@ public final class SAETrainer {
             if settings.k != nil, settings.auxKCoefficient > 0 {
                 for j in 0..<M where sinceFired[j] > settings.deadAfterTokens { deadList.append(j) }
             }
-            for j in 0..<M { gBEnc[j] = 0 }
-            for j in 0..<d { gBDec[j] = 0 }
             var batchLoss = 0.0
             let invB = 1 / Float(B)
-            var firedThisBatch = [Bool](repeating: false, count: M)
 
-            // Back-propagation, rows split over the workers; worker w > 0 accumulates into its own gradient
-            // buffers, added to worker 0's afterwards (a fixed split, so results do not depend on timing).
-            let workers = trainingThreads
-            for w in 1..<workers { extra[w - 1].clear() }
+            // Back-propagation, rows split over the workers in fixed ranges (results do not depend on timing);
+            // workers after the first add their gradients into the first's, in worker order.
+            for w in workers { w.clear() }
             encT.withUnsafeBufferPointer { encP in dec.withUnsafeBufferPointer { decP in
-            gEnc.withUnsafeMutableBufferPointer { gEncP in gDec.withUnsafeMutableBufferPointer { gDecP in
-            pre.withUnsafeMutableBufferPointer { preP in
-            gBEnc.withUnsafeMutableBufferPointer { gBEncP in gBDec.withUnsafeMutableBufferPointer { gBDecP in
-            touched.withUnsafeMutableBufferPointer { touchedP in epochFires.withUnsafeMutableBufferPointer { firesP in
-            firedThisBatch.withUnsafeMutableBufferPointer { firedP in bDec.withUnsafeBufferPointer { bDecP in
+            pre.withUnsafeMutableBufferPointer { preP in bDec.withUnsafeBufferPointer { bDecP in
                 let context = RowPassContext(
                     settings: settings, d: d, M: M, invB: invB, deadList: deadList, enc: encP.baseAddress!,
                     dec: decP.baseAddress!, pre: preP.baseAddress!, xb: xb, xc: xc, bDec: bDecP.baseAddress!)
-                let main = GradientBuffers(gEnc: gEncP.baseAddress!, gDec: gDecP.baseAddress!, gBEnc: gBEncP.baseAddress!,
-                                           gBDec: gBDecP.baseAddress!, touched: touchedP.baseAddress!,
-                                           fired: firedP.baseAddress!, fires: firesP.baseAddress!)
-                let buffers = [main] + extra.map(\.buffers)
-                let per = (B + workers - 1) / workers
-                let losses = UnsafeMutablePointer<Double>.allocate(capacity: workers)
-                defer { losses.deallocate() }
-                let lossesBox = SendableDoubles(pointer: losses)
-                if workers == 1 {
-                    losses[0] = Self.backpropagate(rows: 0..<B, context: context, into: main)
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let buffers = workers.map(\.buffers)
+                let per = (B + workers.count - 1) / workers.count
+                var losses = [Double](repeating: 0, count: workers.count)
+                losses.withUnsafeMutableBufferPointer { l in
+                    let box = SendableDoubles(pointer: l.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: workers.count) { w in
                         let lo = w * per, hi = min(B, lo + per)
-                        lossesBox.pointer[w] = lo < hi ? Self.backpropagate(rows: lo..<hi, context: context, into: buffers[w]) : 0
+                        box.pointer[w] = lo < hi ? Self.backpropagate(rows: lo..<hi, context: context, into: buffers[w]) : 0
                     }
-                    for w in 1..<workers { buffers[w].add(into: main, d: d, M: M) }
                 }
-                for w in 0..<workers { batchLoss += losses[w] }
-            } } } } } } } } } } }
+                for w in buffers.dropFirst() { w.add(into: gradients, d: d, M: M) }
+                batchLoss = losses.reduce(0, +)
+            } } } }
 
-            for j in 0..<M { sinceFired[j] = firedThisBatch[j] ? 0 : sinceFired[j] + B }
+            for j in 0..<M {
+                epochFires[j] += gradients.fires[j]
+                sinceFired[j] = gradients.fired[j] ? 0 : sinceFired[j] + B
+            }
             epochTokens += B
             tokensSeen += B
 
@@ -314,16 +301,17 @@ public final class SAETrainer {
             let stepSize = lr / bc1, bc2Root = bc2.squareRoot()
 
             // Remove the gradient component along each decoder row (rows stay unit-norm).
+            let touched = gradients.touched, gDec = gradients.gDec
             for j in 0..<M where touched[j] {
                 let base = j * d
                 var p: Float = 0
                 for q in 0..<d { p += gDec[base + q] * dec[base + q] }
                 for q in 0..<d { gDec[base + q] -= p * dec[base + q] }
             }
-            Self.adam(&encT, &gEnc, &mEnc, &vEnc, stepSize, bc2Root, beta1, beta2, eps)
-            Self.adam(&dec, &gDec, &mDec, &vDec, stepSize, bc2Root, beta1, beta2, eps)
-            Self.adam(&bEnc, &gBEnc, &mBEnc, &vBEnc, stepSize, bc2Root, beta1, beta2, eps)
-            Self.adam(&bDec, &gBDec, &mBDec, &vBDec, stepSize, bc2Root, beta1, beta2, eps)
+            Self.adam(&encT, gradients.gEnc, &mEnc, &vEnc, stepSize, bc2Root, beta1, beta2, eps)
+            Self.adam(&dec, gDec, &mDec, &vDec, stepSize, bc2Root, beta1, beta2, eps)
+            Self.adam(&bEnc, gradients.gBEnc, &mBEnc, &vBEnc, stepSize, bc2Root, beta1, beta2, eps)
+            Self.adam(&bDec, gradients.gBDec, &mBDec, &vBDec, stepSize, bc2Root, beta1, beta2, eps)
             for j in 0..<M where touched[j] {
                 let base = j * d
                 var s: Float = 0
@@ -338,7 +326,6 @@ public final class SAETrainer {
                 for q in 0..<d { s += dec[base + q] * dec[base + q] }
                 if s > 0 { let inv = 1 / s.squareRoot(); for q in 0..<d { dec[base + q] *= inv } }
             }
-            for j in 0..<M { touched[j] = false }
 
             let perToken = batchLoss / Double(B)
             runningLoss = runningLoss * 0.9 + perToken * 0.1
@@ -451,10 +438,10 @@ for b in rows {
     }
 
     /// One Adam update p ← p − (α/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε); zeroes the gradient.
-    static func adam(_ p: inout [Float], _ g: inout [Float], _ m: inout [Float], _ v: inout [Float],
+    static func adam(_ p: inout [Float], _ g: UnsafeMutablePointer<Float>, _ m: inout [Float], _ v: inout [Float],
                      _ stepSize: Float, _ bc2Root: Float, _ beta1: Float, _ beta2: Float, _ eps: Float) {
         let n = p.count
-        p.withUnsafeMutableBufferPointer { p in g.withUnsafeMutableBufferPointer { g in
+        p.withUnsafeMutableBufferPointer { p in
         m.withUnsafeMutableBufferPointer { m in v.withUnsafeMutableBufferPointer { v in
             for i in 0..<n {
                 let gi = g[i]
@@ -464,6 +451,6 @@ for b in rows {
                 p[i] -= stepSize * mi / (vi.squareRoot() / bc2Root + eps)
                 g[i] = 0
             }
-        } } } }
+        } } }
     }
 }

@@ -1,6 +1,6 @@
 // Shared state of the SAE trainer's parallel back-propagation (see `SAETrainer.backpropagate`): each worker
-// reads one `RowPassContext` and adds into its own `GradientBuffers`; workers beyond the first own theirs
-// (`WorkerGradients`) and add them into the first's after every step, in worker order.
+// reads one `RowPassContext` and adds into the `GradientBuffers` of its own `WorkerGradients`; the workers after
+// the first add theirs into the first's after every step, in worker order, and Adam reads the first's.
 
 /// Read-only inputs of one batch's back-propagation (`SAETrainer.backpropagate`), shared by its workers.
 struct RowPassContext: @unchecked Sendable {
@@ -43,7 +43,7 @@ struct GradientBuffers: @unchecked Sendable {
     }
 }
 
-/// Gradient buffers owned by a worker beyond the first.
+/// Gradient buffers owned by one worker.
 final class WorkerGradients: @unchecked Sendable {
     let d: Int, M: Int
     let buffers: GradientBuffers
@@ -55,6 +55,7 @@ final class WorkerGradients: @unchecked Sendable {
                                   touched: .allocate(capacity: M), fired: .allocate(capacity: M), fires: .allocate(capacity: M))
         buffers.gEnc.initialize(repeating: 0, count: M * d)
         buffers.gDec.initialize(repeating: 0, count: M * d)
+        buffers.touched.initialize(repeating: false, count: M)
         clear()
     }
 

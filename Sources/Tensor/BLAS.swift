@@ -11,6 +11,15 @@ public enum BLAS {
     /// The thread count OpenBLAS will use.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
+    /// Runs `body` with OpenBLAS set to `count` threads and restores the previous count afterwards (for Swift-side
+    /// parallel loops whose workers call BLAS, so OpenBLAS's own workers do not compete with them).
+    public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = threads
+        setThreads(count)
+        defer { setThreads(previous) }
+        return try body()
+    }
+
     /// C = α·op(A)·op(B) + β·C, with op(A) of shape [m, k], op(B) of shape [k, n], C of shape [m, n] (row-major).
     /// `lda`, `ldb`, `ldc` are the row strides of the stored (untransposed) matrices.
     @inlinable

@@ -267,10 +267,7 @@ final class BertEncoder: @unchecked Sendable {
             work(0)
         } else {
             // The Swift-side workers call BLAS only for long sequences; keep those calls single-threaded.
-            let blasThreads = BLAS.threads
-            BLAS.setThreads(1)
-            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
-            BLAS.setThreads(blasThreads)
+            BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
         }
     }
 

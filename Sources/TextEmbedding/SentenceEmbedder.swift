@@ -148,9 +148,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         if workers <= 1 {
             for (b, batch) in batches.enumerated() { pooled[b] = encoder.meanPooled(batch, threads: threads) }
         } else {
-            BLAS.setThreads(1)
-            defer { BLAS.setThreads(threads) }
-            pooled.withUnsafeMutableBufferPointer { results in
+            BLAS.withThreads(1) { pooled.withUnsafeMutableBufferPointer { results in
                 let address = UInt(bitPattern: results.baseAddress!)
                 let encoder = self.encoder
                 // Workers take the next batch as they free up (batches differ in token count), so none idles
@@ -162,7 +160,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
                         results[b] = encoder.meanPooled(batches[b])
                     }
                 }
-            }
+            } }
         }
         return pooled.flatMap { $0.map(VectorMath.normalized) }
     }
