@@ -114,32 +114,38 @@ extension LlamaModel {
                 (cache.keys(layer: l) + row.position * kv).update(from: base + qd, count: kv)
                 (cache.values(layer: l) + row.position * kv).update(from: base + qd + kv, count: kv)
             }
-            // Causal attention per segment. Single-row segments (decode steps) use the SIMD kernel, spread over
-            // `threads` threads; multi-row segments (prefill) use two GEMMs per head.
+            // Causal attention per segment. Single-row segments (decode steps) use the SIMD kernel, their
+            // (row, head) pairs spread over `threads` threads; multi-row segments (prefill) use two GEMMs per head.
             let singles = segments.filter { $0.count == 1 }.map(\.start)
             if !singles.isEmpty {
                 let ptrs = AttentionPointers(qkv: qkv, attn: attn)
                 let rowsCopy = rows
+                let heads = c.headCount
                 let work: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> Void = { lo, hi, scratch in
-                    for i in lo..<hi {
-                        let r = singles[i]
+                    var item = lo
+                    while item < hi {
+                        let r = singles[item / heads], head = item % heads
+                        let last = min(hi - item, heads - head)
                         let row = rowsCopy[r]
                         let cache = caches[row.sequence]
                         self.attendDecodeRow(q: ptrs.qkv + r * qkvDim, keys: cache.keys(layer: l), values: cache.values(layer: l),
-                                             count: row.position + 1, scores: scratch, into: ptrs.attn + r * qd)
+                                             count: row.position + 1, scores: scratch, into: ptrs.attn + r * qd,
+                                             heads: head..<(head + last))
+                        item += last
                     }
                 }
-                let chunks = singles.count >= 4 ? max(1, min(threads, singles.count / 2)) : 1
+                let items = singles.count * heads
+                let chunks = max(1, min(threads, items))
                 if chunks == 1 {
-                    work(0, singles.count, scores)
+                    work(0, items, scores)
                 } else {
-                    let per = (singles.count + chunks - 1) / chunks
+                    let per = (items + chunks - 1) / chunks
                     let scratchStride = max(1, maxT)
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunks * scratchStride)
                     defer { scratch.deallocate() }
                     let sp = AttentionPointers(qkv: scratch, attn: scratch)
-                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                        let lo = c * per, hi = min(singles.count, lo + per)
+                    ParallelLoop.forEach(chunks, threads: threads) { c in
+                        let lo = c * per, hi = min(items, lo + per)
                         if lo < hi { work(lo, hi, sp.qkv + c * scratchStride) }
                     }
                 }
@@ -231,16 +237,17 @@ extension LlamaModel {
         let attn: UnsafeMutablePointer<Float>
     }
 
-    /// Grouped-query attention of one query row (all heads) over `count` cached positions:
+    /// Grouped-query attention of one query row (all heads, or `heads`) over `count` cached positions:
     /// out_h = Σ_t softmax_t(q_h·k_t / √headDim) · v_t, with k, v of the head's kv group.
     /// `scores` holds at least `count` floats. SIMD over headDim when it is a multiple of 16.
     func attendDecodeRow(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                         count: Int, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                         count: Int, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                         heads: Range<Int>? = nil) {
         let c = configuration
         let hd = c.headDim, kv = c.kvDim
         let scale = 1 / Float(hd).squareRoot()
         let simd = hd % 16 == 0
-        for head in 0..<c.headCount {
+        for head in heads ?? 0..<c.headCount {
             let kvh = head / c.groupSize
             let qh = q + head * hd
             let kBase = keys + kvh * hd, vBase = values + kvh * hd
@@ -304,18 +311,19 @@ extension LlamaModel {
         let chunks = n >= 8 ? max(1, min(threads, n / 4)) : 1
         if chunks == 1 { work(0, n); return }
         let per = (n + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ParallelLoop.forEach(chunks, threads: threads) { c in
             let lo = c * per, hi = min(n, lo + per)
             if lo < hi { work(lo, hi) }
         }
     }
 
     /// out (+)= x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows): the compact block kernel for
-    /// steps of at most `compactRowLimit` rows, else the packed Float32 GEMM (or OpenBLAS without AVX2).
+    /// steps of at most `compactRowLimit` rows (with `activationPrecision`), else the packed Float32 GEMM (or
+    /// OpenBLAS without AVX2).
     @inline(__always) func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix,
                                   into out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if rows <= compactRowLimit, let q = w.compact {
-            q.multiply(x, rows: rows, into: out, accumulate: accumulate, threads: threads)
+            q.multiply(x, rows: rows, into: out, accumulate: accumulate, threads: threads, activations: activationPrecision)
             return
         }
         w.multiply(x, count: rows, into: out, accumulate: accumulate, threads: threads)

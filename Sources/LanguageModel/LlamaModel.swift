@@ -32,6 +32,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// `defaultCompactRowLimit`, is where the two cross on this project's machines (`semprog bench generate
     /// --compact-rows`); 0 disables the compact path.
     public var compactRowLimit: Int
+    /// Activations of the compact steps: `.float32` (default, exact up to Float32 rounding) or `.q8` (8-bit
+    /// activations as llama.cpp, faster and approximate; an option for interactive generation, never for sweeps).
+    public var activationPrecision: ActivationPrecision = .float32
     /// Threads for semprog's own kernels (packed GEMM, compact products, decode attention).
     public var threads: Int
 

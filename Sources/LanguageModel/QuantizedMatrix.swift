@@ -1,6 +1,7 @@
 import CKernels
 import Dispatch
 import ModelFormats
+import Tensor
 
 /// A weight matrix kept in its compact GGUF block format (Q4_1 or Q8_0), multiplied directly with Float32
 /// activations (no 8-bit quantization of the activations, so results equal the dequantized-Float32 product up
@@ -49,22 +50,42 @@ final class QuantizedMatrix: @unchecked Sendable {
     var byteCount: Int { rows * bytesPerRow + 2 * rows * cols / 32 * MemoryLayout<Float>.size }
 
     /// out[i][r] (+)= row r · x[i] for `n` input rows (x: n × cols, out: n × rows), rows split over `threads`.
+    /// With `activations: .q8` the rows of x are first quantized to 8 bits per block of 32 (`ck_quantize_q8`) and
+    /// multiplied with integer block dot products (`ck_quantized_matmul_q8`).
     func multiply(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
-                  accumulate: Bool = false, threads: Int, simd: Bool = true) {
+                  accumulate: Bool = false, threads: Int, simd: Bool = true,
+                  activations: ActivationPrecision = .float32) {
         guard n > 0 else { return }
         let code: Int32 = type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0)
         let (rows, cols, bytesPerRow) = (self.rows, self.cols, self.bytesPerRow)
-        let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
         let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
-        let chunks = max(1, min(threads, rows / 64))
-        if chunks == 1 {
-            ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, 0, rows, cols, x, cols, n, out, rows, acc, useSIMD)
-            return
+        let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
+        switch activations {
+        case .float32:
+            run(rows: rows, threads: threads) { lo, hi in
+                ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD)
+            }
+        case .q8:
+            let blocks = n * cols / 32
+            let q = Q8Activations(codes: .allocate(capacity: n * cols), scales: .allocate(capacity: blocks),
+                                  sums: .allocate(capacity: blocks))
+            defer { q.codes.deallocate(); q.scales.deallocate(); q.sums.deallocate() }
+            ck_quantize_q8(x, cols, n, cols, q.codes, q.scales, q.sums)
+            run(rows: rows, threads: threads) { lo, hi in
+                ck_quantized_matmul_q8(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, q.codes, q.scales, q.sums,
+                                       n, w.out, rows, acc, useSIMD)
+            }
         }
+    }
+
+    /// Runs `kernel(lo, hi)` over row ranges, split over up to `threads` threads (≥ 64 rows each).
+    private func run(rows: Int, threads: Int, _ kernel: @Sendable (Int, Int) -> Void) {
+        let chunks = max(1, min(threads, rows / 64))
+        if chunks == 1 { kernel(0, rows); return }
         let per = (rows + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ParallelLoop.forEach(chunks, threads: threads) { c in
             let lo = c * per, hi = min(rows, lo + per)
-            if lo < hi { ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD) }
+            if lo < hi { kernel(lo, hi) }
         }
     }
 
@@ -74,5 +95,12 @@ final class QuantizedMatrix: @unchecked Sendable {
         let mins: UnsafePointer<Float>
         let x: UnsafePointer<Float>
         let out: UnsafeMutablePointer<Float>
+    }
+
+    /// Activations quantized by `ck_quantize_q8`: codes (n × cols), and per block the scale d and d·Σq.
+    private struct Q8Activations: @unchecked Sendable {
+        let codes: UnsafeMutablePointer<Int8>
+        let scales: UnsafeMutablePointer<Float>
+        let sums: UnsafeMutablePointer<Float>
     }
 }

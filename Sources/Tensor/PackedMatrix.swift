@@ -64,7 +64,7 @@ public final class PackedMatrix: @unchecked Sendable {
         let per = (panelCount + chunks - 1) / chunks
         let (cols, rows, panelCount) = (self.cols, self.rows, self.panelCount)
         let w = SendablePanels(pointer: panels)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ParallelLoop.forEach(chunks, threads: threads) { c in
             let p0 = c * per, p1 = min(panelCount, p0 + per)
             if p0 < p1 {
                 ck_gemm_panels(io.x, lda, count, cols, w.pointer, rows, p0, p1, io.y, ldc, acc, useSIMD)

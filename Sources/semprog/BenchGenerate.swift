@@ -88,7 +88,19 @@ extension Semprog {
                         let s = try time { _ = try lm.generate(prompts: [prompt], parameters: noStop, seeds: [0], hook: nil) }
                         rates.append(Double(genTokens) / s)
                     }
-                    print(String(format: "tg%d: %.1f tok/s (single stream)", genTokens, median(rates)))
+                    print(String(format: "tg%d: %.1f tok/s (single stream, float32 activations)", genTokens, median(rates)))
+                }
+                if compactRows > 0 {
+                    // The optional 8-bit-activation path (llama.cpp's arithmetic), single stream only.
+                    lm.activationPrecision = .q8
+                    defer { lm.activationPrecision = .float32 }
+                    let prompt = randomPrompt(1)
+                    var rates: [Double] = []
+                    for _ in 0..<repetitions {
+                        let s = try time { _ = try lm.generate(prompts: [prompt], parameters: noStop, seeds: [0], hook: nil) }
+                        rates.append(Double(genTokens) / s)
+                    }
+                    print(String(format: "tg%d: %.1f tok/s (single stream, --activations q8: approximate)", genTokens, median(rates)))
                 }
                 // Aggregate rate with the prefill included, and the decode steps alone (as llama-batched-bench's
                 // S_TG): the same run minus a run that stops after the first token (prefill + one step).

@@ -52,6 +52,9 @@ extension Semprog {
         @Option(help: "OpenBLAS threads (default: all cores).")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+        @Option(help: "Activations of decode steps: float32 (exact; default) or q8 (8-bit, as llama.cpp: faster, approximate).")
+        var activations: ActivationPrecision = .float32
+
         @Flag(help: "Print one JSON object {prompt_ids, generated_ids, text, finish_reason}.")
         var json = false
 
@@ -67,6 +70,7 @@ extension Semprog {
         func run() async throws {
             do {
                 let lm = try LlamaModel.load(path: model, threads: threads)
+                lm.activationPrecision = activations
                 let text = chat.map { lm.tokenizer.chatPrompt(user: $0) } ?? prompt ?? ""
                 let ids = lm.tokenizer.encode(text)
                 guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }

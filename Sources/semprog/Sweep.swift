@@ -127,5 +127,6 @@ extension Semprog {
 }
 
 extension EditMethod: ExpressibleByArgument {}
+extension ActivationPrecision: ExpressibleByArgument {}
 extension EditPositions: ExpressibleByArgument {}
 extension SweepConfiguration.Units: ExpressibleByArgument {}

@@ -38,4 +38,45 @@ import Testing
             }
         }
     }
+
+    /// The 8-bit-activation kernel equals, up to Float32 rounding, the Float64 product of the dequantized weights
+    /// with the activations as llama.cpp's quantize_row_q8_1 rounds them (d = max|x|/127 per block of 32, codes
+    /// rounded to nearest even); and it stays within the bound of that rounding (Σ|w|·d/2) of the exact product.
+    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    func q8ActivationsMatchQuantizedProduct(type: GGMLType) {
+        var rng = SplitMix64(seed: 100 + UInt64(type.rawValue))
+        let rows = 70, cols = 96
+        let dense = (0..<(rows * cols)).map { _ in Float(rng.nextGaussian()) }
+        let bytes = GGMLQuantize.quantize(dense, as: type)
+        var w = [Float](repeating: 0, count: rows * cols)
+        bytes.withUnsafeBytes { GGMLDequantize.dequantize(type: type, source: $0.baseAddress!, count: rows * cols, into: &w) }
+        let matrix = QuantizedMatrix(type: type, cols: cols, parts: [bytes])
+        for n in [1, 2, 3, 4, 5, 9] {
+            let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) * 3 }
+            var rounded = x, scales = [Float](repeating: 0, count: n * cols / 32)
+            for b in 0..<(n * cols / 32) {
+                let block = x[(b * 32)..<(b * 32 + 32)]
+                let d = block.map(abs).max()! / 127
+                scales[b] = d
+                for j in (b * 32)..<(b * 32 + 32) { rounded[j] = d > 0 ? (x[j] / d).rounded(.toNearestOrEven) * d : 0 }
+            }
+            for simd in [true, false] {
+                for threads in [1, 2] {
+                    var out = [Float](repeating: 0.5, count: n * rows)
+                    matrix.multiply(x, rows: n, into: &out, accumulate: true, threads: threads, simd: simd, activations: .q8)
+                    for i in 0..<n { for r in 0..<rows {
+                        var quantized = 0.0, exact = 0.0, bound = 0.0
+                        for k in 0..<cols {
+                            quantized += Double(rounded[i * cols + k]) * Double(w[r * cols + k])
+                            exact += Double(x[i * cols + k]) * Double(w[r * cols + k])
+                            bound += abs(Double(w[r * cols + k])) * Double(scales[(i * cols + k) / 32]) / 2
+                        }
+                        let got = Double(out[i * rows + r]) - 0.5
+                        #expect(abs(got - quantized) < 1e-3, "\(type) n=\(n) simd=\(simd) row \(r): \(got) vs \(quantized)")
+                        #expect(abs(got - exact) <= bound + 1e-3)
+                    } }
+                }
+            }
+        }
+    }
 }

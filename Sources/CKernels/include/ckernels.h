@@ -40,8 +40,27 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
                          long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
                          int accumulate, int use_simd);
 
+/// Quantizes m rows of x (k columns, k a multiple of 32, row stride ldx) to 8 bits per block of 32, as llama.cpp's
+/// quantize_row_q8_1: d = max|x|/127, q = round(x/d) (nearest even), s = d·Σq. q: m·k bytes; d, s: m·k/32 floats.
+void ck_quantize_q8(const float *x, long ldx, long m, long k, int8_t *q, float *d, float *s);
+
+/// out[i][r] (+)= Σ_kk x̂[i][kk] · W[r][kk] like ck_quantized_matmul, but with the activations x̂ quantized by
+/// ck_quantize_q8 (integer block dot products; approximate, as llama.cpp's CPU path).
+void ck_quantized_matmul_q8(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                            long r0, long r1, long k, const int8_t *q, const float *d, const float *s, long m,
+                            float *out, long ldo, int accumulate, int use_simd);
+
 /// In-place GELU, x · ½ (1 + erf(x / √2)), with erf by the rational minimax approximation of Eigen/XLA
 /// (`generic_fast_erf_float`, |error| ≈ 7e-8 on [−4, 4], ±1 beyond). `use_simd` = 0 forces the portable loop.
 void ck_gelu(float *x, long n, int use_simd);
+
+/// A task of ck_parallel_for: item i of a loop, with the caller's context.
+typedef void (*ck_task_fn)(void *ctx, long i);
+
+/// Runs fn(ctx, i) for i in [0, count) on the calling thread and up to threads − 1 pool workers that spin
+/// between tasks (then sleep after ~2 ms idle). Items are taken dynamically. Returns 1 when the loop ran, or 0
+/// without running anything when the pool is busy (another caller, or a nested call): the caller then runs the
+/// loop another way.
+int ck_parallel_for(long count, int threads, ck_task_fn fn, void *ctx);
 
 #endif
