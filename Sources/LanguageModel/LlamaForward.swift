@@ -28,6 +28,14 @@ final class KVCache: @unchecked Sendable {
 
     deinit { keys.deallocate(); values.deallocate() }
 
+    /// Copies the keys and values of positions 0..<count in blocks 0…`throughLayer` from `source`.
+    func copyPrefix(from source: KVCache, count: Int, throughLayer: Int) {
+        for l in 0...throughLayer {
+            keys(layer: l).update(from: source.keys(layer: l), count: count * kvDim)
+            values(layer: l).update(from: source.values(layer: l), count: count * kvDim)
+        }
+    }
+
     @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * capacity * kvDim }
     @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * kvDim }
 }
@@ -42,8 +50,13 @@ extension LlamaModel {
 
     /// Runs `rows` through the model. Rows of one sequence must be contiguous with consecutive positions, and
     /// each sequence's cache must already hold its earlier positions. Returns logits for `logitRows` and, when
-    /// `captureLayer` is set, the residual after that block (stopping there).
-    func forward(rows: [StepRow], caches: [KVCache], hook: ResidualHook?, captureLayer: Int?, logitRows: [Int]) -> ForwardOutput {
+    /// `captureLayer` is set, the residual after that block (stopping there, before any hook of that block).
+    ///
+    /// With `resume = (layer, residual)` the rows start from `residual` (rows × dModel), their residual after
+    /// block `layer` before its hook, instead of the token embedding: the hook of `layer` and blocks `layer + 1`…
+    /// run, and the caches must already hold these rows' keys and values for blocks 0…`layer`.
+    func forward(rows: [StepRow], caches: [KVCache], hook: ResidualHook?, captureLayer: Int?, logitRows: [Int],
+                 resume: (layer: Int, residual: UnsafePointer<Float>)? = nil) -> ForwardOutput {
         let c = configuration
         let n = rows.count, d = c.dModel, qd = c.queryDim, kv = c.kvDim, hd = c.headDim, f = c.ffnDim
         let qkvDim = qd + 2 * kv
@@ -58,9 +71,10 @@ extension LlamaModel {
         let act = UnsafeMutablePointer<Float>.allocate(capacity: n * f)
         defer { [x, h, qkv, attn, gateUp, act].forEach { $0.deallocate() } }
 
-        // Embedding lookup.
-        for (r, row) in rows.enumerated() {
-            weights.tokenEmbedding.copyRow(row.token, to: x + r * d)
+        if let resume {
+            x.update(from: resume.residual, count: n * d)
+        } else {
+            for (r, row) in rows.enumerated() { weights.tokenEmbedding.copyRow(row.token, to: x + r * d) }
         }
         // Segments: maximal runs of rows of one sequence.
         var segments: [(start: Int, count: Int)] = []
@@ -89,7 +103,11 @@ extension LlamaModel {
         let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * queryBlock * max(1, maxT))
         defer { prefillScratch.deallocate() }
 
-        for l in 0...lastLayer {
+        if let resume, let hook, hook.layer == resume.layer {
+            hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
+                                    position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
+        }
+        for l in stride(from: resume.map { $0.layer + 1 } ?? 0, through: lastLayer, by: 1) {
             let w = weights.blocks[l]
             rmsNorm(x, rows: n, weight: w.attentionNorm, into: h)
             linear(h, rows: n, w.qkv, into: qkv)
@@ -159,7 +177,7 @@ extension LlamaModel {
             linear(h, rows: n, w.gateUp, into: gateUp)
             swiGLU(gateUp, rows: n, into: act)
             linear(act, rows: n, w.down, into: x, accumulate: true)
-            if let hook, hook.layer == l {
+            if let hook, hook.layer == l, captureLayer != l {
                 hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
                                         position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
             }

@@ -35,6 +35,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// Activations of the compact steps: `.float32` (default, exact up to Float32 rounding) or `.q8` (8-bit
     /// activations as llama.cpp, faster and approximate; an option for interactive generation, never for sweeps).
     public var activationPrecision: ActivationPrecision = .float32
+    /// Whether sequences with the same prompt share the prefill of blocks 0…hook layer (`sharedPrefill`); off
+    /// only in tests that compare both paths.
+    var sharesPromptPrefill = true
     /// Threads for semprog's own kernels (packed GEMM, compact products, decode attention).
     public var threads: Int
 
@@ -122,7 +125,10 @@ public final class LlamaModel: @unchecked Sendable {
             if generated[s].count >= parameters.maxTokens { finish[s] = .maxTokens }
         }
 
-        // Prefill, in chunks of at most maxPrefillRows rows; logits only at each prompt's last row.
+        // Prefill, in chunks of at most maxPrefillRows rows; logits only at each prompt's last row. Sequences
+        // with the same prompt (a sweep's cells of one prompt) share blocks 0…hook layer, which the hook cannot
+        // have changed yet: those run once per distinct prompt (`sharedPrefill`) and the rest resume from there.
+        let shared = hook.flatMap { sharesPromptPrefill ? sharedPrefill(prompts: prompts, caches: caches, layer: $0.layer) : nil }
         var rows: [StepRow] = []
         for (s, p) in prompts.enumerated() {
             for (pos, t) in p.enumerated() { rows.append(StepRow(sequence: s, position: pos, token: t, isPrompt: true)) }
@@ -132,7 +138,24 @@ public final class LlamaModel: @unchecked Sendable {
             let end = min(rows.count, start + max(1, maxPrefillRows))
             let chunk = Array(rows[start..<end])
             let lastRows = chunk.indices.filter { chunk[$0].position == prompts[chunk[$0].sequence].count - 1 }
-            var logits = forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows).logits
+            var logits: [Float]
+            if let shared, let hook {
+                let d = configuration.dModel
+                var residual = [Float](repeating: 0, count: chunk.count * d)
+                residual.withUnsafeMutableBufferPointer { out in
+                    for (r, row) in chunk.enumerated() {
+                        shared.residuals[shared.source[row.sequence]].withUnsafeBufferPointer { from in
+                            (out.baseAddress! + r * d).update(from: from.baseAddress! + row.position * d, count: d)
+                        }
+                    }
+                }
+                logits = residual.withUnsafeBufferPointer { input in
+                    forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows,
+                            resume: (hook.layer, input.baseAddress!)).logits
+                }
+            } else {
+                logits = forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows).logits
+            }
             logits.withUnsafeMutableBufferPointer { buf in
                 for (k, r) in lastRows.enumerated() {
                     let s = chunk[r].sequence
@@ -156,6 +179,43 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         return result()
+    }
+
+    /// For a batch where some prompts repeat: runs blocks 0…`layer` once per distinct prompt (into the cache of
+    /// its first sequence, in chunks of at most `maxPrefillRows` rows), copies those keys and values to the other
+    /// sequences with that prompt, and returns each distinct prompt's residual after block `layer` (before any
+    /// hook) with, per sequence, the index of its distinct prompt. Nil when every prompt is distinct. Each row's result does
+    /// not depend on the other rows of its step, so the outputs equal those of the unshared prefill.
+    func sharedPrefill(prompts: [[Int]], caches: [KVCache], layer: Int) -> (residuals: [[Float]], source: [Int])? {
+        var firstIndex: [[Int]: Int] = [:]
+        var distinct: [Int] = []
+        var source: [Int] = []
+        for (s, p) in prompts.enumerated() {
+            if let u = firstIndex[p] { source.append(u); continue }
+            firstIndex[p] = distinct.count
+            source.append(distinct.count)
+            distinct.append(s)
+        }
+        guard distinct.count < prompts.count else { return nil }
+        let d = configuration.dModel
+        var residuals: [[Float]] = []
+        for s in distinct {
+            let p = prompts[s]
+            var residual: [Float] = []
+            residual.reserveCapacity(p.count * d)
+            var start = 0
+            while start < p.count {
+                let end = min(p.count, start + max(1, maxPrefillRows))
+                let rows = (start..<end).map { StepRow(sequence: 0, position: $0, token: p[$0], isPrompt: true) }
+                residual += forward(rows: rows, caches: [caches[s]], hook: nil, captureLayer: layer, logitRows: []).captured
+                start = end
+            }
+            residuals.append(residual)
+        }
+        for (s, p) in prompts.enumerated() where distinct[source[s]] != s {
+            caches[s].copyPrefix(from: caches[distinct[source[s]]], count: p.count, throughLayer: layer)
+        }
+        return (residuals, source)
     }
 
     /// Residual stream after block `layer` (resid_post, 0-based) at every position: tokens.count × dModel.

@@ -100,6 +100,26 @@ func matchesReference(_ ids: [Int], _ ref: Fixtures.Reference.Case) -> Bool {
         }
     }
 
+    /// A batch that repeats the steered reference prompt (as a sweep repeats each prompt for its cells) shares
+    /// the prefill of blocks 0…12; the ids equal the unshared run's and the reference.
+    @Test func sharedPromptPrefillMatchesUnshared() throws {
+        let model = try Fixtures.model()
+        defer { model.sharesPromptPrefill = true }
+        let ref = try #require(try Fixtures.reference().steered.first)
+        let vectorPath = Fixtures.referenceDirectory.appendingPathComponent(try #require(ref.vector_file)).path
+        let vector = try SteeringVectorHook.loadVector(path: vectorPath, expectedLength: model.configuration.dModel)
+        let hook = SteeringVectorHook(layer: 12, vector: vector, coefficient: Float(try #require(ref.coefficient)))
+        let steered = model.tokenizer.encode(ref.prompt)
+        let prompts = [steered, model.tokenizer.encode("The weather today"), steered, steered]
+        let parameters = GenerateParameters(maxTokens: 24)
+        model.sharesPromptPrefill = true
+        let shared = try model.generate(prompts: prompts, parameters: parameters, seeds: [0, 0, 0, 0], hook: hook)
+        model.sharesPromptPrefill = false
+        let unshared = try model.generate(prompts: prompts, parameters: parameters, seeds: [0, 0, 0, 0], hook: hook)
+        #expect(shared.map(\.generatedIDs) == unshared.map(\.generatedIDs))
+        for i in [0, 2, 3] { #expect(matchesReference(shared[i].generatedIDs, ref), "sequence \(i): \(shared[i].generatedIDs)") }
+    }
+
     @Test func batchedDecodingMatchesOneByOne() throws {
         let model = try Fixtures.model()
         let reference = try Fixtures.reference()

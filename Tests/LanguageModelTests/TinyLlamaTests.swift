@@ -211,6 +211,37 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         }
     }
 
+    /// Repeated prompts share the prefill of blocks 0…hook layer: with the hook after block 0 or after the last
+    /// block, the hook sees the same rows and values and the generated ids are the same as without sharing.
+    /// Bit for bit when whole prompts fit a prefill chunk; when chunks split prompts differently in the two runs,
+    /// attention runs over other query blocks, so values agree to Float32 rounding (1e-5).
+    @Test(arguments: [0, 1]) func sharedPromptPrefillMatchesUnshared(layer: Int) throws {
+        let m = try TinyLlama.load()
+        let a = m.tokenizer.encode("the quick brown fox"), b = m.tokenizer.encode("a cat")
+        let prompts = [a, b, a, a, b]
+        var vectorRNG = SplitMix64(seed: 7)
+        let v = (0..<32).map { _ in Float(vectorRNG.nextGaussian()) }
+        func run(shared: Bool, chunk: Int) throws -> ([[Int]], [(Int, Int, Bool, [Float])]) {
+            m.sharesPromptPrefill = shared
+            m.maxPrefillRows = chunk
+            let recorder = RecordingHook(layer: layer)
+            let hook = CompositeHook([SteeringVectorHook(layer: layer, vector: v, coefficient: 3), recorder])
+            let out = try m.generate(prompts: prompts, parameters: GenerateParameters(maxTokens: 5, stopAtEOS: false),
+                                     seeds: [0, 0, 0, 0, 0], hook: hook)
+            return (out.map(\.generatedIDs), recorder.rows.map { ($0.sequence, $0.position, $0.isPrompt, $0.values) })
+        }
+        for chunk in [512, 3] {
+            let (sharedIDs, sharedRows) = try run(shared: true, chunk: chunk)
+            let (plainIDs, plainRows) = try run(shared: false, chunk: chunk)
+            #expect(sharedIDs == plainIDs, "chunk \(chunk)")
+            #expect(sharedRows.count == plainRows.count)
+            for (x, y) in zip(sharedRows, plainRows) {
+                #expect(x.0 == y.0 && x.1 == y.1 && x.2 == y.2)
+                #expect(maxDifference(x.3, y.3) <= (chunk == 512 ? 0 : 1e-5), "chunk \(chunk)")
+            }
+        }
+    }
+
     @Test func steeringHookAddsScaledVector() throws {
         let m = try TinyLlama.load()
         let tokens = m.tokenizer.encode("the cat")
