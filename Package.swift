@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "CKernels"]),
         .testTarget(name: "SparseAutoencoderTests", dependencies: ["SparseAutoencoder", "LanguageModel"]),
         .testTarget(name: "TextEmbeddingTests", dependencies: ["TextEmbedding"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "Randomness"]),

@@ -7,27 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float half_to_float(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-    uint32_t bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else { // subnormal: normalise
-            int e = -1; uint32_t mm = man;
-            do { e++; mm <<= 1; } while (!(mm & 0x400));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mm & 0x3FF) << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    float f; memcpy(&f, &bits, 4); return f;
-}
-
 static uint16_t read_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 static void dequant_block(int type, const uint8_t *blk, float *w) {
-    const float d = half_to_float(read_u16(blk));
+    const float d = ck_half_to_float(read_u16(blk));
     if (type == CK_Q4_1) {
-        const float mn = half_to_float(read_u16(blk + 2));
+        const float mn = ck_half_to_float(read_u16(blk + 2));
         for (int j = 0; j < 16; j++) {
             w[j] = (float)(blk[4 + j] & 0x0F) * d + mn;
             w[j + 16] = (float)(blk[4 + j] >> 4) * d + mn;
@@ -157,8 +142,8 @@ void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, 
     for (long r = 0; r < rows; r++)
         for (long b = 0; b < nb; b++) {
             const uint8_t *blk = w + (size_t)r * row_bytes + b * bb;
-            scales[r * nb + b] = half_to_float(read_u16(blk));
-            mins[r * nb + b] = type == CK_Q4_1 ? half_to_float(read_u16(blk + 2)) : 0;
+            scales[r * nb + b] = ck_half_to_float(read_u16(blk));
+            mins[r * nb + b] = type == CK_Q4_1 ? ck_half_to_float(read_u16(blk + 2)) : 0;
         }
 }
 

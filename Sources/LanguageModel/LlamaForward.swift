@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensor
 
@@ -9,13 +10,15 @@ struct StepRow {
     var isPrompt: Bool
 }
 
-/// Keys and values of one sequence for every layer: [layer][position][kvDim] Float32.
+/// Keys and values of one sequence for every layer: [layer][position][kvDim], stored as IEEE binary16 (as
+/// llama.cpp's default cache; relative rounding 2⁻¹¹), which halves the memory of large batches. Decode
+/// attention reads them with F16C; prefill attention converts a head's keys and values to Float32 first.
 final class KVCache: @unchecked Sendable {
     let capacity: Int
     let kvDim: Int
     let layers: Int
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<UInt16>
+    let values: UnsafeMutablePointer<UInt16>
 
     init(configuration c: LlamaConfiguration, capacity: Int, layers: Int? = nil) {
         self.capacity = max(1, capacity)
@@ -36,8 +39,8 @@ final class KVCache: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * capacity * kvDim }
-    @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * kvDim }
+    @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<UInt16> { keys + layer * capacity * kvDim }
+    @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<UInt16> { values + layer * capacity * kvDim }
 }
 
 extension LlamaModel {
@@ -100,7 +103,8 @@ extension LlamaModel {
             }
         }
         let prefillWorkers = max(1, min(threads, prefillItems.count))
-        let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * queryBlock * max(1, maxT))
+        let prefillStride = (queryBlock + 2 * hd) * max(1, maxT)
+        let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * prefillStride)
         defer { prefillScratch.deallocate() }
 
         if let resume, let hook, hook.layer == resume.layer {
@@ -129,8 +133,8 @@ extension LlamaModel {
                     }
                 }
                 let cache = caches[row.sequence]
-                (cache.keys(layer: l) + row.position * kv).update(from: base + qd, count: kv)
-                (cache.values(layer: l) + row.position * kv).update(from: base + qd + kv, count: kv)
+                ck_store_half(base + qd, cache.keys(layer: l) + row.position * kv, kv, 1)
+                ck_store_half(base + qd + kv, cache.values(layer: l) + row.position * kv, kv, 1)
             }
             // Causal attention per segment. Single-row segments (decode steps) use the SIMD kernel, their
             // (row, head) pairs spread over `threads` threads; multi-row segments (prefill) use two GEMMs per head.
@@ -170,7 +174,7 @@ extension LlamaModel {
             }
             if !prefillItems.isEmpty {
                 attendPrefill(items: prefillItems, rows: rows, caches: caches, layer: l, qkv: qkv, attn: attn,
-                              scratch: prefillScratch, scratchStride: queryBlock * max(1, maxT))
+                              scratch: prefillScratch, scratchStride: prefillStride, queryBlock: queryBlock)
             }
             linear(attn, rows: n, w.output, into: x, accumulate: true)
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
@@ -212,10 +216,11 @@ extension LlamaModel {
     /// Causal attention of multi-row segments (prompt prefill), two single-threaded sgemm calls per item, items
     /// spread over `threads` workers (OpenBLAS set to one thread meanwhile, so its idle workers do not spin
     /// against ours). Query block [i0, i1) only sees positions < p0 + i1, so the masked upper triangle is mostly
-    /// skipped (≈ half the attention FLOPs of long prompts). `scratch` holds `scratchStride` floats per worker.
+    /// skipped (≈ half the attention FLOPs of long prompts). `scratch` holds `scratchStride` floats per worker:
+    /// queryBlock × T scores, then T × headDim keys and as many values.
     func attendPrefill(items: [PrefillItem], rows: [StepRow], caches: [KVCache], layer l: Int,
                        qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
-                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int, queryBlock: Int) {
         let c = configuration
         let qd = c.queryDim, kv = c.kvDim, hd = c.headDim
         let qkvDim = qd + 2 * kv
@@ -229,18 +234,21 @@ extension LlamaModel {
                 let first = rows[item.start]
                 let cache = caches[first.sequence]
                 let p0 = first.position
-                let keys = cache.keys(layer: l), values = cache.values(layer: l)
                 let m = item.i1 - item.i0, r0 = item.start + item.i0
                 let T = p0 + item.i1
                 let kvh = item.head / c.groupSize
+                // This head's keys and values as Float32 (T × headDim each), after the scores in the scratch.
+                let keys = scores + queryBlock * T, values = keys + T * hd
+                ck_half_rows_to_float(cache.keys(layer: l) + kvh * hd, kv, T, hd, keys, hd, 1)
+                ck_half_rows_to_float(cache.values(layer: l) + kvh * hd, kv, T, hd, values, hd, 1)
                 BLAS.gemm(transposeB: true, m: m, n: T, k: hd, alpha: scale, a: ptrs.qkv + r0 * qkvDim + item.head * hd,
-                          lda: qkvDim, b: keys + kvh * hd, ldb: kv, c: scores, ldc: T)
+                          lda: qkvDim, b: keys, ldb: hd, c: scores, ldc: T)
                 for i in 0..<m {
                     let valid = p0 + item.i0 + i + 1
                     self.softmax(scores + i * T, count: valid)
                     if valid < T { (scores + i * T + valid).update(repeating: 0, count: T - valid) }
                 }
-                BLAS.gemm(m: m, n: hd, k: T, a: scores, lda: T, b: values + kvh * hd, ldb: kv,
+                BLAS.gemm(m: m, n: hd, k: T, a: scores, lda: T, b: values, ldb: hd,
                           c: ptrs.attn + r0 * qd + item.head * hd, ldc: qd)
             }
         }
@@ -256,63 +264,15 @@ extension LlamaModel {
     }
 
     /// Grouped-query attention of one query row (all heads, or `heads`) over `count` cached positions:
-    /// out_h = Σ_t softmax_t(q_h·k_t / √headDim) · v_t, with k, v of the head's kv group.
-    /// `scores` holds at least `count` floats. SIMD over headDim when it is a multiple of 16.
-    func attendDecodeRow(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    /// out_h = Σ_t softmax_t(q_h·k_t / √headDim) · v_t, with k, v of the head's kv group (`ck_attend_decode`,
+    /// binary16 keys and values). `scores` holds at least `count` floats.
+    func attendDecodeRow(q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
                          count: Int, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
                          heads: Range<Int>? = nil) {
         let c = configuration
-        let hd = c.headDim, kv = c.kvDim
-        let scale = 1 / Float(hd).squareRoot()
-        let simd = hd % 16 == 0
-        for head in heads ?? 0..<c.headCount {
-            let kvh = head / c.groupSize
-            let qh = q + head * hd
-            let kBase = keys + kvh * hd, vBase = values + kvh * hd
-            var m = -Float.infinity
-            for t in 0..<count {
-                let kt = kBase + t * kv
-                var s: Float
-                if simd {
-                    var acc = SIMD16<Float>()
-                    var j = 0
-                    while j < hd {
-                        acc += UnsafeRawPointer(qh + j).loadUnaligned(as: SIMD16<Float>.self)
-                            * UnsafeRawPointer(kt + j).loadUnaligned(as: SIMD16<Float>.self)
-                        j += 16
-                    }
-                    s = acc.sum()
-                } else {
-                    s = 0
-                    for j in 0..<hd { s += qh[j] * kt[j] }
-                }
-                s *= scale
-                scores[t] = s
-                m = max(m, s)
-            }
-            var sum: Float = 0
-            for t in 0..<count { let e = expf(scores[t] - m); scores[t] = e; sum += e }
-            let inv = 1 / sum
-            let oh = out + head * hd
-            if simd {
-                var j = 0
-                while j < hd {
-                    var acc = SIMD16<Float>()
-                    for t in 0..<count {
-                        acc += scores[t] * UnsafeRawPointer(vBase + t * kv + j).loadUnaligned(as: SIMD16<Float>.self)
-                    }
-                    UnsafeMutableRawPointer(oh + j).storeBytes(of: acc * inv, as: SIMD16<Float>.self)
-                    j += 16
-                }
-            } else {
-                for j in 0..<hd { oh[j] = 0 }
-                for t in 0..<count {
-                    let p = scores[t], vt = vBase + t * kv
-                    for j in 0..<hd { oh[j] += p * vt[j] }
-                }
-                for j in 0..<hd { oh[j] *= inv }
-            }
-        }
+        let range = heads ?? 0..<c.headCount
+        ck_attend_decode(q, keys, values, count, c.kvDim, c.headDim, range.lowerBound, range.upperBound, c.groupSize,
+                         1 / Float(c.headDim).squareRoot(), scores, out, 1)
     }
 
     /// act = silu(gate) ⊙ up per row, with gateUp rows [gate | up] (2·ffnDim wide); silu(a) = a / (1 + e^(−a)).

@@ -54,6 +54,24 @@ void ck_quantized_matmul_q8(int type, const uint8_t *w, long row_bytes, const fl
 /// (`generic_fast_erf_float`, |error| ≈ 7e-8 on [−4, 4], ±1 beyond). `use_simd` = 0 forces the portable loop.
 void ck_gelu(float *x, long n, int use_simd);
 
+/// IEEE binary16 ↔ binary32 (round to nearest even; overflow to ±inf).
+float ck_half_to_float(uint16_t h);
+uint16_t ck_float_to_half(float f);
+
+/// dst[i] = binary16(src[i]) for i < n.
+void ck_store_half(const float *src, uint16_t *dst, long n, int use_simd);
+
+/// Converts `rows` rows of `cols` binary16 values (row stride src_stride) to Float32 (row stride dst_stride).
+void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long cols, float *dst, long dst_stride,
+                           int use_simd);
+
+/// Grouped-query attention of one query row for heads [head0, head1) over `count` cached positions whose keys and
+/// values are binary16, `stride` values per position (kv heads × head_dim), kv head = head / group_size:
+///   out_h = Σ_t softmax_t(q_h · k_t · scale) v_t          (scores: ≥ count floats of scratch)
+void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                      long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
+                      int use_simd);
+
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
 

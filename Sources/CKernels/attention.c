@@ -1,0 +1,164 @@
+// Binary16 storage of the attention keys and values (as llama.cpp's default KV cache) and grouped-query
+// attention of one decode row over such a cache. Conversions round to nearest even (IEEE 754, vcvtps2ph with
+// rounding mode 0); F16C is used where CPUID reports it, portable bit manipulation otherwise.
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+float ck_half_to_float(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+    uint32_t bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { // subnormal: normalise
+            int e = -1; uint32_t mm = man;
+            do { e++; mm <<= 1; } while (!(mm & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mm & 0x3FF) << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    float f; memcpy(&f, &bits, 4); return f;
+}
+
+uint16_t ck_float_to_half(float f) {
+    uint32_t x; memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000;
+    const uint32_t absx = x & 0x7FFFFFFF;
+    if (absx >= 0x7F800000) return (uint16_t)(sign | 0x7C00 | (absx > 0x7F800000 ? 0x200 : 0)); // inf, NaN
+    if (absx >= 0x477FF000) return (uint16_t)(sign | 0x7C00); // rounds to ≥ 65520: overflow to inf
+    if (absx < 0x38800000) { // below the smallest normal half (2^-14): subnormal or zero
+        if (absx < 0x33000000) return (uint16_t)sign; // < 2^-25: rounds to 0
+        const uint32_t e = absx >> 23, m = (absx & 0x7FFFFF) | 0x800000;
+        const uint32_t shift = 126 - e; // 14..24
+        uint32_t h = m >> shift;
+        const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((absx >> 13) - (112u << 10)); // rebias exponent 127 → 15
+    const uint32_t rem = absx & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static void half_rows_generic(const uint16_t *src, long src_stride, long rows, long cols, float *dst, long dst_stride) {
+    for (long r = 0; r < rows; r++)
+        for (long j = 0; j < cols; j++) dst[r * dst_stride + j] = ck_half_to_float(src[r * src_stride + j]);
+}
+
+static void attend_generic(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                           long hd, long h0, long h1, long group, float scale, float *scores, float *out) {
+    for (long head = h0; head < h1; head++) {
+        const long kvh = head / group;
+        const float *qh = q + head * hd;
+        float m = -INFINITY;
+        for (long t = 0; t < count; t++) {
+            const uint16_t *kt = keys + t * stride + kvh * hd;
+            float s = 0;
+            for (long j = 0; j < hd; j++) s += qh[j] * ck_half_to_float(kt[j]);
+            s *= scale;
+            scores[t] = s;
+            if (s > m) m = s;
+        }
+        float sum = 0;
+        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+        const float inv = 1 / sum;
+        float *oh = out + head * hd;
+        for (long j = 0; j < hd; j++) oh[j] = 0;
+        for (long t = 0; t < count; t++) {
+            const uint16_t *vt = values + t * stride + kvh * hd;
+            for (long j = 0; j < hd; j++) oh[j] += scores[t] * ck_half_to_float(vt[j]);
+        }
+        for (long j = 0; j < hd; j++) oh[j] *= inv;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+
+static void store_half_avx2(const float *src, uint16_t *dst, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = ck_float_to_half(src[i]);
+}
+
+static void half_rows_avx2(const uint16_t *src, long src_stride, long rows, long cols, float *dst, long dst_stride) {
+    for (long r = 0; r < rows; r++) {
+        const uint16_t *s = src + r * src_stride;
+        float *d = dst + r * dst_stride;
+        long j = 0;
+        for (; j + 8 <= cols; j += 8) _mm256_storeu_ps(d + j, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + j))));
+        for (; j < cols; j++) d[j] = ck_half_to_float(s[j]);
+    }
+}
+
+static inline __attribute__((always_inline)) float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// headDim a multiple of 8 (64 for SmolLM2): q·k in 8-lane partial sums, then the softmax-weighted sum of v.
+static void attend_avx2(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                        long hd, long h0, long h1, long group, float scale, float *scores, float *out) {
+    for (long head = h0; head < h1; head++) {
+        const long kvh = head / group;
+        const float *qh = q + head * hd;
+        float m = -INFINITY;
+        for (long t = 0; t < count; t++) {
+            const uint16_t *kt = keys + t * stride + kvh * hd;
+            __m256 acc = _mm256_setzero_ps();
+            for (long j = 0; j < hd; j += 8)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(qh + j), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kt + j))), acc);
+            const float s = hsum(acc) * scale;
+            scores[t] = s;
+            if (s > m) m = s;
+        }
+        float sum = 0;
+        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+        const __m256 inv = _mm256_set1_ps(1 / sum);
+        float *oh = out + head * hd;
+        for (long j = 0; j < hd; j += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (long t = 0; t < count; t++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[t]),
+                                      _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(values + t * stride + kvh * hd + j))), acc);
+            _mm256_storeu_ps(oh + j, _mm256_mul_ps(acc, inv));
+        }
+    }
+}
+#pragma clang attribute pop
+#endif
+
+void ck_store_half(const float *src, uint16_t *dst, long n, int use_simd) {
+#if defined(__x86_64__)
+    if (use_simd && ck_has_avx2_fma()) { store_half_avx2(src, dst, n); return; }
+#endif
+    (void)use_simd;
+    for (long i = 0; i < n; i++) dst[i] = ck_float_to_half(src[i]);
+}
+
+void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long cols, float *dst, long dst_stride,
+                           int use_simd) {
+#if defined(__x86_64__)
+    if (use_simd && ck_has_avx2_fma()) { half_rows_avx2(src, src_stride, rows, cols, dst, dst_stride); return; }
+#endif
+    (void)use_simd;
+    half_rows_generic(src, src_stride, rows, cols, dst, dst_stride);
+}
+
+void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                      long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
+                      int use_simd) {
+#if defined(__x86_64__)
+    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) {
+        attend_avx2(q, keys, values, count, stride, head_dim, head0, head1, group_size, scale, scores, out);
+        return;
+    }
+#endif
+    (void)use_simd;
+    attend_generic(q, keys, values, count, stride, head_dim, head0, head1, group_size, scale, scores, out);
+}
