@@ -1,7 +1,7 @@
 // Binary16 storage of the attention keys and values (as llama.cpp's default KV cache) and grouped-query
 // attention of one decode row over such a cache. Conversions round to nearest even (IEEE 754, vcvtps2ph with
 // rounding mode 0); F16C is used where CPUID reports it, portable bit manipulation otherwise.
-#include "ckernels.h"
+#include "internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -46,31 +46,19 @@ static void half_rows_generic(const uint16_t *src, long src_stride, long rows, l
         for (long j = 0; j < cols; j++) dst[r * dst_stride + j] = ck_half_to_float(src[r * src_stride + j]);
 }
 
-static void attend_generic(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
-                           long hd, long h0, long h1, long group, float scale, float *scores, float *out) {
-    for (long head = h0; head < h1; head++) {
-        const long kvh = head / group;
-        const float *qh = q + head * hd;
-        float m = -INFINITY;
-        for (long t = 0; t < count; t++) {
-            const uint16_t *kt = keys + t * stride + kvh * hd;
-            float s = 0;
-            for (long j = 0; j < hd; j++) s += qh[j] * ck_half_to_float(kt[j]);
-            s *= scale;
-            scores[t] = s;
-            if (s > m) m = s;
-        }
-        float sum = 0;
-        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
-        const float inv = 1 / sum;
-        float *oh = out + head * hd;
-        for (long j = 0; j < hd; j++) oh[j] = 0;
-        for (long t = 0; t < count; t++) {
-            const uint16_t *vt = values + t * stride + kvh * hd;
-            for (long j = 0; j < hd; j++) oh[j] += scores[t] * ck_half_to_float(vt[j]);
-        }
-        for (long j = 0; j < hd; j++) oh[j] *= inv;
-    }
+static float dot_half_generic(const float *q, const uint16_t *k, long hd) {
+    float s = 0;
+    for (long j = 0; j < hd; j++) s += q[j] * ck_half_to_float(k[j]);
+    return s;
+}
+
+// out = inv · Σ_t p_t v_t over `count` binary16 rows of hd values, `stride` apart.
+static void weighted_values_generic(const float *p, const uint16_t *v, long count, long stride, long hd, float inv,
+                                    float *out) {
+    for (long j = 0; j < hd; j++) out[j] = 0;
+    for (long t = 0; t < count; t++)
+        for (long j = 0; j < hd; j++) out[j] += p[t] * ck_half_to_float(v[t * stride + j]);
+    for (long j = 0; j < hd; j++) out[j] *= inv;
 }
 
 #if defined(__x86_64__)
@@ -94,40 +82,21 @@ static void half_rows_avx2(const uint16_t *src, long src_stride, long rows, long
     }
 }
 
-static inline __attribute__((always_inline)) float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+// headDim a multiple of 8 (64 for SmolLM2): 8-lane partial sums with F16C conversions.
+static float dot_half_avx2(const float *q, const uint16_t *k, long hd) {
+    __m256 acc = _mm256_setzero_ps();
+    for (long j = 0; j < hd; j += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + j))), acc);
+    return ck_hsum8(acc);
 }
 
-// headDim a multiple of 8 (64 for SmolLM2): q·k in 8-lane partial sums, then the softmax-weighted sum of v.
-static void attend_avx2(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
-                        long hd, long h0, long h1, long group, float scale, float *scores, float *out) {
-    for (long head = h0; head < h1; head++) {
-        const long kvh = head / group;
-        const float *qh = q + head * hd;
-        float m = -INFINITY;
-        for (long t = 0; t < count; t++) {
-            const uint16_t *kt = keys + t * stride + kvh * hd;
-            __m256 acc = _mm256_setzero_ps();
-            for (long j = 0; j < hd; j += 8)
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(qh + j), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kt + j))), acc);
-            const float s = hsum(acc) * scale;
-            scores[t] = s;
-            if (s > m) m = s;
-        }
-        float sum = 0;
-        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
-        const __m256 inv = _mm256_set1_ps(1 / sum);
-        float *oh = out + head * hd;
-        for (long j = 0; j < hd; j += 8) {
-            __m256 acc = _mm256_setzero_ps();
-            for (long t = 0; t < count; t++)
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[t]),
-                                      _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(values + t * stride + kvh * hd + j))), acc);
-            _mm256_storeu_ps(oh + j, _mm256_mul_ps(acc, inv));
-        }
+static void weighted_values_avx2(const float *p, const uint16_t *v, long count, long stride, long hd, float inv,
+                                 float *out) {
+    for (long j = 0; j < hd; j += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (long t = 0; t < count; t++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + t * stride + j))), acc);
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
     }
 }
 #pragma clang attribute pop
@@ -153,12 +122,30 @@ void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long
 void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
                       long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
                       int use_simd) {
+    int simd = 0;
 #if defined(__x86_64__)
-    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) {
-        attend_avx2(q, keys, values, count, stride, head_dim, head0, head1, group_size, scale, scores, out);
-        return;
-    }
+    simd = use_simd && head_dim % 8 == 0 && ck_has_avx2_fma();
 #endif
     (void)use_simd;
-    attend_generic(q, keys, values, count, stride, head_dim, head0, head1, group_size, scale, scores, out);
+    for (long head = head0; head < head1; head++) {
+        const long kv_head = head / group_size;
+        const float *qh = q + head * head_dim;
+        const uint16_t *k = keys + kv_head * head_dim, *v = values + kv_head * head_dim;
+        float m = -INFINITY;
+        for (long t = 0; t < count; t++) {
+#if defined(__x86_64__)
+            const float dot = simd ? dot_half_avx2(qh, k + t * stride, head_dim) : dot_half_generic(qh, k + t * stride, head_dim);
+#else
+            const float dot = dot_half_generic(qh, k + t * stride, head_dim);
+#endif
+            scores[t] = dot * scale;
+            if (scores[t] > m) m = scores[t];
+        }
+        float sum = 0;
+        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+#if defined(__x86_64__)
+        if (simd) { weighted_values_avx2(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim); continue; }
+#endif
+        weighted_values_generic(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
+    }
 }

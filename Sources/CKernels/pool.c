@@ -1,10 +1,11 @@
 // A small thread pool whose workers spin between tasks, for the many short parallel loops of a decode step
 // (≈ 120 per token, 20–100 µs each), where waking a sleeping thread per loop (GCD, futex) costs as much as the
-// work. Workers spin for up to CK_SPIN_NS after a task, then sleep on a condition variable; llama.cpp's ggml
+// work. Workers spin after a task (then poll while yielding the core, then sleep on a condition variable); ggml
 // thread pool works the same way. One caller at a time: a call made while the pool is busy (another thread, or a
 // task that itself calls ck_parallel_for) returns 0 and the caller runs the loop its own way.
 #include "ckernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -16,7 +17,12 @@
 #endif
 
 #define CK_MAX_WORKERS 63
-#define CK_SPIN_NS 2000000L // 2 ms: covers the gaps between a step's loops and between tokens
+// A worker spins with `pause` for CK_SPIN_NS after a task (the gaps between a decode step's loops are a few µs),
+// then keeps polling but yields the core to other runnable threads (sched_yield) up to CK_YIELD_NS, then sleeps.
+// The yielding phase keeps an oversubscribed machine (parallel tests, other processes) from losing a core to a
+// spinning thread.
+#define CK_SPIN_NS 30000L
+#define CK_YIELD_NS 500000L
 
 static struct {
     pthread_mutex_t call;   // held by the caller for the whole loop
@@ -59,8 +65,10 @@ static void *worker(void *arg) {
         while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) {
             CK_PAUSE();
             if ((++spins & 255) != 0) continue;
-            if (start == 0) start = now_ns();
-            else if (now_ns() - start > CK_SPIN_NS) {
+            if (start == 0) { start = now_ns(); continue; }
+            const long idle = now_ns() - start;
+            if (idle > CK_SPIN_NS && idle <= CK_YIELD_NS) sched_yield();
+            else if (idle > CK_YIELD_NS) {
                 pthread_mutex_lock(&pool.sleep);
                 atomic_fetch_add(&pool.sleepers, 1);
                 while (atomic_load(&pool.generation) == seen) pthread_cond_wait(&pool.wake, &pool.sleep);
@@ -112,7 +120,11 @@ int ck_parallel_for(long count, int threads, ck_task_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool.sleep);
     }
     run_items();
-    while (atomic_load_explicit(&pool.active, memory_order_acquire) > 0) CK_PAUSE();
+    // Wait for the workers; after a short spin, yield so that a worker without a core of its own can finish.
+    for (unsigned spins = 0; atomic_load_explicit(&pool.active, memory_order_acquire) > 0; spins++) {
+        if (spins < 4096) CK_PAUSE();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&pool.call);
     return 1;
 }

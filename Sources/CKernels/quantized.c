@@ -3,7 +3,7 @@
 //        w = d·q + m.
 //   Q8_0 block (34 bytes): f16 d, 32 signed bytes; w = d·q.
 // Each block is dequantized once into four 8-float registers and then multiplied with up to 8 activation rows.
-#include "ckernels.h"
+#include "internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +22,9 @@ static void dequant_block(int type, const uint8_t *blk, float *w) {
     }
 }
 
-static long block_bytes(int type) { return type == CK_Q4_1 ? 20 : 34; }
-
 static void quantized_generic(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
                               const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
-    const long nb = k / 32, bb = block_bytes(type);
+    const long nb = k / 32, bb = ck_block_bytes(type);
     float wb[32];
     for (long r = r0; r < r1; r++) {
         for (long i = 0; i < m; i++) {
@@ -45,13 +43,6 @@ static void quantized_generic(int type, const uint8_t *w, long row_bytes, long r
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-
-static inline __attribute__((always_inline)) float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 // One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Per block b and row i:
 //   Σⱼ wⱼ·xⱼ = d_b · (Σⱼ qⱼ·xⱼ) + m_b · (Σⱼ xⱼ)
@@ -95,7 +86,7 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float s = hsum(acc[i]) + mterm[i];
+        const float s = ck_hsum8(acc[i]) + mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
@@ -115,7 +106,7 @@ static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const flo
                 const float *xb = xi + i * ldx + b * 32;
                 __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
                                          _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-                xsum[i * nb + b] = hsum(s);
+                xsum[i * nb + b] = ck_hsum8(s);
             }
         for (long r = r0; r < r1; r++) {
             const uint8_t *row = w + (size_t)r * row_bytes;
@@ -138,7 +129,7 @@ static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const flo
 #endif
 
 void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins) {
-    const long nb = k / 32, bb = block_bytes(type);
+    const long nb = k / 32, bb = ck_block_bytes(type);
     for (long r = 0; r < rows; r++)
         for (long b = 0; b < nb; b++) {
             const uint8_t *blk = w + (size_t)r * row_bytes + b * bb;

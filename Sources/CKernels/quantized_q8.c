@@ -5,11 +5,9 @@
 // path where the top two logits are close. Integer block sums, one Float32 scale per block:
 //   Q4_1: Σⱼ wⱼ·x̂ⱼ = d_w·d_x·Σⱼ qⱼ·q̂ⱼ + m_w·Σⱼ x̂ⱼ          Q8_0: d_w·d_x·Σⱼ qⱼ·q̂ⱼ
 // where x̂ⱼ = d_x·q̂ⱼ is the quantized activation.
-#include "ckernels.h"
+#include "internal.h"
 #include <math.h>
 #include <stdlib.h>
-
-static long block_bytes(int type) { return type == CK_Q4_1 ? 20 : 34; }
 
 void ck_quantize_q8(const float *x, long ldx, long m, long k, int8_t *q, float *d, float *s) {
     const long nb = k / 32;
@@ -34,7 +32,7 @@ void ck_quantize_q8(const float *x, long ldx, long m, long k, int8_t *q, float *
 static void q8_generic(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,
                        long r1, long k, const int8_t *q, const float *d, const float *s, long m, float *out, long ldo,
                        int accumulate) {
-    const long nb = k / 32, bb = block_bytes(type);
+    const long nb = k / 32, bb = ck_block_bytes(type);
     for (long r = r0; r < r1; r++)
         for (long i = 0; i < m; i++) {
             float acc = 0;
@@ -58,13 +56,6 @@ static void q8_generic(int type, const uint8_t *w, long row_bytes, const float *
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-
-static inline __attribute__((always_inline)) float hsum8(__m256 v) {
-    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-    t = _mm_add_ss(t, _mm_movehdup_ps(t));
-    return _mm_cvtss_f32(t);
-}
 
 // One weight row against MR quantized activation rows (MR ≤ 4). Per block: the 32 codes as unsigned bytes
 // (Q4_1) or with their signs moved onto the activations (Q8_0, as ggml's mul_sum_i8_pairs), u8×s8 pair sums
@@ -95,7 +86,7 @@ static inline __attribute__((always_inline)) void row_q8(const int MR, int type,
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float v = hsum8(acc[i]) + mterm[i];
+        const float v = ck_hsum8(acc[i]) + mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + v : v;
     }
 }

@@ -81,18 +81,9 @@ extension Semprog {
                     print(String(format: "pp%d: %.1f tok/s", n, median(rates)))
                 }
                 let noStop = GenerateParameters(maxTokens: genTokens, temperature: 0, stopAtEOS: false)
-                do {
-                    let prompt = randomPrompt(1)
-                    var rates: [Double] = []
-                    for _ in 0..<repetitions {
-                        let s = try time { _ = try lm.generate(prompts: [prompt], parameters: noStop, seeds: [0], hook: nil) }
-                        rates.append(Double(genTokens) / s)
-                    }
-                    print(String(format: "tg%d: %.1f tok/s (single stream, float32 activations)", genTokens, median(rates)))
-                }
-                if compactRows > 0 {
-                    // The optional 8-bit-activation path (llama.cpp's arithmetic), single stream only.
-                    lm.activationPrecision = .q8
+                // Single stream: the exact path, then the optional 8-bit-activation path (llama.cpp's arithmetic).
+                for precision in compactRows > 0 ? [ActivationPrecision.float32, .q8] : [.float32] {
+                    lm.activationPrecision = precision
                     defer { lm.activationPrecision = .float32 }
                     let prompt = randomPrompt(1)
                     var rates: [Double] = []
@@ -100,7 +91,8 @@ extension Semprog {
                         let s = try time { _ = try lm.generate(prompts: [prompt], parameters: noStop, seeds: [0], hook: nil) }
                         rates.append(Double(genTokens) / s)
                     }
-                    print(String(format: "tg%d: %.1f tok/s (single stream, --activations q8: approximate)", genTokens, median(rates)))
+                    let label = precision == .q8 ? "--activations q8: approximate" : "float32 activations"
+                    print(String(format: "tg%d: %.1f tok/s", genTokens, median(rates)) + " (single stream, \(label))")
                 }
                 // Aggregate rate with the prefill included, and the decode steps alone (as llama-batched-bench's
                 // S_TG): the same run minus a run that stops after the first token (prefill + one step).
