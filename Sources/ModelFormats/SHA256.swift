@@ -97,8 +97,7 @@ public struct SHA256Digest {
             for name in names where !name.hasPrefix(".") {
                 let child = path + "/" + name
                 var childIsDir: ObjCBool = false
-                FileManager.default.fileExists(atPath: child, isDirectory: &childIsDir)
-                if childIsDir.boolValue { continue }
+                guard FileManager.default.fileExists(atPath: child, isDirectory: &childIsDir), !childIsDir.boolValue else { continue }
                 d.update(Data((name + ":" + (try hex(ofFile: child)) + "\n").utf8))
             }
             return d.finalizeHex()

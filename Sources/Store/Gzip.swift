@@ -63,7 +63,8 @@ public enum Gzip {
         let chunkSize = 1 << 16
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
-            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress ?? UnsafePointer(chunk))
+            // Empty input has no base address; zlib reads nothing when avail_in is 0, so nil is fine then.
+            stream.next_in = input.isEmpty ? nil : UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
             stream.avail_in = uInt(input.count)
             var status: Int32 = Z_OK
             repeat {

@@ -43,6 +43,9 @@ enum NeuronpediaFixtures {
         #expect(try Gzip.decompress(gz, file: "x.gz") == payload)
         let two = try Gzip.compress(Data("hello ".utf8)) + Gzip.compress(Data("world".utf8))
         #expect(try Gzip.decompress(two, file: "x.gz") == Data("hello world".utf8))
+        let empty = try Gzip.compress(Data())
+        #expect(empty.count >= 18)  // a gzip member: 10-byte header, empty deflate block, CRC32 and length
+        #expect(try Gzip.decompress(empty, file: "empty.gz") == Data())
     }
 
     @Test func truncatedOrDamagedStreamsAreErrors() throws {
