@@ -122,9 +122,10 @@ void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long
 void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
                       long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
                       int use_simd) {
-    int simd = 0;
+    float (*dot)(const float *, const uint16_t *, long) = dot_half_generic;
+    void (*weighted)(const float *, const uint16_t *, long, long, long, float, float *) = weighted_values_generic;
 #if defined(__x86_64__)
-    simd = use_simd && head_dim % 8 == 0 && ck_has_avx2_fma();
+    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) { dot = dot_half_avx2; weighted = weighted_values_avx2; }
 #endif
     (void)use_simd;
     for (long head = head0; head < head1; head++) {
@@ -133,19 +134,11 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
         const uint16_t *k = keys + kv_head * head_dim, *v = values + kv_head * head_dim;
         float m = -INFINITY;
         for (long t = 0; t < count; t++) {
-#if defined(__x86_64__)
-            const float dot = simd ? dot_half_avx2(qh, k + t * stride, head_dim) : dot_half_generic(qh, k + t * stride, head_dim);
-#else
-            const float dot = dot_half_generic(qh, k + t * stride, head_dim);
-#endif
-            scores[t] = dot * scale;
+            scores[t] = dot(qh, k + t * stride, head_dim) * scale;
             if (scores[t] > m) m = scores[t];
         }
         float sum = 0;
         for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
-#if defined(__x86_64__)
-        if (simd) { weighted_values_avx2(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim); continue; }
-#endif
-        weighted_values_generic(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
+        weighted(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
     }
 }

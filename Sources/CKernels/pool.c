@@ -1,8 +1,8 @@
-// A small thread pool whose workers spin between tasks, for the many short parallel loops of a decode step
-// (≈ 120 per token, 20–100 µs each), where waking a sleeping thread per loop (GCD, futex) costs as much as the
-// work. Workers spin after a task (then poll while yielding the core, then sleep on a condition variable);
-// llama.cpp's ggml thread pool works the same way. One caller at a time: a call made while the pool is busy (another thread, or a
-// task that itself calls ck_parallel_for) returns 0 and the caller runs the loop its own way.
+// A small thread pool whose workers spin between tasks, for the many short parallel loops of a decode step (≈ 120
+// per token, 20–100 µs each), where waking a sleeping thread per loop (GCD, futex) costs as much as the work.
+// Workers spin after a task (then poll while yielding the core, then sleep on a condition variable); llama.cpp's
+// ggml thread pool works the same way. One caller at a time: a call made while the pool is busy (another thread, or
+// a task that itself calls ck_parallel_for) returns 0 and the caller runs the loop its own way.
 #include "ckernels.h"
 #include <pthread.h>
 #include <sched.h>

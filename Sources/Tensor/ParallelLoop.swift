@@ -1,10 +1,10 @@
 import CKernels
 import Dispatch
 
-/// Parallel loops for the short kernels of a decode step, on semprog's spinning thread pool (`ck_parallel_for`).
-/// A decode step runs ≈ 120 loops of 20–100 µs; waking a sleeping GCD worker for each costs as much as the work,
-/// so the pool's workers spin between loops (and sleep after ~2 ms idle). When the pool is busy (another thread
-/// holds it, or the loop is nested in one of its tasks) the loop runs on GCD instead.
+/// Parallel loops for the short kernels of a decode step, on semprog's spinning thread pool (`ck_parallel_for`). A
+/// decode step runs ≈ 120 loops of 20–100 µs; waking a sleeping GCD worker for each costs as much as the work, so the
+/// pool's workers spin between loops (yielding the core after 30 µs, sleeping after 0.5 ms idle). When the pool is busy
+/// (another thread holds it, or the loop is nested in one of its tasks) the loop runs on GCD instead.
 public enum ParallelLoop {
     /// Runs `body(i)` for every i in 0..<count on up to `threads` threads (the caller's included); items are
     /// taken dynamically, so `body` must be safe to run concurrently for different i.

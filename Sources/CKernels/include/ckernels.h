@@ -75,10 +75,10 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
 
-/// Runs fn(ctx, i) for i in [0, count) on the calling thread and up to threads − 1 pool workers that spin
-/// between tasks (then sleep after ~2 ms idle). Items are taken dynamically. Returns 1 when the loop ran, or 0
-/// without running anything when the pool is busy (another caller, or a nested call): the caller then runs the
-/// loop another way.
+/// Runs fn(ctx, i) for i in [0, count) on the calling thread and up to threads − 1 pool workers that spin between tasks
+/// (yielding the core after 30 µs, sleeping after 0.5 ms idle). Items are taken dynamically. Returns 1 when the loop
+/// ran, or 0 without running anything when the pool is busy (another caller, or a nested call): the caller then runs
+/// the loop another way.
 int ck_parallel_for(long count, int threads, ck_task_fn fn, void *ctx);
 
 #endif
