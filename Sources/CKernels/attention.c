@@ -61,6 +61,25 @@ static void weighted_values_generic(const float *p, const uint16_t *v, long coun
     for (long j = 0; j < hd; j++) out[j] *= inv;
 }
 
+
+// Float32 keys and values (prefill): one query row, one head.
+static void scores_f32_generic(const float *q, const float *k, long k_stride, long count, long hd, float scale,
+                               float *scores) {
+    for (long t = 0; t < count; t++) {
+        float s = 0;
+        for (long j = 0; j < hd; j++) s += q[j] * k[t * k_stride + j];
+        scores[t] = s * scale;
+    }
+}
+
+static void weighted_f32_generic(const float *p, const float *v, long v_stride, long count, long hd, float inv,
+                                 float *out) {
+    for (long j = 0; j < hd; j++) out[j] = 0;
+    for (long t = 0; t < count; t++)
+        for (long j = 0; j < hd; j++) out[j] += p[t] * v[t * v_stride + j];
+    for (long j = 0; j < hd; j++) out[j] *= inv;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
@@ -97,6 +116,56 @@ static void weighted_values_avx2(const float *p, const uint16_t *v, long count, 
         for (long t = 0; t < count; t++)
             acc = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + t * stride + j))), acc);
         _mm256_storeu_ps(out + j, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+    }
+}
+
+// Scores of four keys at a time (four independent FMA chains), each reduced by ck_hsum8.
+static void scores_f32_avx2(const float *q, const float *k, long k_stride, long count, long hd, float scale,
+                            float *scores) {
+    long t = 0;
+    for (; t + 4 <= count; t += 4) {
+        const float *k0 = k + t * k_stride, *k1 = k0 + k_stride, *k2 = k1 + k_stride, *k3 = k2 + k_stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (long j = 0; j < hd; j += 8) {
+            const __m256 qj = _mm256_loadu_ps(q + j);
+            a0 = _mm256_fmadd_ps(qj, _mm256_loadu_ps(k0 + j), a0);
+            a1 = _mm256_fmadd_ps(qj, _mm256_loadu_ps(k1 + j), a1);
+            a2 = _mm256_fmadd_ps(qj, _mm256_loadu_ps(k2 + j), a2);
+            a3 = _mm256_fmadd_ps(qj, _mm256_loadu_ps(k3 + j), a3);
+        }
+        scores[t] = ck_hsum8(a0) * scale; scores[t + 1] = ck_hsum8(a1) * scale;
+        scores[t + 2] = ck_hsum8(a2) * scale; scores[t + 3] = ck_hsum8(a3) * scale;
+    }
+    for (; t < count; t++) {
+        const float *kt = k + t * k_stride;
+        __m256 a = _mm256_setzero_ps();
+        for (long j = 0; j < hd; j += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_loadu_ps(kt + j), a);
+        scores[t] = ck_hsum8(a) * scale;
+    }
+}
+
+// out = inv · Σ_t p_t v_t, 32 output lanes (four accumulators) per pass over the rows.
+static void weighted_f32_avx2(const float *p, const float *v, long v_stride, long count, long hd, float inv,
+                              float *out) {
+    long j = 0;
+    for (; j + 32 <= hd; j += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (long t = 0; t < count; t++) {
+            const __m256 pt = _mm256_set1_ps(p[t]);
+            const float *vt = v + t * v_stride + j;
+            a0 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vt), a0);
+            a1 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vt + 8), a1);
+            a2 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vt + 16), a2);
+            a3 = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vt + 24), a3);
+        }
+        const __m256 s = _mm256_set1_ps(inv);
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(a0, s)); _mm256_storeu_ps(out + j + 8, _mm256_mul_ps(a1, s));
+        _mm256_storeu_ps(out + j + 16, _mm256_mul_ps(a2, s)); _mm256_storeu_ps(out + j + 24, _mm256_mul_ps(a3, s));
+    }
+    for (; j < hd; j += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (long t = 0; t < count; t++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), _mm256_loadu_ps(v + t * v_stride + j), a);
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(a, _mm256_set1_ps(inv)));
     }
 }
 #pragma clang attribute pop
@@ -141,4 +210,21 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
         for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
         weighted(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
     }
+}
+
+void ck_attend_f32(const float *q, const float *keys, long k_stride, const float *values, long v_stride, long count,
+                   long head_dim, float scale, float *scores, float *out, int use_simd) {
+    void (*score)(const float *, const float *, long, long, long, float, float *) = scores_f32_generic;
+    void (*weighted)(const float *, const float *, long, long, long, float, float *) = weighted_f32_generic;
+#if defined(__x86_64__)
+    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) { score = scores_f32_avx2; weighted = weighted_f32_avx2; }
+#endif
+    (void)use_simd;
+    if (count <= 0) { for (long j = 0; j < head_dim; j++) out[j] = 0; return; }
+    score(q, keys, k_stride, count, head_dim, scale, scores);
+    float m = -INFINITY;
+    for (long t = 0; t < count; t++) if (scores[t] > m) m = scores[t];
+    float sum = 0;
+    for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+    weighted(scores, values, v_stride, count, head_dim, 1 / sum, out);
 }

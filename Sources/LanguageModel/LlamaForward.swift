@@ -103,7 +103,7 @@ extension LlamaModel {
             }
         }
         let prefillWorkers = max(1, min(threads, prefillItems.count))
-        let prefillStride = (queryBlock + 2 * hd) * max(1, maxT)
+        let prefillStride = (1 + 2 * hd) * max(1, maxT)
         let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * prefillStride)
         defer { prefillScratch.deallocate() }
 
@@ -137,7 +137,7 @@ extension LlamaModel {
                 ck_store_half(base + qd + kv, cache.values(layer: l) + row.position * kv, kv, 1)
             }
             // Causal attention per segment. Single-row segments (decode steps) use the SIMD kernel, their
-            // (row, head) pairs spread over `threads` threads; multi-row segments (prefill) use two GEMMs per head.
+            // (row, head) pairs spread over `threads` threads; multi-row segments (prefill) run `attendPrefill`.
             let singles = segments.filter { $0.count == 1 }.map(\.start)
             if !singles.isEmpty {
                 let ptrs = AttentionPointers(qkv: qkv, attn: attn)
@@ -174,7 +174,7 @@ extension LlamaModel {
             }
             if !prefillItems.isEmpty {
                 attendPrefill(items: prefillItems, rows: rows, caches: caches, layer: l, qkv: qkv, attn: attn,
-                              scratch: prefillScratch, scratchStride: prefillStride, queryBlock: queryBlock)
+                              scratch: prefillScratch, scratchStride: prefillStride)
             }
             linear(attn, rows: n, w.output, into: x, accumulate: true)
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
@@ -213,14 +213,15 @@ extension LlamaModel {
         var head: Int
     }
 
-    /// Causal attention of multi-row segments (prompt prefill), two single-threaded sgemm calls per item, items
-    /// spread over `threads` workers (OpenBLAS set to one thread meanwhile, so its idle workers do not spin
-    /// against ours). Query block [i0, i1) only sees positions < p0 + i1, so the masked upper triangle is mostly
-    /// skipped (≈ half the attention FLOPs of long prompts). `scratch` holds `scratchStride` floats per worker:
-    /// queryBlock × T scores, then T × headDim keys and as many values.
+    /// Causal attention of multi-row segments (prompt prefill), items spread over `threads` workers. Each item
+    /// converts its head's keys and values (positions < p0 + i1, all a query block [i0, i1) can see) to Float32
+    /// once, then runs `ck_attend_f32` per query row over that row's valid positions only (the masked upper
+    /// triangle is never computed). No BLAS call: the summation order is fixed by our kernel, so prefill gives the
+    /// same bits on every AVX2 CPU whatever OpenBLAS kernel it would pick. `scratch` holds `scratchStride` floats
+    /// per worker: T scores, then T × headDim keys and as many values.
     func attendPrefill(items: [PrefillItem], rows: [StepRow], caches: [KVCache], layer l: Int,
                        qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
-                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int, queryBlock: Int) {
+                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
         let c = configuration
         let qd = c.queryDim, kv = c.kvDim, hd = c.headDim
         let qkvDim = qd + 2 * kv
@@ -238,23 +239,17 @@ extension LlamaModel {
                 let T = p0 + item.i1
                 let kvh = item.head / c.groupSize
                 // This head's keys and values as Float32 (T × headDim each), after the scores in the scratch.
-                let keys = scores + queryBlock * T, values = keys + T * hd
+                let keys = scores + T, values = keys + T * hd
                 ck_half_rows_to_float(cache.keys(layer: l) + kvh * hd, kv, T, hd, keys, hd, 1)
                 ck_half_rows_to_float(cache.values(layer: l) + kvh * hd, kv, T, hd, values, hd, 1)
-                BLAS.gemm(transposeB: true, m: m, n: T, k: hd, alpha: scale, a: ptrs.qkv + r0 * qkvDim + item.head * hd,
-                          lda: qkvDim, b: keys, ldb: hd, c: scores, ldc: T)
                 for i in 0..<m {
-                    let valid = p0 + item.i0 + i + 1
-                    self.softmax(scores + i * T, count: valid)
-                    if valid < T { (scores + i * T + valid).update(repeating: 0, count: T - valid) }
+                    let r = r0 + i
+                    ck_attend_f32(ptrs.qkv + r * qkvDim + item.head * hd, keys, hd, values, hd, p0 + item.i0 + i + 1, hd,
+                                  scale, scores, ptrs.attn + r * qd + item.head * hd, 1)
                 }
-                BLAS.gemm(m: m, n: hd, k: T, a: scores, lda: T, b: values, ldb: hd,
-                          c: ptrs.attn + r0 * qd + item.head * hd, ldc: qd)
             }
         }
-        BLAS.withThreads(1) {
-            if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-        }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
     }
 
     /// Pointers handed to worker threads (each thread writes disjoint rows).
@@ -320,15 +315,5 @@ extension LlamaModel {
                 for j in 0..<d { yr[j] = xr[j] * inv * w[j] }
             }
         }
-    }
-
-    /// In-place softmax of `count` floats (max-subtracted).
-    @inline(__always) func softmax(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, p[i]) }
-        var sum: Float = 0
-        for i in 0..<count { let e = expf(p[i] - m); p[i] = e; sum += e }
-        let inv = 1 / sum
-        for i in 0..<count { p[i] *= inv }
     }
 }

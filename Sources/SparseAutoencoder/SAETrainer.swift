@@ -15,7 +15,8 @@ public struct SAETrainingConfiguration: Codable, Sendable, Equatable {
     public var batchSize: Int
     /// Total training tokens processed (rows are revisited in freshly shuffled epochs when this exceeds the data).
     public var trainingTokens: Int
-    /// Seed of initialisation and shuffling: same seed, data and BLAS thread count → same SAE.
+    /// Seed of initialisation and shuffling: same seed and data → the same SAE, bit for bit, for any thread count
+    /// on any AVX2/FMA CPU (`SAETrainer.partitions`, packed GEMM).
     public var seed: UInt64
     /// A latent that has not fired for this many training tokens counts as dead (and feeds the AuxK loss).
     public var deadAfterTokens: Int
@@ -165,6 +166,10 @@ public final class SAETrainer {
 
     public init(settings: SAETrainingConfiguration) { self.settings = settings }
 
+    /// Row partitions of a batch's back-propagation (at most one per 64 rows), run on up to `BLAS.threads`
+    /// threads. A constant, so that results do not depend on the machine's core count.
+    static let partitions = 4
+
     /// Trains on the rows of `data` (tokens × d_in). `progress` is called every 10 steps and at the end.
     public func train(_ data: Matrix, layer: Int, modelName: String? = nil, datasetPath: String? = nil,
                       progress: ((SAETrainingProgress) -> Void)? = nil) throws -> SAETrainingResult {
@@ -224,9 +229,13 @@ public final class SAETrainer {
         // there would each pay a uniqueness check.
         let xb = UnsafeMutablePointer<Float>.allocate(capacity: B * d), xc = UnsafeMutablePointer<Float>.allocate(capacity: B * d)
         defer { [xb, xc].forEach { $0.deallocate() } }
-        // Back-propagation threads, each with its own gradient buffers; the first worker's buffers are the ones
-        // Adam reads, the others are added into them after every step.
-        let workers = (0..<max(1, min(BLAS.threads, B / 64))).map { _ in WorkerGradients(d: d, M: M) }
+        // Back-propagation partitions, each with its own gradient buffers; the first partition's buffers are the
+        // ones Adam reads, the others are added into them after every step. Their number is fixed (not the thread
+        // count), so the sums, and the trained SAE, are the same bits for any number of threads.
+        let workers = (0..<max(1, min(Self.partitions, B / 64))).map { _ in WorkerGradients(d: d, M: M) }
+        // The encoder product runs on our packed GEMM (a fixed summation order, unlike OpenBLAS, whose kernel
+        // depends on the CPU); the encoder is repacked after every Adam step.
+        let packedEncoder = PackedMatrix.isAccelerated ? encT.withUnsafeBufferPointer { PackedMatrix(rowMajor: $0.baseAddress!, rows: M, cols: d) } : nil
         let gradients = workers[0].buffers
         var pre = [Float](repeating: 0, count: B * M)
         var deadList: [Int] = []
@@ -251,11 +260,16 @@ public final class SAETrainer {
                     xc[b * d + j] = applyBDec ? v - bDec[j] : v
                 }
             }
-            // pre = xc · encTᵀ + b_enc (one sgemm).
+            // pre = xc · encTᵀ + b_enc (one GEMM).
             bEnc.withUnsafeBufferPointer { bias in encT.withUnsafeBufferPointer { w in pre.withUnsafeMutableBufferPointer { p in
                 for b in 0..<B { (p.baseAddress! + b * M).update(from: bias.baseAddress!, count: M) }
-                BLAS.gemm(transposeB: true, m: B, n: M, k: d, a: xc, lda: d, b: w.baseAddress!, ldb: d,
-                          beta: 1, c: p.baseAddress!, ldc: M)
+                if let packedEncoder {
+                    packedEncoder.repack(rowMajor: w.baseAddress!)
+                    packedEncoder.multiply(xc, count: B, into: p.baseAddress!, accumulate: true, threads: BLAS.threads)
+                } else {
+                    BLAS.gemm(transposeB: true, m: B, n: M, k: d, a: xc, lda: d, b: w.baseAddress!, ldb: d,
+                              beta: 1, c: p.baseAddress!, ldc: M)
+                }
             } } }
             deadList.removeAll(keepingCapacity: true)
             if settings.k != nil, settings.auxKCoefficient > 0 {

@@ -28,6 +28,12 @@ public final class PackedMatrix: @unchecked Sendable {
         ck_pack_panels(w, rows, cols, stride ?? cols, panels)
     }
 
+    /// Packs new values of the same shape into the existing panels (a matrix that changes between products,
+    /// such as an encoder during training, without reallocating).
+    public func repack(rowMajor w: UnsafePointer<Float>, stride: Int? = nil) {
+        ck_pack_panels(w, rows, cols, stride ?? cols, panels)
+    }
+
     public convenience init(_ m: Matrix) {
         self.init(rowMajor: m.values, rows: m.rows, cols: m.cols)
     }

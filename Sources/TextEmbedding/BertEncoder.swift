@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import ModelFormats
 import Tensor
@@ -227,8 +228,8 @@ final class BertEncoder: @unchecked Sendable {
 
     /// Scaled dot-product attention for every (sequence, head) pair, spread over `BLAS.threads` threads:
     /// context_h = softmax(Q_h K_hᵀ / √d) V_h over the rows of one sequence. `qkv` is [T, 3·hidden] (Q | K | V),
-    /// `context` is [T, hidden]. Short sequences use a SIMD kernel (fewer, cheaper calls than BLAS for tiny
-    /// matrices); long ones use two sgemm calls per head.
+    /// `context` is [T, hidden]. Each query row runs `ck_attend_f32` (no BLAS: the summation order is fixed by
+    /// our kernel, so embeddings carry the same bits on every AVX2 CPU and for any thread count).
     static func attention(qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>, sequences: [[Int]],
                           hidden h: Int, heads: Int, headSize d: Int, maxLength: Int) {
         var starts: [Int] = []
@@ -243,7 +244,7 @@ final class BertEncoder: @unchecked Sendable {
         let work: @Sendable (Int) -> Void = { worker in
             let qkv = UnsafePointer<Float>(bitPattern: qkvAddress)!
             let context = UnsafeMutablePointer<Float>(bitPattern: contextAddress)!
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxLength * maxLength)
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLength))
             defer { scores.deallocate() }
             var item = worker
             while item < items {
@@ -251,60 +252,13 @@ final class BertEncoder: @unchecked Sendable {
                 let L = sequences[s].count, offset = offsets[s]
                 let q = qkv + offset * 3 * h + head * d
                 let out = context + offset * h + head * d
-                if L <= 64 && d % 8 == 0 {
-                    smallAttention(q: q, k: q + h, v: q + 2 * h, rowStride: 3 * h, length: L, headSize: d,
-                                   scale: scale, scores: scores, out: out, outStride: h)
-                } else {
-                    BLAS.gemm(transposeB: true, m: L, n: L, k: d, alpha: scale, a: q, lda: 3 * h, b: q + h,
-                              ldb: 3 * h, c: scores, ldc: L)
-                    softmaxRows(scores, rows: L, width: L)
-                    BLAS.gemm(m: L, n: d, k: L, a: scores, lda: L, b: q + 2 * h, ldb: 3 * h, c: out, ldc: h)
+                for i in 0..<L {
+                    ck_attend_f32(q + i * 3 * h, q + h, 3 * h, q + 2 * h, 3 * h, L, d, scale, scores, out + i * h, 1)
                 }
                 item += threads
             }
         }
-        if threads == 1 {
-            work(0)
-        } else {
-            // The Swift-side workers call BLAS only for long sequences; keep those calls single-threaded.
-            BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
-        }
-    }
-
-    /// One head of one short sequence: for each query row i, pᵢⱼ = softmax_j(qᵢ·kⱼ · scale), outᵢ = Σⱼ pᵢⱼ vⱼ.
-    /// Rows are `rowStride` floats apart; `headSize` must be a multiple of 8.
-    @inline(__always)
-    static func smallAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                               rowStride: Int, length L: Int, headSize d: Int, scale: Float,
-                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
-        let lanes = d / 8
-        for i in 0..<L {
-            let qi = UnsafeRawPointer(q + i * rowStride)
-            var m = -Float.infinity
-            for j in 0..<L {
-                let kj = UnsafeRawPointer(k + j * rowStride)
-                var acc = SIMD8<Float>()
-                for c in 0..<lanes {
-                    acc += qi.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
-                        * kj.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
-                }
-                let score = acc.sum() * scale
-                scores[j] = score
-                m = max(m, score)
-            }
-            var sum: Float = 0
-            for j in 0..<L { let e = expf(scores[j] - m); scores[j] = e; sum += e }
-            let inv = 1 / sum
-            let o = UnsafeMutableRawPointer(out + i * outStride)
-            for c in 0..<lanes {
-                var acc = SIMD8<Float>()
-                for j in 0..<L {
-                    acc += scores[j] * UnsafeRawPointer(v + j * rowStride)
-                        .loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
-                }
-                o.storeBytes(of: acc * inv, toByteOffset: c * 32, as: SIMD8<Float>.self)
-            }
-        }
+        if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
     }
 
     /// In-place LayerNorm of each row: (x − mean) / √(var + ε) · γ + β, with the biased variance. Sums run in
@@ -343,19 +297,6 @@ final class BertEncoder: @unchecked Sendable {
                     for j in 0..<width { row[j] = (row[j] - mean) * inv * g[j] + b[j] }
                 }
             }
-        }
-    }
-
-    /// In-place softmax of each row, max-subtracted for stability.
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let row = x + r * width
-            var m = -Float.infinity
-            for j in 0..<width { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0..<width { let e = expf(row[j] - m); row[j] = e; sum += e }
-            let inv = 1 / sum
-            for j in 0..<width { row[j] *= inv }
         }
     }
 }

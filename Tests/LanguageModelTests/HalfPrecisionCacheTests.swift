@@ -62,4 +62,43 @@ import Testing
             #expect(err < 1e-5, "simd \(simd): \(err)")
         }
     }
+
+    /// The Float32 attention row of prefill and MiniLM: against Float64, for head sizes 64 (SmolLM2) and 32
+    /// (MiniLM), row strides wider than the head, and counts that are not multiples of the kernel's 4-key block.
+    @Test(arguments: [(1, 64), (6, 64), (41, 64), (3, 32), (50, 32)])
+    func float32AttentionMatchesFloat64(count: Int, hd: Int) {
+        var rng = SplitMix64(seed: UInt64(count * 100 + hd))
+        let stride = 3 * hd + 8
+        let q = (0..<hd).map { _ in Float(rng.nextGaussian()) }
+        let k = (0..<(count * stride)).map { _ in Float(rng.nextGaussian()) * 2 }
+        let v = (0..<(count * stride)).map { _ in Float(rng.nextGaussian()) }
+        let scale = 1 / Float(hd).squareRoot()
+        var s = [Double](repeating: 0, count: count)
+        for t in 0..<count {
+            var dot = 0.0
+            for j in 0..<hd { dot += Double(q[j]) * Double(k[t * stride + 8 + j]) }
+            s[t] = dot * Double(scale)
+        }
+        let m = s.max()!
+        let e = s.map { Foundation.exp($0 - m) }
+        let z = e.reduce(0, +)
+        let expected = (0..<hd).map { j in (0..<count).reduce(0.0) { $0 + e[$1] / z * Double(v[$1 * stride + 16 + j]) } }
+        var outputs: [[Float]] = []
+        for simd in [1, 0] as [Int32] {
+            var scores = [Float](repeating: .nan, count: count), out = [Float](repeating: .nan, count: hd)
+            k.withUnsafeBufferPointer { kp in
+                v.withUnsafeBufferPointer { vp in
+                    ck_attend_f32(q, kp.baseAddress! + 8, stride, vp.baseAddress! + 16, stride, count, hd, scale, &scores, &out, simd)
+                }
+            }
+            let err = zip(out, expected).map { abs(Double($0) - $1) }.max()!
+            #expect(err < 1e-5, "simd \(simd): \(err)")
+            outputs.append(out)
+        }
+        // Same inputs, same bits: the kernel has no state and no thread-dependent order.
+        var again = [Float](repeating: 0, count: hd), scores = [Float](repeating: 0, count: count)
+        ck_attend_f32(q, k.withUnsafeBufferPointer { $0.baseAddress! + 8 }, stride, v.withUnsafeBufferPointer { $0.baseAddress! + 16 },
+                      stride, count, hd, scale, &scores, &again, 1)
+        #expect(again == outputs[0])
+    }
 }

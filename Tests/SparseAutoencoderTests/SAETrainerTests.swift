@@ -73,6 +73,19 @@ func syntheticDictionary(rows: Int, seed: UInt64) -> (data: Matrix, atoms: [[Flo
         #expect(a.decoderWeights != c.decoderWeights)
     }
 
+    /// The trained SAE does not depend on the thread count: back-propagation runs in a fixed number of row
+    /// partitions and the encoder product on the packed GEMM (split over output columns only), so 1 and 3
+    /// threads give the same bits. (With OpenBLAS and one partition per thread, they did not.)
+    @Test func sameBitsForAnyThreadCount() throws {
+        let data = syntheticDictionary(rows: 3_000, seed: 4).data
+        let settings = SAETrainingConfiguration(latents: 96, k: 4, batchSize: 512, trainingTokens: 4_096, seed: 5)
+        let one = try BLAS.withThreads(1) { try SAETrainer(settings: settings).train(data, layer: 0).sae }
+        let three = try BLAS.withThreads(3) { try SAETrainer(settings: settings).train(data, layer: 0).sae }
+        #expect(one.encoderWeights == three.encoderWeights)
+        #expect(one.decoderWeights == three.decoderWeights)
+        #expect(one.encoderBias == three.encoderBias && one.decoderBias == three.decoderBias)
+    }
+
     @Test func savedTrainedSAELoadsAndEvaluatesTheSame() throws {
         let data = syntheticDictionary(rows: 3_000, seed: 2).data
         let settings = SAETrainingConfiguration(latents: 64, k: 3, batchSize: 256, trainingTokens: 6_000, seed: 3)

@@ -72,6 +72,12 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
                       long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
                       int use_simd);
 
+/// Attention of one query row for one head over `count` positions with Float32 keys and values (row strides
+/// k_stride, v_stride): out = Σ_t softmax_t(q · k_t · scale) v_t (scores: ≥ count floats of scratch). The summation
+/// order is fixed by this code alone (no BLAS), so results do not depend on the CPU's BLAS kernels or on threads.
+void ck_attend_f32(const float *q, const float *keys, long k_stride, const float *values, long v_stride, long count,
+                   long head_dim, float scale, float *scores, float *out, int use_simd);
+
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
 
