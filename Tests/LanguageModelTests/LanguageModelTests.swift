@@ -120,6 +120,22 @@ func matchesReference(_ ids: [Int], _ ref: Fixtures.Reference.Case) -> Bool {
         for i in [0, 2, 3] { #expect(matchesReference(shared[i].generatedIDs, ref), "sequence \(i): \(shared[i].generatedIDs)") }
     }
 
+    /// Logits carry the same bits whatever the thread count: every split (GEMM panels, quantized rows, attention
+    /// (row, head) pairs and prefill items) hands out whole outputs, never parts of one sum. Checked on a
+    /// 24-token chat prompt (prefill GEMMs and prefill attention) and a 1-token one (the decode path).
+    @Test func logitsDoNotDependOnTheThreadCount() throws {
+        let model = try Fixtures.model()
+        let single = try LlamaModel.load(path: Fixtures.modelPath, threads: 1)
+        let three = try LlamaModel.load(path: Fixtures.modelPath, threads: 3)
+        let long = model.tokenizer.encode(model.tokenizer.chatPrompt(user: "Write a few sentences about the ocean and the ships that sail on it."))
+        #expect(long.count >= 20)
+        for prompt in [long, [long[5]]] {
+            let reference = try single.nextTokenLogits(tokens: prompt)
+            #expect(try model.nextTokenLogits(tokens: prompt) == reference, "\(prompt.count) tokens, \(model.threads) threads")
+            #expect(try three.nextTokenLogits(tokens: prompt) == reference, "\(prompt.count) tokens, 3 threads")
+        }
+    }
+
     @Test func batchedDecodingMatchesOneByOne() throws {
         let model = try Fixtures.model()
         let reference = try Fixtures.reference()
