@@ -49,8 +49,8 @@ enum ReportAssembly {
         iso.timeZone = TimeZone(identifier: "UTC")
         let run = RunMetadata(
             sweepName: sweep.name,
-            model: contents.model?.path ?? settings?.model ?? "unknown",
-            sae: (contents.sae?.path).flatMap { $0.isEmpty ? nil : $0 } ?? settings?.sae ?? "unknown",
+            model: displayPath(contents.model?.path ?? settings?.model ?? "unknown"),
+            sae: displayPath((contents.sae?.path).flatMap { $0.isEmpty ? nil : $0 } ?? settings?.sae ?? "unknown"),
             hook: (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
             magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
             method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
@@ -195,4 +195,11 @@ enum ReportAssembly {
     }
 
     static func format(_ v: Double) -> String { v.isFinite ? String(format: "%g", v) : "—" }
+}
+
+/// A stored (absolute) path as the report shows it: relative to the working directory when inside it
+/// (`models/demo-sae`), so a committed report names no machine's directories; unchanged otherwise.
+func displayPath(_ path: String, relativeTo directory: String = FileManager.default.currentDirectoryPath) -> String {
+    let base = directory.hasSuffix("/") ? directory : directory + "/"
+    return path.hasPrefix(base) && path.count > base.count ? String(path.dropFirst(base.count)) : path
 }

@@ -30,6 +30,9 @@ import Testing
         #expect(try store.baselines(sweepId: sweep.id!).count == 2)
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg"))
+        // Paths inside the working directory are shown relative to it: the report names no machine's directories.
+        #expect(html.contains("models/demo-sae-quick"))
+        #expect(!html.contains(CLIRunner.repositoryRoot.path + "/models"))
         // A rerun resumes: everything is found done and the report is rewritten identically.
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.html"))
         let again = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", out])
