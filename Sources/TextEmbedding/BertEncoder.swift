@@ -12,7 +12,7 @@ import Tensor
 /// where GELU(x) = x · ½ (1 + erf(x / √2)) and LN(x) = (x − mean) / √(var + ε) · γ + β (biased variance).
 ///
 /// Batches are packed: the tokens of all sequences are stacked into one [T, hidden] matrix for the dense layers
-/// (one sgemm each), and attention runs per sequence over that sequence's own rows only. There is no padding, so
+/// (one packed GEMM each), and attention runs per sequence over that sequence's own rows only. There is no padding, so
 /// a text's output cannot depend on the other texts in its batch beyond floating-point summation order.
 final class BertEncoder: @unchecked Sendable {
     let config: BertConfiguration
