@@ -4,10 +4,11 @@ import Dispatch
 /// A weight matrix W (`rows` outputs × `cols` inputs) repacked into panels of 16 rows for the AVX2/FMA
 /// micro-kernel of `CKernels` (6 × 16 blocks of the output in registers, 12 FMAs per input column).
 ///
-/// `multiply` computes Y = X · Wᵀ exactly as a Float32 GEMM would (only the summation order differs from
-/// OpenBLAS). Unlike `cblas_sgemm`, which repacks W on every call, the packing is paid once; on the 2-core
-/// AMD EPYC (Zen 1) machines this project runs on it reaches ≈ 37 GFLOP/s per core at 64 rows, against
-/// ≈ 23 for OpenBLAS 0.3.21 (`semprog bench gemm`).
+/// `multiply` computes Y = X · Wᵀ exactly as a Float32 GEMM would. Each output is one FMA chain over k in
+/// ascending order, whatever the CPU (any AVX2/FMA one), the row count or the thread split, so results are
+/// reproducible across machines (OpenBLAS picks per-CPU kernels with other orders). Unlike `cblas_sgemm`, which
+/// repacks W on every call, the packing is paid once; on a 2-core AMD EPYC (Zen 1) it reaches ≈ 37 GFLOP/s per
+/// core at 64 rows, against ≈ 23 for OpenBLAS 0.3.21 (`semprog bench gemm`).
 public final class PackedMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
