@@ -171,6 +171,15 @@ static void weighted_f32_avx2(const float *p, const float *v, long v_stride, lon
 #pragma clang attribute pop
 #endif
 
+// scores[t] ← e^(scores[t] − max) in place (the softmax numerators); returns their sum.
+static float exp_shifted(float *scores, long count) {
+    float m = -INFINITY;
+    for (long t = 0; t < count; t++) if (scores[t] > m) m = scores[t];
+    float sum = 0;
+    for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+    return sum;
+}
+
 void ck_store_half(const float *src, uint16_t *dst, long n, int use_simd) {
 #if defined(__x86_64__)
     if (use_simd && ck_has_avx2_fma()) { store_half_avx2(src, dst, n); return; }
@@ -201,13 +210,8 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
         const long kv_head = head / group_size;
         const float *qh = q + head * head_dim;
         const uint16_t *k = keys + kv_head * head_dim, *v = values + kv_head * head_dim;
-        float m = -INFINITY;
-        for (long t = 0; t < count; t++) {
-            scores[t] = dot(qh, k + t * stride, head_dim) * scale;
-            if (scores[t] > m) m = scores[t];
-        }
-        float sum = 0;
-        for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
+        for (long t = 0; t < count; t++) scores[t] = dot(qh, k + t * stride, head_dim) * scale;
+        const float sum = exp_shifted(scores, count);
         weighted(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
     }
 }
@@ -222,9 +226,5 @@ void ck_attend_f32(const float *q, const float *keys, long k_stride, const float
     (void)use_simd;
     if (count <= 0) { for (long j = 0; j < head_dim; j++) out[j] = 0; return; }
     score(q, keys, k_stride, count, head_dim, scale, scores);
-    float m = -INFINITY;
-    for (long t = 0; t < count; t++) if (scores[t] > m) m = scores[t];
-    float sum = 0;
-    for (long t = 0; t < count; t++) { scores[t] = expf(scores[t] - m); sum += scores[t]; }
-    weighted(scores, values, v_stride, count, head_dim, 1 / sum, out);
+    weighted(scores, values, v_stride, count, head_dim, 1 / exp_shifted(scores, count), out);
 }
