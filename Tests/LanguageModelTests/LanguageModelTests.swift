@@ -6,7 +6,7 @@ import Foundation
 enum Fixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var modelPath: String { root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path }
-    static var referenceDirectory: URL { root.deletingLastPathComponent().appendingPathComponent("shared/reference") }
+    static var referenceDirectory: URL { root.appendingPathComponent("Tests/Fixtures/reference") }
 
     struct Reference: Decodable {
         struct Case: Decodable {

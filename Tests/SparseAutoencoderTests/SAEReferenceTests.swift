@@ -5,11 +5,11 @@ import Tensor
 @testable import SparseAutoencoder
 
 /// Real-model reference: a jumprelu SAE on `blocks.6.hook_resid_post` of SmolLM2-135M-Instruct
-/// (../shared/reference/sae-jumprelu-blocks6), expected activations from an independent float64 numpy
+/// (Tests/Fixtures/reference/sae-jumprelu-blocks6), expected activations from an independent float64 numpy
 /// implementation on the same text. Needs models/ (`make models`).
 @Suite struct SAEReferenceTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let referenceDirectory = root.deletingLastPathComponent().appendingPathComponent("shared/reference/sae-jumprelu-blocks6")
+    static let referenceDirectory = root.appendingPathComponent("Tests/Fixtures/reference/sae-jumprelu-blocks6")
     static let modelPath = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
     struct Expected: Decodable { var text: String; var ids: [Int]; var activations: [[Float]] }

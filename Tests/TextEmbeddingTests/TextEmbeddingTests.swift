@@ -9,8 +9,8 @@ enum Fixtures {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let modelDirectory = repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    static let referencePath = repositoryRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/reference/minilm.json").path
+    static let referencePath = repositoryRoot
+        .appendingPathComponent("Tests/Fixtures/reference/minilm.json").path
 
     struct Reference: Decodable {
         struct Text: Decodable {

@@ -85,7 +85,7 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let vocabPath = root.appendingPathComponent("models/all-MiniLM-L6-v2/vocab.txt").path
-        let referencePath = root.deletingLastPathComponent().appendingPathComponent("shared/reference/minilm.json").path
+        let referencePath = root.appendingPathComponent("Tests/Fixtures/reference/minilm.json").path
         let vocabText = String(decoding: try #require(FileManager.default.contents(atPath: vocabPath)), as: UTF8.self)
         let wp = try #require(WordPiece(vocabulary: WordPiece.parseVocabulary(vocabText)))
         #expect(wp.tokens.count == 30522)

@@ -13,7 +13,7 @@ import Testing
     }
 
     static var referencePath: String {
-        CLIRunner.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/minilm.json").path
+        CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/reference/minilm.json").path
     }
 
     @Test func jsonMatchesReference() throws {

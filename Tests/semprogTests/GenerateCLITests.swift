@@ -3,7 +3,7 @@ import Foundation
 
 /// End-to-end `semprog generate` on the real SmolLM2 model (short: at most 24 tokens).
 @Suite(.serialized) struct GenerateCLITests {
-    static var referenceDirectory: URL { CLIRunner.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/reference") }
+    static var referenceDirectory: URL { CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/reference") }
 
     @Test func chatJSONMatchesReference() throws {
         let r = try CLIRunner.run(["generate", "--chat", "What is the capital of France?", "--max-tokens", "24", "--json"])

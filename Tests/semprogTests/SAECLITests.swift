@@ -2,10 +2,10 @@ import Foundation
 import Testing
 
 /// End-to-end tests of `semprog activations`, `train-sae`, `explain` and `bench sae` on the real SmolLM2 model
-/// (models/, `make models`) and the jumprelu reference SAE in ../shared/reference.
+/// (models/, `make models`) and the jumprelu reference SAE in Tests/Fixtures/reference.
 @Suite(.serialized) struct SAECLITests {
     static let root = CLIRunner.repositoryRoot
-    static let referenceSAE = root.deletingLastPathComponent().appendingPathComponent("shared/reference/sae-jumprelu-blocks6").path
+    static let referenceSAE = root.appendingPathComponent("Tests/Fixtures/reference/sae-jumprelu-blocks6").path
 
     static func scratch(_ name: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("sae-cli-\(getpid())-\(name)")

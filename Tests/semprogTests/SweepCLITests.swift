@@ -2,10 +2,10 @@ import Foundation
 import Store
 import Testing
 
-/// End-to-end sweeps on the real SmolLM2 model with the shared reference SAE (blocks.6, 64 features):
+/// End-to-end sweeps on the real SmolLM2 model with the reference SAE (Tests/Fixtures/reference) (blocks.6, 64 features):
 /// resumability after SIGKILL/SIGINT, refusal of changed settings, bad input.
 @Suite(.serialized) struct SweepCLITests {
-    static let sae = CLIRunner.repositoryRoot.appendingPathComponent("../shared/reference/sae-jumprelu-blocks6").standardizedFileURL.path
+    static let sae = CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/reference/sae-jumprelu-blocks6").path
 
     let dir: URL
 
