@@ -168,7 +168,7 @@ public final class GGUFFile: @unchecked Sendable {
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
         for i in 0..<Int(kvCount) {
-            let key = try reader.string("metadata key #\(i)")
+            let key = try reader.name("metadata key #\(i)")
             let kindRaw = try reader.u32("type of metadata '\(key)'")
             guard let kind = GGUFValue.Kind(rawValue: kindRaw) else {
                 throw ModelFormatError.malformedHeader(path: path, reason: "metadata '\(key)' has unknown value type \(kindRaw)")
@@ -190,7 +190,7 @@ public final class GGUFFile: @unchecked Sendable {
         var infos: [String: TensorInfo] = [:]
         var names: [String] = []
         for i in 0..<Int(tensorCount) {
-            let name = try reader.string("name of tensor #\(i)")
+            let name = try reader.name("name of tensor #\(i)")
             let nDims = Int(try reader.u32("dimension count of tensor '\(name)'"))
             guard (1...4).contains(nDims) else {
                 throw ModelFormatError.malformedHeader(path: path, reason: "tensor '\(name)' has \(nDims) dimensions (1–4 allowed)")
@@ -228,8 +228,17 @@ public final class GGUFFile: @unchecked Sendable {
         }
         let dataOffset = (reader.position + alignment - 1) / alignment * alignment
         self.dataOffset = dataOffset
+        // As llama.cpp's gguf.cpp requires: the tensors lie in the order they are listed, each at the end of the
+        // one before padded to the alignment. A changed type id (which changes the implied size) or a moved
+        // offset is reported here by name, rather than surfacing later as garbage values.
+        var expected = 0
         for name in names {
             let t = infos[name]!
+            guard t.offset == expected else {
+                let before = names.firstIndex(of: name).map { $0 > 0 ? " after tensor '\(names[$0 - 1])' (type \(infos[names[$0 - 1]]!.type.name), \(infos[names[$0 - 1]]!.byteCount) bytes)" : "" } ?? ""
+                throw ModelFormatError.malformedHeader(path: path, reason: "tensor '\(name)' (type \(t.type.name)) is at data offset \(t.offset), but the tensors before it end at \(expected)\(before): a tensor's type or offset is wrong, or two tensors overlap")
+            }
+            expected = (t.offset + t.byteCount + alignment - 1) / alignment * alignment
             let end = dataOffset + t.offset + t.byteCount
             guard end <= data.count else { throw ModelFormatError.offsetOutOfRange(path: path, tensor: name) }
         }
@@ -322,8 +331,35 @@ struct ByteReader {
     mutating func u32(_ what: String) throws -> UInt32 { try load(UInt32.self, what) }
     mutating func u64(_ what: String) throws -> UInt64 { try load(UInt64.self, what) }
 
-    mutating func string(_ what: String) throws -> String {
+    /// A metadata key or tensor name: short, printable UTF-8 (ggml names hold at most 64 bytes; keys are dotted
+    /// identifiers). A corrupted length is refused without quoting the bytes it would take.
+    mutating func name(_ what: String) throws -> String {
+        let start = position
         let n = try u64("length of \(what)")
+        guard n <= 65_535 else {
+            throw ModelFormatError.malformedHeader(path: path, reason: "\(what) at byte \(start) has length \(n) (at most 65535 allowed): the header is corrupted")
+        }
+        let text = try string(what, length: n)
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{FFFD}" }) else {
+            throw ModelFormatError.malformedHeader(path: path, reason: "\(what) at byte \(start) is not printable UTF-8 (\(ByteReader.preview(text))): the header is corrupted")
+        }
+        return text
+    }
+
+    /// At most 40 characters of `text`, control characters escaped, for error messages.
+    static func preview(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(40) {
+            out += scalar.value < 0x20 || scalar.value == 0x7F ? String(format: "\\x%02x", scalar.value) : String(scalar)
+        }
+        return "'" + out + (text.unicodeScalars.count > 40 ? "…" : "") + "'"
+    }
+
+    mutating func string(_ what: String) throws -> String {
+        try string(what, length: try u64("length of \(what)"))
+    }
+
+    private mutating func string(_ what: String, length n: UInt64) throws -> String {
         guard n <= UInt64(remaining) else { throw ModelFormatError.truncated(path: path, what: what) }
         let start = data.startIndex + position
         position += Int(n)

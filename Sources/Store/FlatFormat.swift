@@ -183,9 +183,13 @@ public enum FlatFile {
         var rows: [FlatRow] = [], positions: [InputPosition] = []
         var lineNumber = 0
         let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text  // a UTF-8 byte-order mark
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on unicode scalars: "\r\n" is one Swift Character, so Character-based splitting would keep CRLF
+        // lines together (and JSONSerialization then meets the next line's text).
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            var scalars = String.UnicodeScalarView(rawLine)
+            if scalars.last == "\r" { scalars.removeLast() }
+            let line = String(scalars)
             if line.allSatisfy(\.isWhitespace) { continue }
             let position = InputPosition.line(lineNumber)
             let object: Any
@@ -238,7 +242,12 @@ public enum FlatFile {
         func text(_ column: FlatColumn, required: Bool) throws -> String? {
             switch values[column] ?? .absent {
             case .absent: if required { throw fail(column, "required value is missing") } else { return nil }
-            case let .text(s): return required || !s.isEmpty ? s : nil
+            case let .text(s):
+                // SQLite's C strings end at U+0000: a NUL would silently cut the stored text.
+                if s.unicodeScalars.contains("\u{0}") {
+                    throw fail(column, "contains a NUL character (U+0000), which semprog does not store")
+                }
+                return required || !s.isEmpty ? s : nil
             case .number: throw fail(column, "expected text, found a number")
             case let .invalid(kind): throw fail(column, "expected text, found \(kind)")
             }

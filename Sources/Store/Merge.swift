@@ -31,7 +31,7 @@ extension StoreDatabase {
         for shard in shards where !FileManager.default.fileExists(atPath: shard) {
             throw StoreError.merge("\(shard): no such database")
         }
-        let contents = try shards.map { shard in (shard, try ShardContents(store: StoreDatabase(path: shard))) }
+        let contents = try shards.map { shard in (shard, try ShardContents(store: StoreDatabase(path: shard, access: .readOnly))) }
         return try write { db in
             var summary = MergeSummary(generationsAdded: 0, generationsSkipped: 0, conflictingCells: 0, baselinesAdded: 0,
                                        descriptionsAdded: 0, explanationsAdded: 0, sweeps: [])

@@ -12,18 +12,129 @@ public final class StoreDatabase: Sendable {
     /// The file path, or ":memory:".
     public let path: String
 
-    /// Opens (creating if needed) and migrates the database file at `path`.
-    public init(path: String) throws {
+    /// How a command uses the database file.
+    public enum Access: Sendable {
+        /// Open (creating the file if needed) and migrate: for commands that write.
+        case readWrite
+        /// Open an existing file without writing anything to it (no migration, no journal files created where
+        /// the file's folder is not writable): for commands that only read (`export`, `report`, `stats`, merge
+        /// inputs). A file that does not exist, or whose schema is older than this build's, is refused by name.
+        case readOnly
+    }
+
+    /// Opens the database file at `path`: `.readWrite` creates it if needed and migrates it; `.readOnly` opens an
+    /// existing, current file and never writes to it.
+    public init(path: String, access: Access = .readWrite) throws {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
+        switch access {
+        case .readWrite:
+            let existed = FileManager.default.fileExists(atPath: path)
+            do {
+                writer = try DatabasePool(path: path, configuration: configuration)
+                if !existed { CreatedFiles.shared.insert(path) }
+            } catch let error as DatabaseError {
+                throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
+            }
+            try migrate()
+        case .readOnly:
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreError.noDatabase(path: path) }
+            configuration.readonly = true
+            writer = try Self.openReadOnly(path: path, configuration: configuration)
+            try checkSchemaIsCurrent()
+        }
+    }
+
+    /// A read-only connection. A WAL-mode file needs its `-shm` index, which SQLite cannot create in a folder the
+    /// user may not write to ("attempt to write a readonly database"); such a file is then opened as immutable
+    /// (SQLite's `immutable=1` URI parameter: no locks, no index), which is right for a file nobody may write
+    /// while we read it, the case here.
+    private static func openReadOnly(path: String, configuration: Configuration) throws -> DatabaseQueue {
+        func attempt(_ location: String) throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: location, configuration: configuration)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            return queue
+        }
         do {
-            writer = try DatabasePool(path: path, configuration: configuration)
+            return try attempt(path)
+        } catch let first as DatabaseError {
+            guard first.resultCode == .SQLITE_READONLY || first.resultCode == .SQLITE_CANTOPEN else {
+                throw StoreError.cannotOpen(path: path, reason: first.message ?? first.description)
+            }
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            var allowed = CharacterSet.urlPathAllowed
+            allowed.remove(charactersIn: "?#%")
+            let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
+            do {
+                return try attempt("file:\(encoded)?immutable=1")
+            } catch let error as DatabaseError {
+                throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
+            }
+        }
+    }
+
+    /// For a read-only open: the file's applied migrations must be exactly this build's (a newer file is refused
+    /// as `newerSchema`, an older one as `olderSchema`, since it cannot be migrated without writing).
+    private func checkSchemaIsCurrent() throws {
+        let migrator = Self.migrator
+        do {
+            let (superseded, unknown, complete) = try writer.read { db -> (Bool, [String], Bool) in
+                guard try db.tableExists("grdb_migrations") else { return (false, [], false) }
+                let applied = try migrator.appliedIdentifiers(db)
+                let known = Set(migrator.migrations)
+                return (try migrator.hasBeenSuperseded(db), applied.filter { !known.contains($0) }.sorted(),
+                        try migrator.hasCompletedMigrations(db))
+            }
+            if superseded { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+            if !complete { throw StoreError.olderSchema(path: path) }
         } catch let error as DatabaseError {
             throw StoreError.cannotOpen(path: path, reason: error.message ?? error.description)
         }
-        try migrate()
+    }
+
+    /// Removes every database file this process created (with its `-wal`/`-shm` files) that holds no row of any
+    /// table but the migration bookkeeping: a command that failed must not leave an empty database behind. Files
+    /// the process did not create, and files with any data, are never touched. Called by the CLI when a command
+    /// fails, after the command's own connections are closed.
+    public static func removeEmptyDatabasesCreatedByThisProcess() {
+        removeEmptyDatabases(at: CreatedFiles.shared.drain())
+    }
+
+    /// Removes each of `paths` (with its `-wal`/`-shm` files) that holds no data.
+    static func removeEmptyDatabases(at paths: [String]) {
+        for path in paths {
+            guard let isEmpty = try? Self.holdsNoData(path: path), isEmpty else { continue }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+    }
+
+    private static func holdsNoData(path: String) throws -> Bool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table'
+                AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'
+                """)
+            for table in tables where try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table.quotedDatabaseIdentifier))") == true {
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Paths of database files this process created (see `removeEmptyDatabasesCreatedByThisProcess`).
+    final class CreatedFiles: @unchecked Sendable {
+        static let shared = CreatedFiles()
+        private let lock = NSLock()
+        private var paths: [String] = []
+        func insert(_ path: String) { lock.withLock { paths.append(path) } }
+        func drain() -> [String] { lock.withLock { defer { paths = [] }; return paths } }
+        func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
     }
 
     private init(writer: any DatabaseWriter, path: String) throws {

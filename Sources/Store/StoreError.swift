@@ -7,6 +7,10 @@ public enum StoreError: Error, LocalizedError, Equatable, Sendable {
     case newerSchema(path: String, unknownMigrations: [String])
     /// The file could not be opened as a SQLite database.
     case cannotOpen(path: String, reason: String)
+    /// A command that only reads was given a path where no database exists.
+    case noDatabase(path: String)
+    /// A command that only reads was given a database of an older schema (upgrading it would write).
+    case olderSchema(path: String)
     /// A sweep of this name exists with different settings.
     case settingsMismatch(sweep: String, setting: String, stored: String, requested: String)
     /// No sweep of this name.
@@ -35,6 +39,11 @@ public enum StoreError: Error, LocalizedError, Equatable, Sendable {
                 + unknown.sorted().joined(separator: ", ") + "); upgrade semprog to open it"
         case let .cannotOpen(path, reason):
             return "\(path): cannot open the database: \(reason)"
+        case let .noDatabase(path):
+            return "\(path): no such database"
+        case let .olderSchema(path):
+            return "\(path): the database was written by an older version of semprog; a command that writes to it "
+                + "(for example 'semprog analyze') upgrades it first"
         case let .settingsMismatch(sweep, setting, stored, requested):
             return "sweep '\(sweep)' already exists with a different setting '\(setting)': stored \(stored), "
                 + "requested \(requested); use another sweep name or the stored settings"

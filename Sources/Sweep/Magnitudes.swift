@@ -16,6 +16,9 @@ public enum Magnitudes {
             }
             guard count >= 1 else { throw SweepError.invalidMagnitudes("COUNT must be at least 1 in '\(text)'") }
             guard start.isFinite, stop.isFinite else { throw SweepError.invalidMagnitudes("'\(text)' is not finite") }
+            guard Float(start).isFinite, Float(stop).isFinite else {
+                throw SweepError.invalidMagnitudes("'\(text)' is beyond Float32's range (±3.4e38)")
+            }
             values = count == 1 ? [start] : (0..<count).map { start + (stop - start) * Double($0) / Double(count - 1) }
         } else {
             values = []
@@ -23,6 +26,8 @@ public enum Magnitudes {
                 let p = part.trimmingCharacters(in: .whitespaces)
                 guard let v = Double(p) else { throw SweepError.invalidMagnitudes("'\(p)' is not a number") }
                 guard v.isFinite else { throw SweepError.invalidMagnitudes("'\(p)' is not finite") }
+                // Steering applies Float32 magnitudes: 1e39 is finite as a Double but ∞ as a Float.
+                guard Float(v).isFinite else { throw SweepError.invalidMagnitudes("'\(p)' is beyond Float32's range (±3.4e38)") }
                 values.append(v)
             }
         }

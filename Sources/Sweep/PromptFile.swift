@@ -16,6 +16,7 @@ public enum PromptFile {
 
     public static func parse(_ text: String, path: String) throws -> [String] {
         // Split on unicode scalars: "\r\n" is one Swift Character, so Character-based splitting would miss it.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text  // a UTF-8 byte-order mark
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             var scalars = String.UnicodeScalarView(line)
             if scalars.last == "\r" { scalars.removeLast() }
@@ -25,6 +26,10 @@ public enum PromptFile {
         let isJSONL = firstContent?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
         var prompts: [String] = []
         for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            if line.unicodeScalars.contains("\u{0}") {
+                throw SweepError.malformedPromptLine(path: path, line: i + 1,
+                                                     reason: "contains a NUL character (U+0000), which semprog does not store")
+            }
             if isJSONL {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                     throw SweepError.malformedPromptLine(path: path, line: i + 1, reason: "not a JSON object")

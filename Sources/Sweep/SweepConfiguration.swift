@@ -1,4 +1,5 @@
 import Foundation
+import SparseAutoencoder
 import Store
 
 /// Everything that determines a sweep's outputs (the full configuration of a run). It is mapped onto the
@@ -10,6 +11,16 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
         case absolute
         /// Magnitudes are multiples of the feature's max activation over the statistics corpus.
         case maxActivation = "max-activation"
+        /// Magnitudes are dimensionless factors (`--method scale`: a′ = m · aᵢ).
+        case factor
+
+        /// The units a method's magnitudes are in when the user names none: factors for `scale`, multiples of the
+        /// max activation for `clamp` and `add`.
+        public static func defaultUnits(for method: EditMethod) -> Units { method == .scale ? .factor : .maxActivation }
+
+        /// Whether magnitudes in these units make sense for `method`: a scale factor has no unit, and a clamp or
+        /// addition needs an activation (absolute, or relative to the max activation).
+        public func applies(to method: EditMethod) -> Bool { (self == .factor) == (method == .scale) }
     }
 
     public var modelPath: String

@@ -12,6 +12,8 @@ public enum SweepError: Error, LocalizedError, Equatable {
     case noFeatures
     case missingMaxActivation(feature: Int)
     case invalidSetting(String, String)
+    case unitsDoNotApply(units: String, method: String)
+    case promptTooLong(index: Int, prompt: String, tokens: Int, maxTokens: Int, contextLength: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -26,6 +28,12 @@ public enum SweepError: Error, LocalizedError, Equatable {
         case let .missingMaxActivation(feature):
             "feature \(feature) has no max activation: run 'semprog explain' (feature statistics) first, or use --units absolute"
         case let .invalidSetting(option, value): "\(option): '\(value)' is not a valid value"
+        case let .unitsDoNotApply(units, method):
+            units == "factor"
+                ? "--units factor applies to --method scale only (clamp and add take activations: --units max-activation or absolute)"
+                : "--units \(units) does not apply to --method \(method): its magnitudes are dimensionless factors (--units factor)"
+        case let .promptTooLong(index, prompt, tokens, maxTokens, contextLength):
+            "prompt \(index) (\(prompt.count > 40 ? String(prompt.prefix(40)) + "…" : prompt)) has \(tokens) tokens; with --max-tokens \(maxTokens) that exceeds the model's context length of \(contextLength)"
         }
     }
 }

@@ -45,6 +45,10 @@ public final class SweepRunner {
         if configuration.units == .maxActivation {
             for f in configuration.features {
                 guard let m = maxActivations[f], m.isFinite, m > 0 else { throw SweepError.missingMaxActivation(feature: f) }
+                // The applied magnitude is Float32: a product that overflows is refused here, not steered as ∞.
+                for v in configuration.magnitudes where !(Float(v) * m).isFinite {
+                    throw SweepError.invalidMagnitudes("\(v) × max activation \(m) of feature \(f) overflows Float32")
+                }
             }
         }
         self.model = model
@@ -67,17 +71,49 @@ public final class SweepRunner {
         guard EditPositions(rawValue: configuration.positions) != nil else {
             throw SweepError.invalidSetting("--positions", configuration.positions)
         }
+        let method = EditMethod(rawValue: configuration.method)!
+        guard configuration.units.applies(to: method) else {
+            throw SweepError.unitsDoNotApply(units: configuration.units.rawValue, method: method.rawValue)
+        }
+        for v in configuration.magnitudes where !Float(v).isFinite {
+            throw SweepError.invalidMagnitudes("\(v) is beyond Float32's range (±3.4e38)")
+        }
+    }
+
+    /// Refuses, before anything is written, prompts whose tokens plus `--max-tokens` exceed the model's context.
+    static func checkContext(_ tokens: [[Int]], prompts: [String], maxTokens: Int, contextLength: Int) throws {
+        for (i, t) in tokens.enumerated() where t.count + maxTokens > contextLength {
+            throw SweepError.promptTooLong(index: i + 1, prompt: prompts[i], tokens: t.count, maxTokens: maxTokens,
+                                           contextLength: contextLength)
+        }
     }
 
     /// The magnitude as stored (Float32 precision, the store's unit).
     func storedMagnitude(_ index: Int) -> Double { Double(Float(configuration.magnitudes[index])) }
 
-    /// The steering edit of one cell, magnitudes converted to absolute activation units.
+    /// The steering edit of one cell: the magnitude in the edit's own unit (an activation for clamp and add,
+    /// converted from multiples of the max activation where the sweep's units say so; a factor for scale). The
+    /// initialiser has checked that every swept feature has a max activation when the units need one.
     func edit(for cell: PlannedCell) -> SteeringEdit {
-        let m = Float(configuration.magnitudes[cell.magnitudeIndex])
-        let absolute = configuration.units == .maxActivation ? m * (maxActivations[cell.feature] ?? 1) : m
-        return SteeringEdit(feature: cell.feature, method: EditMethod(rawValue: configuration.method)!,
-                            magnitude: absolute, positions: EditPositions(rawValue: configuration.positions)!)
+        Self.edit(feature: cell.feature, magnitude: configuration.magnitudes[cell.magnitudeIndex],
+                  units: configuration.units, method: EditMethod(rawValue: configuration.method)!,
+                  positions: EditPositions(rawValue: configuration.positions)!,
+                  maxActivation: maxActivations[cell.feature])
+    }
+
+    /// The one place a sweep magnitude becomes an edit: multiples of the max activation are multiplied by it,
+    /// absolute activations and scale factors are used as they are. `maxActivation` must be given for
+    /// `.maxActivation` units (the runner's initialiser checks it for every swept feature).
+    static func edit(feature: Int, magnitude: Double, units: SweepConfiguration.Units, method: EditMethod,
+                     positions: EditPositions, maxActivation: Float?) -> SteeringEdit {
+        let m = Float(magnitude)
+        switch units {
+        case .maxActivation:
+            return SteeringEdit(feature: feature, method: method, magnitudeInMaxActivations: m,
+                                maxActivation: maxActivation!, positions: positions)
+        case .absolute, .factor:
+            return SteeringEdit(feature: feature, method: method, magnitude: m, positions: positions)
+        }
     }
 
     var parameters: GenerateParameters {
@@ -100,6 +136,9 @@ public final class SweepRunner {
     /// Runs (or resumes) the sweep `name`, restricted to `shard` when given.
     public func run(name: String, shard: Shard? = nil, progress: ((SweepProgress) -> Void)? = nil) throws -> SweepRunSummary {
         let start = Date()
+        let tokens = promptTokens()
+        try Self.checkContext(tokens, prompts: configuration.prompts, maxTokens: configuration.maxTokens,
+                              contextLength: model.contextLimit)
         let modelId = try store.registerModel(path: configuration.modelPath, sha256: configuration.modelSHA256, architecture: "llama")
         let saeId = try store.registerSAE(SAERecord(path: configuration.saePath, sha256: configuration.saeSHA256,
                                                     hook: configuration.hookName, dIn: sae.configuration.dIn,
@@ -111,7 +150,6 @@ public final class SweepRunner {
         let promptIds = try store.promptIds(for: configuration.prompts)
         let finished = try store.finishedCells(sweepId: sweepId)
         let baselinesDone = Set(try store.baselines(sweepId: sweepId).map(\.promptId))
-        let tokens = promptTokens()
 
         func isDone(_ batch: SweepBatch) -> Bool {
             switch batch.kind {

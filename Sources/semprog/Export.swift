@@ -27,7 +27,7 @@ extension Semprog {
         }
 
         func run() async throws {
-            let store = try StoreDatabase(path: db)
+            let store = try StoreDatabase(path: db, access: .readOnly)
             let data = try store.exportFlatFile(sweepName: sweep, format: FlatFormat(rawValue: format)!)
             if let out {
                 do { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } catch {

@@ -66,7 +66,7 @@ extension Semprog {
         /// Fills the report from the database (see `ReportAssembly`); says which features got no page.
         static func loadFromDatabase(path: String, sweep: String?) throws -> ReportData {
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError.invalidArgument("\(path): no such database") }
-            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path), sweepName: sweep, databasePath: path)
+            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path, access: .readOnly), sweepName: sweep, databasePath: path)
             for w in assembled.warnings { Terminal.error("warning: " + w) }
             if !assembled.omitted.isEmpty {
                 Terminal.error("note: \(assembled.omitted.count) feature(s) have no page: "

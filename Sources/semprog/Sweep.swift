@@ -44,8 +44,8 @@ extension Semprog {
         var prompts: String
         @Option(help: "Magnitudes: a comma-separated list or START:STOP:COUNT.")
         var magnitudes: String = SweepDefaults.magnitudes
-        @Option(help: "Magnitude units: absolute or max-activation.")
-        var units: SweepConfiguration.Units = .maxActivation
+        @Option(help: "Magnitude units: max-activation (multiples of the feature's max activation; default for clamp and add), absolute (activation values) or factor (default and only choice for scale).")
+        var units: SweepConfiguration.Units?
         @Option(help: "Edit method: clamp, add or scale.")
         var method: EditMethod = .clamp
         @Option(help: "Edited positions: all, prompt or generated.")
@@ -88,30 +88,29 @@ extension Semprog {
             if let topFeatures, topFeatures < 1 { throw ValidationError("--top-features must be at least 1") }
         }
 
+        /// `--units`, or the default of the edit method.
+        var resolvedUnits: SweepConfiguration.Units { units ?? .defaultUnits(for: method) }
+
         func run() async throws {
             let magnitudeList = try Magnitudes.parse(magnitudes)
             let promptList = try PromptFile.read(path: prompts)
             let shardValue = try shard.map { try Shard(parsing: $0) }
+            // Lists given by the user are checked before the model loads.
+            let givenFeatures = try features.map(FeatureList.parse) ?? featureFile.map(FeatureList.read)
             let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
-            let featureList: [Int]
-            if let features {
-                featureList = try FeatureList.parse(features)
-            } else if let featureFile {
-                featureList = try FeatureList.read(path: featureFile)
-            } else {
-                featureList = try loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
-            }
+            let featureList = try givenFeatures
+                ?? loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
             let configuration = SweepConfiguration(
                 modelPath: loaded.modelPath, modelSHA256: loaded.modelSHA256, saePath: loaded.saePath,
                 saeSHA256: loaded.saeSHA256, hookName: loaded.sae.configuration.hookName, features: featureList,
-                prompts: promptList, magnitudes: magnitudeList, units: units, method: method.rawValue,
+                prompts: promptList, magnitudes: magnitudeList, units: resolvedUnits, method: method.rawValue,
                 positions: positions.rawValue, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                 repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty, seed: seed, chat: chat,
                 batchSize: batchSize)
             try SweepRunner.validate(configuration, sae: loaded.sae)
             let store = try StoreDatabase(path: db)
             let maxActivations = try loaded.maxActivations(store: store, features: featureList,
-                                                           required: units == .maxActivation)
+                                                           required: resolvedUnits == .maxActivation)
             let runner = try SweepRunner(model: loaded.model, sae: loaded.sae, store: store,
                                          configuration: configuration, maxActivations: maxActivations)
             let line = ProgressLine("sweep \(name)", quiet: quiet)

@@ -181,3 +181,67 @@ func sampleGGUF(seed: UInt64 = 1) -> (data: Data, values: [String: [Float]]) {
         #expect(rejected > 50)
     }
 }
+
+/// Corrupted headers get a short message that says what is wrong (a session saw ~1 KB of raw bytes quoted for a
+/// corrupted key length, and a changed tensor type id reported as "contains NaN or infinity").
+@Suite struct GGUFCorruptionMessageTests {
+    /// Byte offset of the length of metadata key #0 (after magic, version, tensor count, metadata count).
+    static let firstKeyLength = 4 + 4 + 8 + 8
+
+    @Test func corruptedKeyLengthIsNamedNotQuoted() throws {
+        var d = sampleGGUF().data
+        // A length of 1,200 bytes still fits in the file, so it used to be read as a 1,200-byte key of garbage.
+        d.replaceSubrange(Self.firstKeyLength..<(Self.firstKeyLength + 8), with: withUnsafeBytes(of: UInt64(1200).littleEndian, Array.init))
+        do {
+            _ = try GGUFFile(data: d, path: "k.gguf")
+            Issue.record("accepted")
+        } catch {
+            let message = error.localizedDescription
+            #expect(message.hasPrefix("k.gguf"))
+            #expect(message.contains("metadata key #0"), "\(message)")
+            #expect(message.count < 240, "short: \(message.count) characters")
+            #expect(!message.unicodeScalars.contains { $0.value < 0x20 }, "control bytes are escaped")
+        }
+        var huge = sampleGGUF().data
+        huge.replaceSubrange(Self.firstKeyLength..<(Self.firstKeyLength + 8), with: withUnsafeBytes(of: UInt64(70_000).littleEndian, Array.init))
+        #expect(throws: ModelFormatError.self) { _ = try GGUFFile(data: huge, path: "k.gguf") }
+    }
+
+    /// A tensor whose type id is changed to another valid type implies another size: the layout check names the
+    /// tensor, its type and the mismatch.
+    @Test func changedTensorTypeIsReportedAsLayout() throws {
+        var w = GGUFWriter()
+        w.tensors = [
+            .init(name: "first", dimensions: [64], type: .f32, bytes: [UInt8](repeating: 0, count: 256)),
+            .init(name: "second", dimensions: [32], type: .f32, bytes: [UInt8](repeating: 0, count: 128)),
+        ]
+        var bad = w.encode()
+        // The type of tensor 'first' (u32 after its name and its single dimension): f32 (0) → f16 (1).
+        let typeOffset = 4 + 4 + 8 + 8 + (8 + 5) + 4 + 8
+        #expect(bad[typeOffset] == 0)
+        bad[typeOffset] = 1
+        do {
+            _ = try GGUFFile(data: bad, path: "t.gguf")
+            Issue.record("accepted a file whose tensors no longer lie end to end")
+        } catch {
+            let message = error.localizedDescription
+            #expect(message.contains("'second'") && message.contains("'first'") && message.contains("type or offset"), "\(message)")
+        }
+    }
+
+    /// Two tensors at the same offset (one aliasing the other) are refused.
+    @Test func overlappingTensorsAreRefused() throws {
+        var w = GGUFWriter()
+        w.tensors = [
+            .init(name: "a", dimensions: [32], type: .f32, bytes: [UInt8](repeating: 0, count: 128)),
+            .init(name: "b", dimensions: [32], type: .f32, bytes: [UInt8](repeating: 0, count: 128)),
+        ]
+        var bad = w.encode()
+        // Offset of tensor 'b' (u64 after name, n_dims, dim, type): set it to 0, aliasing 'a'.
+        let second = 4 + 4 + 8 + 8 + (8 + 1) + 4 + 8 + 4 + 8
+        let offsetB = second + (8 + 1) + 4 + 8 + 4
+        #expect(bad[offsetB] == 128)
+        bad[offsetB] = 0
+        #expect(throws: ModelFormatError.self) { _ = try GGUFFile(data: bad, path: "o.gguf") }
+    }
+}

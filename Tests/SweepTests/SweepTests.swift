@@ -96,3 +96,67 @@ import Store
         #expect(throws: SweepError.self) { try FeatureList.parse("5-2") }
     }
 }
+
+/// Magnitudes carry their unit into the edit (issue: `--method scale --magnitudes 2` amplified a feature with max
+/// activation 40 eighty-fold, because the factor was multiplied by the max activation).
+@Suite struct MagnitudeUnitTests {
+    @Test func scaleFactorsAreNotMultipliedByTheMaxActivation() {
+        let units = SweepConfiguration.Units.defaultUnits(for: .scale)
+        #expect(units == .factor)
+        let edit = SweepRunner.edit(feature: 3, magnitude: 2, units: units, method: .scale, positions: .all, maxActivation: 40)
+        #expect(edit.magnitude == 2)
+        #expect(edit.target(current: 5) == 10, "a′ = 2 · a")
+    }
+
+    @Test func clampMagnitudesInMaxActivationsAreConverted() {
+        let units = SweepConfiguration.Units.defaultUnits(for: .clamp)
+        #expect(units == .maxActivation)
+        let edit = SweepRunner.edit(feature: 3, magnitude: 1.5, units: units, method: .clamp, positions: .all, maxActivation: 40)
+        #expect(edit.magnitude == 60)
+        let absolute = SweepRunner.edit(feature: 3, magnitude: 1.5, units: .absolute, method: .add, positions: .all, maxActivation: 40)
+        #expect(absolute.magnitude == 1.5)
+    }
+
+    @Test func unitsMustFitTheMethod() {
+        #expect(SweepConfiguration.Units.factor.applies(to: .scale))
+        #expect(!SweepConfiguration.Units.maxActivation.applies(to: .scale))
+        #expect(!SweepConfiguration.Units.absolute.applies(to: .scale))
+        #expect(!SweepConfiguration.Units.factor.applies(to: .clamp))
+        #expect(SweepConfiguration.Units.maxActivation.applies(to: .add))
+        #expect(SweepError.unitsDoNotApply(units: "max-activation", method: "scale").localizedDescription.contains("--units"))
+    }
+
+    /// 1e39 is finite as a Double but ∞ as the Float32 the edit applies.
+    @Test(arguments: ["0,1e39", "0:1e39:3", "-1e39,0"])
+    func magnitudesBeyondFloat32AreRefused(_ text: String) {
+        do {
+            _ = try Magnitudes.parse(text)
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.localizedDescription.contains("--magnitudes"))
+            #expect(error.localizedDescription.contains("Float32"))
+        }
+    }
+
+    @Test func promptsLongerThanTheContextAreRefusedBeforeAnyWork() {
+        #expect(throws: Never.self) { try SweepRunner.checkContext([[1, 2, 3]], prompts: ["abc"], maxTokens: 5, contextLength: 8) }
+        do {
+            try SweepRunner.checkContext([[1, 2], [1, 2, 3, 4, 5]], prompts: ["short", "long one"], maxTokens: 4, contextLength: 8)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.localizedDescription.contains("prompt 2"))
+            #expect(error.localizedDescription.contains("--max-tokens 4"))
+        }
+    }
+
+    @Test func promptFilesRefuseNUL() throws {
+        do {
+            _ = try PromptFile.parse("fine\nout\u{0}hidden\n", path: "p.txt")
+            Issue.record("accepted a NUL")
+        } catch {
+            #expect(error.localizedDescription.contains("p.txt:2"))
+            #expect(error.localizedDescription.contains("NUL"))
+        }
+        #expect(try PromptFile.parse("\u{FEFF}a\r\nb\r\n", path: "bom.txt") == ["a", "b"])
+    }
+}

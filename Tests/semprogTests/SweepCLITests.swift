@@ -125,5 +125,41 @@ import Testing
             #expect(r.stderr.contains("--magnitudes"))
         }
         #expect(count(db) == 0, "nothing written")
+        #expect(!FileManager.default.fileExists(atPath: db), "a refused sweep leaves no database file behind")
+    }
+
+    /// Values the argument parser used to misread or that overflow the precision they are used in.
+    @Test func negativeAndOverflowingValuesAreNamed() throws {
+        let db = dir.appendingPathComponent("values.sqlite").path
+        let negative = try CLIRunner.run(["sweep", "--sae", Self.sae, "--features", "-1", "--prompts",
+                                          dir.appendingPathComponent("prompts.txt").path, "--units", "absolute", "--db", db])
+        #expect(negative.status != 0)
+        #expect(negative.stderr.contains("--features") && negative.stderr.contains("'-1'"), "\(negative.stderr)")
+        #expect(!negative.stderr.contains("Missing value"))
+        let huge = try CLIRunner.run(arguments(db: db, magnitudes: "0,1e39"))
+        #expect(huge.status != 0)
+        #expect(huge.stderr.contains("--magnitudes") && huge.stderr.contains("1e39"), "\(huge.stderr)")
+        let scaleUnits = try CLIRunner.run(arguments(db: db, extra: ["--method", "scale"]))
+        #expect(scaleUnits.status != 0, "--units absolute does not apply to scale factors")
+        #expect(scaleUnits.stderr.contains("--units"), "\(scaleUnits.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    /// A sweep refused for the context length registered its settings, so the corrected rerun was then refused
+    /// as "already exists with a different setting". Now nothing is written before everything is checked.
+    @Test func refusedSweepLeavesTheDatabaseAsItWas() throws {
+        let db = dir.appendingPathComponent("context.sqlite").path
+        let tooLong = try CLIRunner.run(arguments(db: db, extra: ["--max-tokens", "100000"]))
+        #expect(tooLong.status != 0)
+        #expect(tooLong.stderr.contains("context length"), "\(tooLong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db), "no database file")
+        // With a database that already holds another sweep: still untouched by the refused run.
+        #expect(try CLIRunner.run(arguments(db: db, magnitudes: "0", extra: ["--name", "other"])).status == 0)
+        let again = try CLIRunner.run(arguments(db: db, extra: ["--max-tokens", "100000"]))
+        #expect(again.status != 0)
+        let corrected = try CLIRunner.run(arguments(db: db, extra: ["--max-tokens", "4"]))
+        #expect(corrected.status == 0, "the corrected rerun runs: \(corrected.stderr)")
+        let store = try StoreDatabase(path: db, access: .readOnly)
+        #expect(try store.sweeps().map(\.name).sorted() == ["default", "other"])
     }
 }
