@@ -366,6 +366,17 @@ public final class StoreDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2-feature-scores") { db in
+            try db.execute(sql: """
+                CREATE TABLE feature_scores (
+                    feature_id INTEGER PRIMARY KEY REFERENCES features(id) ON DELETE CASCADE,
+                    output_score REAL NOT NULL,     -- Arad et al. (2025): rank score × top probability, [0, 1]
+                    input_score REAL,               -- share of top contexts peaking on a logit-lens token
+                    logit_lens_tokens BLOB NOT NULL, -- int32 ids, best first
+                    settings TEXT NOT NULL          -- JSON: neutral prompt, factor, k, model sha256
+                );
+                """)
+        }
         return migrator
     }()
 }

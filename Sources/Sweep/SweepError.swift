@@ -13,6 +13,7 @@ public enum SweepError: Error, LocalizedError, Equatable {
     case missingMaxActivation(feature: Int)
     case invalidSetting(String, String)
     case unitsDoNotApply(units: String, method: String)
+    case noScores(sae: String)
     case promptTooLong(index: Int, prompt: String, tokens: Int, maxTokens: Int, contextLength: Int)
 
     public var errorDescription: String? {
@@ -28,6 +29,8 @@ public enum SweepError: Error, LocalizedError, Equatable {
         case let .missingMaxActivation(feature):
             "feature \(feature) has no max activation: run 'semprog explain' (feature statistics) first, or use --units absolute"
         case let .invalidSetting(option, value): "\(option): '\(value)' is not a valid value"
+        case let .noScores(sae):
+            "--by output-score: the database holds no output scores for \(sae); run 'semprog screen --sae \(sae) --db …' first"
         case let .unitsDoNotApply(units, method):
             units == "factor"
                 ? "--units factor applies to --method scale only (clamp and add take activations: --units max-activation or absolute)"

@@ -37,8 +37,10 @@ extension Semprog {
         var features: String?
         @Option(name: .customLong("feature-file"), help: "File with one feature index per line.")
         var featureFile: String?
-        @Option(name: .customLong("top-features"), help: "Use the N features most active on the prompts' tokens.")
+        @Option(name: .customLong("top-features"), help: "Use the top N features (see --by).")
         var topFeatures: Int?
+        @Option(help: "What --top-features ranks by: activation (summed over the prompts' tokens) or output-score (stored by 'semprog screen').")
+        var by: FeatureRanking = .activation
 
         @Option(help: "Prompt file: one prompt per line, or JSONL with a 'prompt' field.")
         var prompts: String
@@ -98,8 +100,15 @@ extension Semprog {
             // Lists given by the user are checked before the model loads.
             let givenFeatures = try features.map(FeatureList.parse) ?? featureFile.map(FeatureList.read)
             let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
-            let featureList = try givenFeatures
-                ?? loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
+            let featureList: [Int]
+            if let givenFeatures {
+                featureList = givenFeatures
+            } else if by == .outputScore {
+                featureList = try FeatureScreen.topByOutputScore(databasePath: db,
+                                                                 session: loaded, count: topFeatures ?? 8)
+            } else {
+                featureList = try loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
+            }
             let configuration = SweepConfiguration(
                 modelPath: loaded.modelPath, modelSHA256: loaded.modelSHA256, saePath: loaded.saePath,
                 saeSHA256: loaded.saeSHA256, hookName: loaded.sae.configuration.hookName, features: featureList,
@@ -123,6 +132,12 @@ extension Semprog {
                                   name, summary.generations, summary.seconds, summary.batchesRun, summary.batchesSkipped, db))
         }
     }
+}
+
+/// How `sweep --top-features` ranks features.
+enum FeatureRanking: String, ExpressibleByArgument, CaseIterable {
+    case activation
+    case outputScore = "output-score"
 }
 
 extension EditMethod: ExpressibleByArgument {}

@@ -163,3 +163,38 @@ import Testing
         #expect(try store.sweeps().map(\.name).sorted() == ["default", "other"])
     }
 }
+
+/// `semprog screen` on the real model and the reference SAE, and `sweep --top-features N --by output-score`.
+@Suite(.serialized) struct ScreenCLITests {
+    @Test func screenStoresScoresAndSweepRanksByThem() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-screen-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let prompts = dir.appendingPathComponent("p.txt").path
+        try "Hello\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let unscored = try CLIRunner.run(["sweep", "--sae", SweepCLITests.sae, "--top-features", "2", "--by", "output-score",
+                                          "--prompts", prompts, "--units", "absolute", "--db", db, "--quiet"])
+        #expect(unscored.status != 0)
+        #expect(unscored.stderr.contains("semprog screen"), "\(unscored.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+
+        let r = try CLIRunner.run(["screen", "--sae", SweepCLITests.sae, "--db", db, "--features", "0-9", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["feature"] as? Int } == (0...9).map { $0 })
+        let scores = rows.compactMap { $0["output_score"] as? Double }
+        #expect(scores.count == 10 && scores.allSatisfy { (0...1).contains($0) })
+        #expect(rows.allSatisfy { $0.keys.contains("input_score") })
+        #expect(r.stderr.contains("features/s"))
+
+        let best = (0...9).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }.prefix(2).sorted()
+        let sweep = try CLIRunner.run(["sweep", "--sae", SweepCLITests.sae, "--top-features", "2", "--by", "output-score",
+                                       "--prompts", prompts, "--magnitudes", "0", "--units", "absolute", "--max-tokens", "2",
+                                       "--db", db, "--quiet"])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let store = try StoreDatabase(path: db, access: .readOnly)
+        let features = Set(try store.generations(sweepId: try store.resolveSweep(nil).id!).map(\.featureIndex))
+        #expect(features.sorted() == Array(best), "the two best-scored features are swept")
+    }
+}

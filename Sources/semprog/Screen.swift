@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Sweep
+
+extension Semprog {
+    /// `semprog screen`: output and input scores of an SAE's features (Arad, Mueller & Belinkov 2025).
+    struct Screen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "screen",
+            abstract: "Score features by how they steer: output score (and input score) of Arad et al. (2025).",
+            discussion: """
+            For each feature: raise its activation at the last token of a neutral prompt by --factor × the largest \
+            activation there (error-preserving), read the next-token distribution, and compare it with the feature's \
+            --logit-lens-k logit-lens tokens (U · RMSNorm(W_dec[f])): output score = (1 − best rank / vocabulary) × \
+            their largest probability. The input score is the share of the feature's top contexts (from 'semprog \
+            explain') that peak on a logit-lens token. Scores are stored per feature in --db; use them with \
+            'semprog sweep --top-features N --by output-score'.
+            """)
+
+        @OptionGroup var models: ModelOptions
+        @Option(help: "SQLite database file (scores are stored per feature).")
+        var db: String
+        @Option(help: "Feature indices: comma-separated, ranges allowed (default: every feature).")
+        var features: String?
+        @Option(help: "The neutral prompt.")
+        var prompt: String = FeatureScreenSettings().neutralPrompt
+        @Option(help: "Amplification: added activation = factor × the largest activation at the last token.")
+        var factor: Float = FeatureScreenSettings().factor
+        @Option(name: .customLong("logit-lens-k"), help: "Logit-lens tokens per feature.")
+        var logitLensK: Int = FeatureScreenSettings().logitLensTokens
+        @Option(name: .customLong("batch-size"), help: "Features scored per forward pass.")
+        var batchSize: Int = FeatureScreenSettings().batchSize
+        @Flag(help: "Print a JSON list of {feature, output_score, input_score} to stdout.")
+        var json = false
+        @Flag(help: "No progress line.")
+        var quiet = false
+
+        func run() async throws {
+            let list = try features.map(FeatureList.parse)
+            var settings = FeatureScreenSettings()
+            settings.neutralPrompt = prompt
+            settings.factor = factor
+            settings.logitLensTokens = logitLensK
+            settings.batchSize = batchSize
+            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
+            let line = ProgressLine("screen", quiet: quiet)
+            let start = Date()
+            let results = try FeatureScreen.screenAndStore(session: session, databasePath: db, features: list,
+                                                           settings: settings) { done, total in
+                line.update(done: done, total: total, unit: "features")
+            }
+            line.finish()
+            let seconds = Date().timeIntervalSince(start)
+            if json {
+                let rows: [String] = results.map { r in
+                    let input = r.inputScore.map { "\($0)" } ?? "null"
+                    return "{\"feature\": \(r.feature), \"output_score\": \(r.output.score), \"input_score\": \(input)}"
+                }
+                print("[" + rows.joined(separator: ",\n ") + "]")
+            } else {
+                for r in results.sorted(by: { $0.output.score > $1.output.score }).prefix(20) {
+                    print(String(format: "feature %5d  output %.4f  input %@", r.feature, r.output.score,
+                                 r.inputScore.map { String(format: "%.2f", $0) } ?? "—"))
+                }
+            }
+            Terminal.error(String(format: "screen: %d features in %.1f s (%.1f features/s) → %@",
+                                  results.count, seconds, Double(results.count) / max(seconds, 1e-9), db))
+        }
+    }
+}
