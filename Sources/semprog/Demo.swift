@@ -3,6 +3,7 @@ import Foundation
 import ModelFormats
 import SparseAutoencoder
 import Store
+import Sweep
 
 extension Semprog {
     /// The embedded default study: SmolLM2-135M-Instruct, the demo SAE (trained and cached on first use),
@@ -68,12 +69,23 @@ extension Semprog {
                 }
             }
 
-            // 3. Features: well explained, spanning densities.
+            // 3. Output scores of every feature (screening), then features that steer, spanning densities.
+            if try store.featureScores(saePath: saePath, sha256: saeHash).isEmpty {
+                Terminal.error("demo: screening every feature of the SAE (output score, Arad et al. 2025)")
+                let session = try SteeringSession.load(modelPath: model, saePath: saeDir)
+                let line = ProgressLine("screen", quiet: quiet)
+                _ = try FeatureScreen.screenAndStore(session: session, databasePath: database, features: nil,
+                                                     settings: FeatureScreenSettings()) { done, total in
+                    line.update(done: done, total: total, unit: "features")
+                }
+                line.finish()
+            }
             let stats = try store.featureStatistics(saePath: saePath, sha256: saeHash)
+            let scores = try store.featureScores(saePath: saePath, sha256: saeHash).mapValues(\.outputScore)
             let saeId = try store.registerSAE(SAERecord(path: saePath, sha256: saeHash))
             let explanations = try store.preferredExplanations(saeId: saeId)
             let chosen = DemoFeatureChoice.choose(statistics: Array(stats.values), explanations: explanations,
-                                                  count: plan.featureCount)
+                                                  outputScores: scores, count: plan.featureCount)
             guard chosen.count >= min(3, plan.featureCount) else {
                 throw CLIError.invalidArgument("the demo SAE has too few live, explained features (\(chosen.count)); delete \(saeDir) and rerun")
             }

@@ -41,7 +41,8 @@ struct DemoPlan {
     }
 }
 
-/// How the demo picks its features: live, well-explained ones spread over the range of densities.
+/// How the demo picks its features: live, explained ones spread over the range of densities, and in each density
+/// stratum the one that steers best by the output score.
 ///
 /// 1. Live and not dense: density (fraction of tokens with the feature non-zero) between 1e-4 and 0.2, with an
 ///    explanation.
@@ -49,11 +50,12 @@ struct DemoPlan {
 ///    A few features fire only on the residual stream's outlier tokens (norms ~100× the others, like position 0);
 ///    their max activation is in the thousands, so magnitudes in units of it are meaningless.
 /// 3. Spread over densities: the candidates, sorted by density, are cut into `count` equal strata.
-/// 4. Well explained: in each stratum, the feature whose top activating contexts most often peak on the same
-///    token (the share of contexts whose marked token is the most common one — a monosemantic feature scores 1),
-///    ties broken by the larger max activation, then the smaller index.
+/// 4. Steers: in each stratum, the feature with the highest output score (Arad, Mueller & Belinkov 2025: most SAE
+///    features are input features that barely change the output when steered; `semprog screen`), ties broken by
+///    how often its top contexts peak on the same token, then the larger max activation, then the smaller index.
+///    Without scores, the concentration of the top contexts decides (the choice of earlier versions).
 enum DemoFeatureChoice {
-    static let rule = "live explained features (density 1e-4…0.2, max activation ≤ 10× the median), one per density stratum, the one whose top contexts most often peak on the same token"
+    static let rule = "live explained features (density 1e-4…0.2, max activation ≤ 10× the median), one per density stratum, the one with the highest output score (Arad et al. 2025)"
 
     /// Share of the top contexts whose marked (max) token is the most common marked token; 0 without contexts.
     static func concentration(topContextsJSON: String?) -> Double {
@@ -68,7 +70,8 @@ enum DemoFeatureChoice {
         return Double(counts.values.max() ?? 0) / Double(contexts.count)
     }
 
-    static func choose(statistics: [FeatureRecord], explanations: [Int: ExplanationRecord], count: Int) -> [Int] {
+    static func choose(statistics: [FeatureRecord], explanations: [Int: ExplanationRecord], outputScores: [Int: Double] = [:],
+                       count: Int) -> [Int] {
         let maxima = statistics.compactMap(\.maxActivation).filter { $0 > 0 }.sorted()
         guard !maxima.isEmpty else { return [] }
         let median = maxima[maxima.count / 2]
@@ -84,6 +87,8 @@ enum DemoFeatureChoice {
             let lo = s * candidates.count / strata, hi = (s + 1) * candidates.count / strata
             let stratum = candidates[lo..<max(hi, lo + 1)]
             let best = stratum.max { a, b in
+                let sa = outputScores[a.featureIndex] ?? 0, sb = outputScores[b.featureIndex] ?? 0
+                if sa != sb { return sa < sb }
                 let ca = concentration(topContextsJSON: a.topContexts), cb = concentration(topContextsJSON: b.topContexts)
                 return (ca, a.maxActivation!, -a.featureIndex) < (cb, b.maxActivation!, -b.featureIndex)
             }
