@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Tensor
 
 /// Settings of `SAETrainer`. TopK when `k` is set (the default), else a ReLU SAE with an L1 penalty.

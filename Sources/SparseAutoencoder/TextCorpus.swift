@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Tensor
 
 /// Real-text corpora for activation collection: files are split into documents (fortune files at lines

@@ -1,3 +1,5 @@
+import Randomness
+
 /// One steered generation of a sweep: a feature, a prompt and a magnitude (indices into the settings' lists).
 public struct PlannedCell: Hashable, Sendable, Comparable {
     public var feature: Int

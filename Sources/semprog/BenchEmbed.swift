@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Randomness
 import Tensor
 import TextEmbedding
 

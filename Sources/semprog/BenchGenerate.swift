@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LanguageModel
+import Randomness
 import Tensor
 
 extension Semprog {

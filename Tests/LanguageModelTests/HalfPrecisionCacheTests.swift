@@ -1,3 +1,4 @@
+import Randomness
 import CKernels
 import Foundation
 import Tensor

@@ -1,3 +1,4 @@
+import Randomness
 import ModelFormats
 import Tensor
 import Testing

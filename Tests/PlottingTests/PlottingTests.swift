@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
