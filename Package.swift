@@ -32,7 +32,7 @@ let package = Package(
         // Pipeline stages (dependencies point downward only)
         .target(name: "Randomness"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "Randomness"], swiftSettings: optimise),
-        .target(name: "ModelFormats", dependencies: ["Tensor"], swiftSettings: optimise),
+        .target(name: "ModelFormats", dependencies: ["Tensor", "CZlib"], swiftSettings: optimise),
         .target(name: "Tokenization", swiftSettings: optimise),
         .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CBLAS"],
                 swiftSettings: optimise),
