@@ -106,8 +106,8 @@ public struct SafetensorsFile: Sendable {
             func integer(_ any: Any) -> Int? {
                 guard let n = any as? NSNumber else { return nil }
                 let d = n.doubleValue
-                guard d.rounded() == d, d >= 0, d < 9.0e15 else { return nil }
-                return n.intValue
+                guard d.rounded() == d, d >= 0, d < 9.2e18 else { return nil }
+                return Int(n.int64Value)
             }
             let shape = shapeAny.compactMap(integer)
             let offsets = offsetsAny.compactMap(integer)

@@ -51,7 +51,9 @@ extension SparseAutoencoder {
     /// (`w_enc` [d_in, d_sae], `w_dec` [d_sae, d_in], `b_enc`, `b_dec`, `threshold`) and an optional `config.json`
     /// (`architecture: jump_relu`, `hf_hook_point_in`, …). JumpReLU without b_dec subtraction or normalisation, as
     /// Gemma Scope 1. The hook comes from `hf_hook_point_in` (see `GemmaScope2Configuration.semprogHook`), else
-    /// from the folder names (`resid_post/layer_12_width_16k_l0_medium`, `mlp_out/…`, `attn_out/…`), else `--hook`.
+    /// from the folder names (`resid_post/layer_12_width_16k_l0_medium` → `blocks.12.hook_resid_post`, `mlp_out/…` →
+    /// `hook_mlp_out`, `attn_out/…` → `attn.hook_z`, as SAELens' `get_gemma_3_config_from_hf`); the two must agree
+    /// when both are there. `hook` overrides both.
     static func readGemmaScope2(directory: String, hook: String?) throws -> SparseAutoencoder {
         let dir = URL(fileURLWithPath: directory)
         let weightsPath = dir.appendingPathComponent("params.safetensors").path
@@ -81,25 +83,35 @@ extension SparseAutoencoder {
             throw SAEError.invalidConfiguration(path: configPath, field: "hf_hook_point_out",
                 reason: "'\(output)' differs from hf_hook_point_in '\(input)': a transcoder, which semprog does not run")
         }
-        var hookName: String, hookField: String
-        if let hook {
-            hookName = hook; hookField = "--hook"
-        } else if let input = config?.hfHookPointIn {
+        // The folder names (SAELens' `get_gemma_3_config_from_hf` takes the hook from them) and hf_hook_point_in
+        // must agree when both say something.
+        let parts = dir.standardizedFileURL.pathComponents
+        let leaf = parts.last ?? "", site = parts.count >= 2 ? parts[parts.count - 2] : ""
+        let folderLayer = leaf.hasPrefix("layer_") ? Int(leaf.dropFirst(6).prefix { $0.isNumber }) : nil
+        let sites = ["resid_post": "hook_resid_post", "mlp_out": "hook_mlp_out", "attn_out": "attn.hook_z"]
+        let folderHook = folderLayer.flatMap { l in sites[site].map { "blocks.\(l).\($0)" } }
+        var configHook: String? = nil
+        if let input = config?.hfHookPointIn {
             guard let mapped = GemmaScope2Configuration.semprogHook(huggingFace: input) else {
                 throw SAEError.invalidConfiguration(path: configPath, field: "hf_hook_point_in",
                     reason: "'\(input)' is not a module semprog knows (model.layers.L.output, model.layers.L.mlp.output, …)")
             }
-            hookName = mapped; hookField = "hf_hook_point_in"
-        } else {
-            let parts = dir.standardizedFileURL.pathComponents
-            let leaf = parts.last ?? "", site = parts.count >= 2 ? parts[parts.count - 2] : ""
-            let layer = leaf.hasPrefix("layer_") ? Int(leaf.dropFirst(6).prefix { $0.isNumber }) : nil
-            let hooks = ["resid_post": "hook_resid_post", "mlp_out": "hook_mlp_out", "attn_out": "hook_attn_out"]
-            guard let layer, let h = hooks[site] else {
-                throw SAEError.invalidConfiguration(path: weightsPath, field: "hook",
-                    reason: "no config.json with hf_hook_point_in, and the folder names (\(site)/\(leaf)) give no site and layer; give the hook with --hook")
+            configHook = mapped
+        }
+        let hookName: String, hookField: String
+        if let hook {
+            hookName = hook; hookField = "--hook"
+        } else if let configHook {
+            if let folderHook, folderHook != configHook {
+                throw SAEError.invalidConfiguration(path: configPath, field: "hf_hook_point_in",
+                    reason: "'\(config?.hfHookPointIn ?? "")' (\(configHook)) disagrees with the folder names \(site)/\(leaf) (\(folderHook)); give the hook with --hook")
             }
-            hookName = "blocks.\(layer).\(h)"; hookField = "folder names"
+            hookName = configHook; hookField = "hf_hook_point_in"
+        } else if let folderHook {
+            hookName = folderHook; hookField = "folder names"
+        } else {
+            throw SAEError.invalidConfiguration(path: weightsPath, field: "hook",
+                reason: "no config.json with hf_hook_point_in, and the folder names (\(site)/\(leaf)) give no site and layer; give the hook with --hook")
         }
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: weightsPath) } catch {

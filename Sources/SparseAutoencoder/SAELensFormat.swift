@@ -20,8 +20,8 @@ extension SparseAutoencoder {
         let rawConfig = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath)))) as? [String: Any] ?? [:]
         let major = configuration.saeLensVersion.flatMap { Int($0.split(separator: ".").first ?? "") } ?? 0
         let format: SAEFormat = major >= 6 ? .saeLens : .saeLensPre6
-        var hookField = format == .saeLens ? "metadata.hook_name" : (rawConfig["hook_name"] != nil ? "hook_name" : "hook_point")
-        if format == .saeLens, (rawConfig["metadata"] as? [String: Any])?["hook_name"] == nil { hookField = "hook_name" }
+        var hookField = (rawConfig["metadata"] as? [String: Any])?["hook_name"] != nil ? "metadata.hook_name"
+            : rawConfig["hook_name"] != nil ? "hook_name" : "hook_point"
         var adjustments: [String] = []
         if let hook {
             configuration = configuration.with(hook: hook)
