@@ -56,4 +56,31 @@ import Testing
         #expect(unknown.status != 0 && unknown.stderr.contains("cfg.json") && unknown.stderr.contains("crosscoder"), "\(unknown.stderr)")
         #expect(unknown.stderr.split(separator: "\n").count == 1)
     }
+
+    /// L0 and explained variance on a text, against the L0 counted from `activations --json` for the same text
+    /// (SmolLM2 in models/, the jumprelu reference SAE on blocks.6).
+    @Test func l0AndExplainedVarianceOnAText() throws {
+        struct Measured: Decodable { var tokens: Int; var mean_l0: Double; var explained_variance: Double }
+        let sae = CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/reference/sae-jumprelu-blocks6").path
+        let model = CLIRunner.repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        let text = "The cat sat on the warm mat and watched the birds outside the window."
+        let r = try CLIRunner.run(["sae", "info", sae, "--model", model, "--text", text, "--threads", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let m = try JSONDecoder().decode(Measured.self, from: Data(r.stdout.utf8))
+        #expect(m.tokens >= 10 && m.mean_l0 > 0 && m.mean_l0 <= 64)
+        // This reference SAE is not a trained one: its explained variance on the text is negative (−0.28).
+        #expect(m.explained_variance.isFinite && m.explained_variance <= 1, "\(m.explained_variance)")
+        // The same L0 from `activations --json --top 64` (every active feature listed), positions after the first.
+        struct Activations: Decodable { struct Token: Decodable { struct F: Decodable { var activation: Float }; var features: [F] }; var tokens: [Token] }
+        let a = try CLIRunner.run(["activations", "--model", model, "--sae", sae, "--text", text, "--top", "64", "--threads", "2", "--json"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let tokens = try JSONDecoder().decode(Activations.self, from: Data(a.stdout.utf8)).tokens.dropFirst()
+        #expect(tokens.count == m.tokens)
+        let l0 = Double(tokens.map { $0.features.filter { $0.activation > 0 }.count }.reduce(0, +)) / Double(tokens.count)
+        #expect(abs(l0 - m.mean_l0) < 1e-9, "\(l0) vs \(m.mean_l0)")
+        // A model the SAE does not fit: one named error, non-zero exit.
+        let wrong = try CLIRunner.run(["sae", "info", Self.fixtures.appendingPathComponent("saelens-standard").path, "--model",
+                                       CLIRunner.repositoryRoot.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf").path, "--text", text, "--json"])
+        #expect(wrong.status != 0 && wrong.stdout.isEmpty)
+    }
 }
