@@ -120,7 +120,6 @@ extension SparseAutoencoder {
         var configuration = SAEConfiguration(architecture: .topk, dIn: d, dSae: m, k: config.k, layer: 0, applyBDecToInput: true,
                                              normalizeActivations: .none, prependBOS: true)
         configuration = configuration.with(hook: hookName)
-        configuration.dtype = "bfloat16"
         var names = SAESource.TensorNames()
         names.encoderWeights = "encoder.weight"; names.encoderBias = "encoder.bias"
         let source = SAESource(format: .sparsify, configPath: configPath, weightsPath: weightsPath, hookField: hookField,
