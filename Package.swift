@@ -32,7 +32,7 @@ let package = Package(
         // Pipeline stages (dependencies point downward only)
         .target(name: "Randomness"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "Randomness"], swiftSettings: optimise),
-        .target(name: "ModelFormats", swiftSettings: optimise),
+        .target(name: "ModelFormats", dependencies: ["CZlib"], swiftSettings: optimise),
         .target(name: "Tokenization", swiftSettings: optimise),
         .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CKernels", "Randomness"],
                 swiftSettings: optimise),

@@ -30,7 +30,7 @@ public enum SAEError: Error, LocalizedError, Equatable {
         case let .cannotRead(path, reason): "\(path): cannot read: \(reason)"
         case let .invalidConfiguration(path, field, reason): "\(path): field '\(field)': \(reason)"
         case let .unknownArchitecture(path, field, value):
-            "\(path): field '\(field)': unknown SAE architecture '\(value)' (supported: standard, jumprelu, topk)"
+            "\(path): field '\(field)': unknown SAE architecture '\(value)' (supported: standard, jumprelu, topk, gated, and the inference forms of batchtopk and matryoshka_batchtopk)"
         case let .missingTensor(path, tensor): "\(path): missing tensor '\(tensor)'"
         case let .unexpectedTensor(path, tensor): "\(path): unexpected tensor '\(tensor)' for this architecture"
         case let .shapeMismatch(path, tensor, expected, found):

@@ -128,8 +128,7 @@ extension SparseAutoencoder {
             let n = min(batchSize, x.rows - start)
             let chunk = Matrix(rows: n, cols: d, values: Array(x.values[(start * d)..<((start + n) * d)]))
             let norms = normalization(of: chunk)
-            var a = preActivations(chunk, normalization: norms)
-            activate(&a)
+            let a = encode(chunk, normalization: norms)
             var y = decode(a)
             for r in 0..<n {
                 for j in 0..<m where a.values[r * m + j] != 0 { fires[j] += 1; nonzero += 1 }

@@ -6,15 +6,29 @@ import Tensor
 ///
 ///     x̃   = N(x)                                   (normalisation, identity unless configured)
 ///     pre = (x̃ − b_dec·[apply_b_dec_to_input]) · W_enc + b_enc        W_enc: [d_in, d_sae]
-///     a   = σ(pre)                                 (ReLU / JumpReLU / TopK, see `SAEArchitecture`)
+///     a   = σ(pre)                                 (ReLU / JumpReLU / TopK / gated, see `SAEArchitecture`)
 ///     x̂   = N⁻¹(a · W_dec + b_dec)                 W_dec: [d_sae, d_in]
 ///
-/// Weights live in memory as Float32. Encoding and decoding are batched: one sgemm per call.
+/// For gated SAEs pre = x̃_c · (W_enc ∘ exp(r_mag)) + b_mag and the gate is x̃_c · W_enc + b_gate (x̃_c the centred
+/// input); `encoderBias` then holds b_mag. Reference: SAELens `sae_lens/saes/{sae,standard_sae,jumprelu_sae,
+/// topk_sae,gated_sae}.py`. Weights live in memory as Float32. Encoding and decoding are batched: one sgemm per
+/// call (two for gated SAEs).
 public final class SparseAutoencoder: @unchecked Sendable {
+    /// The gated architecture's extra parameters.
+    public struct GatedParameters: Sendable, Equatable {
+        /// b_gate, `d_sae`.
+        public var gateBias: [Float]
+        /// r_mag, `d_sae`: the magnitude path uses W_enc ∘ exp(r_mag).
+        public var magnitudeLogScale: [Float]
+        public init(gateBias: [Float], magnitudeLogScale: [Float]) {
+            self.gateBias = gateBias; self.magnitudeLogScale = magnitudeLogScale
+        }
+    }
+
     public let configuration: SAEConfiguration
     /// W_enc, `d_in × d_sae`.
     public let encoderWeights: Matrix
-    /// b_enc, `d_sae`.
+    /// b_enc, `d_sae` (b_mag for gated SAEs).
     public let encoderBias: [Float]
     /// W_dec, `d_sae × d_in` (row i is feature i's direction).
     public let decoderWeights: Matrix
@@ -22,37 +36,66 @@ public final class SparseAutoencoder: @unchecked Sendable {
     public let decoderBias: [Float]
     /// JumpReLU thresholds θ, `d_sae` (nil for other architectures).
     public let threshold: [Float]?
+    /// b_gate and r_mag of a gated SAE (nil for other architectures).
+    public let gate: GatedParameters?
     /// log₁₀ of each feature's firing density, from `sparsity.safetensors` when present.
     public let log10Density: [Float]?
     /// Directory the SAE was loaded from (nil when built in memory).
     public let directory: String?
-    /// W_encᵀ (d_sae × d_in) in the packed-panel layout of `PackedMatrix`, for AVX2/FMA machines.
+    /// What was read: format, files, and what the loader changed (nil when built in memory).
+    public let source: SAESource?
+    /// The matrix the pre-activations use: W_enc, or W_enc ∘ exp(r_mag) for gated SAEs.
+    let projectionWeights: Matrix
+    /// `projectionWeights`ᵀ (d_sae × d_in) in the packed-panel layout of `PackedMatrix`, for AVX2/FMA machines.
     let packedEncoder: PackedMatrix?
+    /// W_encᵀ packed, for the gate of a gated SAE.
+    let packedGate: PackedMatrix?
 
     /// Builds an SAE from in-memory weights, checking every shape against the configuration.
     public init(configuration: SAEConfiguration, encoderWeights: Matrix, encoderBias: [Float],
-                decoderWeights: Matrix, decoderBias: [Float], threshold: [Float]? = nil,
-                log10Density: [Float]? = nil, directory: String? = nil) throws {
-        let path = directory ?? "<memory>"
+                decoderWeights: Matrix, decoderBias: [Float], threshold: [Float]? = nil, gate: GatedParameters? = nil,
+                log10Density: [Float]? = nil, directory: String? = nil, source: SAESource? = nil) throws {
+        let path = source?.weightsPath ?? directory ?? "<memory>"
+        let names = source?.tensorNames ?? SAESource.TensorNames()
         let d = configuration.dIn, m = configuration.dSae
         func check(_ name: String, _ found: [Int], _ expected: [Int]) throws {
             if found != expected { throw SAEError.shapeMismatch(path: path, tensor: name, expected: expected, found: found) }
         }
-        try check("W_enc", [encoderWeights.rows, encoderWeights.cols], [d, m])
-        try check("W_dec", [decoderWeights.rows, decoderWeights.cols], [m, d])
-        try check("b_enc", [encoderBias.count], [m])
-        try check("b_dec", [decoderBias.count], [d])
+        try check(names.encoderWeights, [encoderWeights.rows, encoderWeights.cols], [d, m])
+        try check(names.decoderWeights, [decoderWeights.rows, decoderWeights.cols], [m, d])
+        let encoderBiasName: String = configuration.architecture == .gated ? "b_mag" : names.encoderBias
+        try check(encoderBiasName, [encoderBias.count], [m])
+        try check(names.decoderBias, [decoderBias.count], [d])
         if configuration.architecture == .jumprelu {
-            guard let threshold else { throw SAEError.missingTensor(path: path, tensor: "threshold") }
-            try check("threshold", [threshold.count], [m])
+            guard let threshold else { throw SAEError.missingTensor(path: path, tensor: names.threshold) }
+            try check(names.threshold, [threshold.count], [m])
         } else if threshold != nil {
-            throw SAEError.unexpectedTensor(path: path, tensor: "threshold")
+            throw SAEError.unexpectedTensor(path: path, tensor: names.threshold)
+        }
+        if configuration.architecture == .gated {
+            guard let gate else { throw SAEError.missingTensor(path: path, tensor: "b_gate") }
+            try check("b_gate", [gate.gateBias.count], [m])
+            try check("r_mag", [gate.magnitudeLogScale.count], [m])
+        } else if gate != nil {
+            throw SAEError.unexpectedTensor(path: path, tensor: "b_gate")
         }
         if let log10Density { try check("sparsity", [log10Density.count], [m]) }
-        for (name, values) in [("W_enc", encoderWeights.values), ("W_dec", decoderWeights.values),
-                               ("b_enc", encoderBias), ("b_dec", decoderBias), ("threshold", threshold ?? [])]
-        where !values.allSatisfy(\.isFinite) {
+        let biasName = configuration.architecture == .gated ? "b_mag" : names.encoderBias
+        var parameters: [(String, [Float])] = [(names.encoderWeights, encoderWeights.values)]
+        parameters.append((names.decoderWeights, decoderWeights.values))
+        parameters.append((biasName, encoderBias))
+        parameters.append((names.decoderBias, decoderBias))
+        parameters.append((names.threshold, threshold ?? []))
+        parameters.append(("b_gate", gate?.gateBias ?? []))
+        parameters.append(("r_mag", gate?.magnitudeLogScale ?? []))
+        for (name, values) in parameters where !values.allSatisfy({ $0.isFinite }) {
             throw SAEError.nonFinite(path: path, tensor: name)
+        }
+        var projection = encoderWeights
+        if let gate {
+            let scale = gate.magnitudeLogScale.map { Float(Foundation.exp(Double($0))) }
+            guard scale.allSatisfy(\.isFinite) else { throw SAEError.nonFinite(path: path, tensor: "r_mag (exp overflows)") }
+            for i in 0..<d { for j in 0..<m { projection.values[i * m + j] *= scale[j] } }
         }
         self.configuration = configuration
         self.encoderWeights = encoderWeights
@@ -60,89 +103,97 @@ public final class SparseAutoencoder: @unchecked Sendable {
         self.decoderWeights = decoderWeights
         self.decoderBias = decoderBias
         self.threshold = threshold
+        self.gate = gate
         self.log10Density = log10Density
         self.directory = directory
-        packedEncoder = PackedMatrix.isAccelerated ? PackedMatrix(encoderWeights.transposed()) : nil
+        self.source = source
+        self.projectionWeights = projection
+        packedEncoder = PackedMatrix.isAccelerated ? PackedMatrix(projection.transposed()) : nil
+        packedGate = PackedMatrix.isAccelerated && gate != nil ? PackedMatrix(encoderWeights.transposed()) : nil
     }
 
     // MARK: Loading and saving
 
     static let configFile = "cfg.json", weightsFile = "sae_weights.safetensors", sparsityFile = "sparsity.safetensors"
 
-    /// Loads `cfg.json`, `sae_weights.safetensors` and, when present, `sparsity.safetensors` (tensor `sparsity`,
-    /// log₁₀ density) from an SAELens directory. Optional weights: `log_threshold` (JumpReLU, θ = exp) instead of
-    /// `threshold`; `scaling_factor` [d_sae] (SAELens' finetuning scaling, folded into W_dec rows at load).
-    public static func load(directory: String) throws -> SparseAutoencoder {
-        let dir = URL(fileURLWithPath: directory)
+    /// Reads an SAE folder in any format semprog knows (`SAEFormat.detect`): SAELens (v6 and earlier cfg.json),
+    /// Gemma Scope 1 (`params.npz`), Gemma Scope 2 (`params.safetensors` + optional `config.json`) and EleutherAI
+    /// sparsify (`cfg.json` + `sae.safetensors`). `hook` replaces the hook the files give or imply. Any hook is
+    /// accepted here (`sae info` shows it); `load` also requires a residual-stream hook.
+    public static func read(directory: String, hook: String? = nil) throws -> SparseAutoencoder {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SAEError.cannotRead(path: directory, reason: "not a directory (expected cfg.json and sae_weights.safetensors inside)")
+            throw SAEError.cannotRead(path: directory, reason: "not a directory (expected an SAE folder: cfg.json and sae_weights.safetensors, params.npz, params.safetensors, or cfg.json and sae.safetensors)")
         }
-        let configPath = dir.appendingPathComponent(configFile).path
-        let configuration = try SAEConfiguration.load(path: configPath)
-        let weightsPath = dir.appendingPathComponent(weightsFile).path
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw SAEError.cannotRead(path: weightsPath, reason: "file not found")
-        }
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(path: weightsPath) } catch {
-            throw SAEError.cannotRead(path: weightsPath, reason: error.localizedDescription)
-        }
-        let d = configuration.dIn, m = configuration.dSae
-        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
-            guard let info = file.tensors[name] else { throw SAEError.missingTensor(path: weightsPath, tensor: name) }
-            guard info.shape == shape else {
-                throw SAEError.shapeMismatch(path: weightsPath, tensor: name, expected: shape, found: info.shape)
-            }
-            do { return try file.floats(name, shape: shape) } catch ModelFormatError.nonFinite {
-                throw SAEError.nonFinite(path: weightsPath, tensor: name)
-            } catch { throw SAEError.cannotRead(path: weightsPath, reason: error.localizedDescription) }
-        }
-        var known: Set<String> = ["W_enc", "W_dec", "b_enc", "b_dec", "scaling_factor"]
-        if configuration.architecture == .jumprelu { known.formUnion(["threshold", "log_threshold"]) }
-        for name in file.tensorNames where !known.contains(name) {
-            throw SAEError.unexpectedTensor(path: weightsPath, tensor: name)
-        }
-        let wEnc = try tensor("W_enc", [d, m])
-        var wDec = try tensor("W_dec", [m, d])
-        let bEnc = try tensor("b_enc", [m])
-        let bDec = try tensor("b_dec", [d])
-        var threshold: [Float]? = nil
-        if configuration.architecture == .jumprelu {
-            if file.tensors["threshold"] != nil {
-                threshold = try tensor("threshold", [m])
-            } else if file.tensors["log_threshold"] != nil {
-                threshold = try tensor("log_threshold", [m]).map { Float(Foundation.exp(Double($0))) }
-            } else {
-                throw SAEError.missingTensor(path: weightsPath, tensor: "threshold")
+        if let hook {
+            guard SAEConfiguration.isKnownHook(hook) else {
+                throw SAEError.invalidConfiguration(path: "--hook", field: "hook", reason: "'\(hook)' is not a hook of a block (blocks.L.hook_resid_post …) nor hook_embed")
             }
         }
-        if file.tensors["scaling_factor"] != nil {
-            let s = try tensor("scaling_factor", [m])
-            for i in 0..<m { for j in 0..<d { wDec[i * d + j] *= s[i] } }
+        switch try SAEFormat.detect(directory: directory) {
+        case .saeLens, .saeLensPre6: return try readSAELens(directory: directory, hook: hook)
+        case .gemmaScope1: return try readGemmaScope1(directory: directory, hook: hook)
+        case .gemmaScope2: return try readGemmaScope2(directory: directory, hook: hook)
+        case .sparsify: return try readSparsify(directory: directory, hook: hook)
         }
-        var density: [Float]? = nil
-        let sparsityPath = dir.appendingPathComponent(sparsityFile).path
-        if FileManager.default.fileExists(atPath: sparsityPath) {
-            let s: SafetensorsFile
-            do { s = try SafetensorsFile(path: sparsityPath) } catch {
-                throw SAEError.cannotRead(path: sparsityPath, reason: error.localizedDescription)
-            }
-            guard let info = s.tensors["sparsity"] else { throw SAEError.missingTensor(path: sparsityPath, tensor: "sparsity") }
-            guard info.elementCount == m else {
-                throw SAEError.shapeMismatch(path: sparsityPath, tensor: "sparsity", expected: [m], found: info.shape)
-            }
-            // −inf is legal here (a feature that never fired); NaN is not.
-            let values = (try? s.floats("sparsity", requireFinite: false)) ?? []
-            guard values.count == m, !values.contains(where: \.isNaN) else {
-                throw SAEError.nonFinite(path: sparsityPath, tensor: "sparsity")
-            }
-            density = values
+    }
+
+    /// `read`, then requires a hook on the residual stream (`blocks.L.hook_resid_post`, `blocks.L.hook_resid_pre`
+    /// with L ≥ 1): the only site semprog's language models expose. The error names the file and `hook_name`.
+    public static func load(directory: String, hook: String? = nil) throws -> SparseAutoencoder {
+        let sae = try read(directory: directory, hook: hook)
+        guard sae.configuration.isResidualHook else {
+            let path = sae.source?.configPath ?? sae.source?.weightsPath ?? directory
+            throw SAEError.invalidConfiguration(path: path, field: sae.source?.hookField ?? "hook_name",
+                reason: "'\(sae.configuration.hookName)' is not a residual-stream hook (blocks.L.hook_resid_post or blocks.L.hook_resid_pre with L ≥ 1), the only site semprog's models expose")
         }
-        return try SparseAutoencoder(
-            configuration: configuration, encoderWeights: Matrix(rows: d, cols: m, values: wEnc), encoderBias: bEnc,
-            decoderWeights: Matrix(rows: m, cols: d, values: wDec), decoderBias: bDec, threshold: threshold,
-            log10Density: density, directory: directory)
+        return sae
+    }
+
+    /// Reads `sparsity.safetensors` (tensor `sparsity`, log₁₀ density) when the folder has one.
+    static func readSparsity(directory: URL, dSae m: Int) throws -> [Float]? {
+        let sparsityPath = directory.appendingPathComponent(sparsityFile).path
+        guard FileManager.default.fileExists(atPath: sparsityPath) else { return nil }
+        let s: SafetensorsFile
+        do { s = try SafetensorsFile(path: sparsityPath) } catch {
+            throw SAEError.cannotRead(path: sparsityPath, reason: error.localizedDescription)
+        }
+        guard let info = s.tensors["sparsity"] else { throw SAEError.missingTensor(path: sparsityPath, tensor: "sparsity") }
+        guard info.elementCount == m else {
+            throw SAEError.shapeMismatch(path: sparsityPath, tensor: "sparsity", expected: [m], found: info.shape)
+        }
+        // −inf is legal here (a feature that never fired); NaN is not.
+        let values: [Float]
+        do { values = try s.floats("sparsity", requireFinite: false) } catch {
+            throw SAEError.cannotRead(path: sparsityPath, reason: error.localizedDescription)
+        }
+        guard values.count == m, !values.contains(where: \.isNaN) else {
+            throw SAEError.nonFinite(path: sparsityPath, tensor: "sparsity")
+        }
+        return values
+    }
+
+    /// Folds TopK's `rescale_acts_by_decoder_norm` into the weights: with n_i = ‖W_dec[i]‖, W_enc[:, i] ← W_enc[:, i]·n_i,
+    /// b_enc[i] ← b_enc[i]·n_i, W_dec[i] ← W_dec[i]/n_i. Then TopK(pre′) equals SAELens' TopK(pre·n) and a′·W_dec′ its
+    /// (a/n)·W_dec (`TopKSAE.encode`/`decode` in `saes/topk_sae.py`; `_fold_norm_topk`).
+    static func foldDecoderNorms(wEnc: inout [Float], bEnc: inout [Float], wDec: inout [Float], dIn d: Int, dSae m: Int) {
+        for i in 0..<m {
+            var s: Double = 0
+            for j in 0..<d { let v = Double(wDec[i * d + j]); s += v * v }
+            let n = Float(s.squareRoot())
+            guard n > 0 else { continue }   // a zero row never contributes; SAELens would give NaN
+            for j in 0..<d { wDec[i * d + j] /= n }
+            for r in 0..<d { wEnc[r * m + i] *= n }
+            bEnc[i] *= n
+        }
+    }
+
+    /// Folds `expected_average_only_in`'s constant s: W_enc·s, W_dec/s, b_dec/s
+    /// (`SAE.fold_activation_norm_scaling_factor` in `saes/sae.py`).
+    static func foldNormScalingFactor(_ s: Float, wEnc: inout [Float], wDec: inout [Float], bDec: inout [Float]) {
+        for i in 0..<wEnc.count { wEnc[i] *= s }
+        for i in 0..<wDec.count { wDec[i] /= s }
+        for i in 0..<bDec.count { bDec[i] /= s }
     }
 
     /// Writes `cfg.json` (SAELens ≥ 6 layout), `sae_weights.safetensors` and, given densities,
@@ -161,14 +212,24 @@ public final class SparseAutoencoder: @unchecked Sendable {
             try fm.createDirectory(at: staging, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(configuration).write(to: staging.appendingPathComponent(Self.configFile))
+            // The loaders fold rescale_acts_by_decoder_norm and norm_scaling_factor into the weights: what is
+            // written is the folded SAE, which computes the same without them.
+            var written = configuration
+            written.rescaleActsByDecoderNorm = false
+            written.normScalingFactor = nil
+            try encoder.encode(written).write(to: staging.appendingPathComponent(Self.configFile))
+            let m = configuration.dSae
             var tensors = [
-                SafetensorsWriter.Tensor(name: "W_enc", shape: [configuration.dIn, configuration.dSae], values: encoderWeights.values),
-                SafetensorsWriter.Tensor(name: "W_dec", shape: [configuration.dSae, configuration.dIn], values: decoderWeights.values),
-                SafetensorsWriter.Tensor(name: "b_enc", shape: [configuration.dSae], values: encoderBias),
+                SafetensorsWriter.Tensor(name: "W_enc", shape: [configuration.dIn, m], values: encoderWeights.values),
+                SafetensorsWriter.Tensor(name: "W_dec", shape: [m, configuration.dIn], values: decoderWeights.values),
+                SafetensorsWriter.Tensor(name: gate == nil ? "b_enc" : "b_mag", shape: [m], values: encoderBias),
                 SafetensorsWriter.Tensor(name: "b_dec", shape: [configuration.dIn], values: decoderBias),
             ]
-            if let threshold { tensors.append(.init(name: "threshold", shape: [configuration.dSae], values: threshold)) }
+            if let threshold { tensors.append(.init(name: "threshold", shape: [m], values: threshold)) }
+            if let gate {
+                tensors.append(.init(name: "b_gate", shape: [m], values: gate.gateBias))
+                tensors.append(.init(name: "r_mag", shape: [m], values: gate.magnitudeLogScale))
+            }
             try SafetensorsWriter.write(tensors, to: staging.appendingPathComponent(Self.weightsFile).path)
             if let log10Density {
                 guard log10Density.count == configuration.dSae else {
@@ -190,7 +251,11 @@ public final class SparseAutoencoder: @unchecked Sendable {
 
     /// Checks the SAE against a language model: `d_in` must equal its width and the hook's block must exist.
     public func check(modelWidth: Int, layerCount: Int) throws {
-        let path = (directory.map { $0 + "/" + Self.configFile }) ?? "<memory>"
+        let path = source?.configPath ?? source?.weightsPath ?? (directory.map { $0 + "/" + Self.configFile }) ?? "<memory>"
+        guard configuration.isResidualHook else {
+            throw SAEError.modelMismatch(path: path, field: source?.hookField ?? "hook_name",
+                                         reason: "the model has no hook '\(configuration.hookName)': semprog's models expose the residual stream only")
+        }
         guard configuration.dIn == modelWidth else {
             throw SAEError.modelMismatch(path: path, field: "d_in",
                                          reason: "d_in = \(configuration.dIn) but the model's residual width is \(modelWidth)")
@@ -243,11 +308,9 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
     }
 
-    /// Pre-activations `pre = (N(x) − b_dec·[apply]) · W_enc + b_enc`, rows × d_sae (one packed GEMM, or sgemm).
-    public func preActivations(_ x: Matrix, normalization: [RowNormalization]? = nil) -> Matrix {
-        precondition(x.cols == configuration.dIn, "encode: \(x.cols) columns, SAE d_in is \(configuration.dIn)")
-        let d = configuration.dIn, m = configuration.dSae
-        let norms = normalization ?? self.normalization(of: x)
+    /// x̃ − b_dec·[apply_b_dec_to_input] with x̃ = N(x) (SAELens `SAE.process_sae_in`).
+    func centredInput(_ x: Matrix, normalization norms: [RowNormalization]) -> Matrix {
+        let d = configuration.dIn
         var input = x
         let subtract = configuration.applyBDecToInput
         for r in 0..<x.rows {
@@ -259,15 +322,21 @@ public final class SparseAutoencoder: @unchecked Sendable {
                 input.values[r * d + j] = v
             }
         }
-        var pre = Matrix(zeros: x.rows, m)
-        for r in 0..<x.rows { for j in 0..<m { pre.values[r * m + j] = encoderBias[j] } }
-        if x.rows > 0, let packedEncoder {
-            packedEncoder.multiply(input.values, count: x.rows, into: &pre.values, accumulate: true, threads: BLAS.threads)
-        } else if x.rows > 0 {
+        return input
+    }
+
+    /// input · W + bias, rows × d_sae (one packed GEMM, or sgemm).
+    func project(_ input: Matrix, weights: Matrix, packed: PackedMatrix?, bias: [Float]) -> Matrix {
+        let d = configuration.dIn, m = configuration.dSae
+        var pre = Matrix(zeros: input.rows, m)
+        for r in 0..<input.rows { for j in 0..<m { pre.values[r * m + j] = bias[j] } }
+        if input.rows > 0, let packed {
+            packed.multiply(input.values, count: input.rows, into: &pre.values, accumulate: true, threads: BLAS.threads)
+        } else if input.rows > 0 {
             input.values.withUnsafeBufferPointer { a in
-                encoderWeights.values.withUnsafeBufferPointer { b in
+                weights.values.withUnsafeBufferPointer { b in
                     pre.values.withUnsafeMutableBufferPointer { c in
-                        BLAS.gemm(m: x.rows, n: m, k: d, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: m,
+                        BLAS.gemm(m: input.rows, n: m, k: d, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: m,
                                   beta: 1, c: c.baseAddress!, ldc: m)
                     }
                 }
@@ -276,12 +345,33 @@ public final class SparseAutoencoder: @unchecked Sendable {
         return pre
     }
 
-    /// Applies the architecture's activation function to pre-activations in place.
+    /// Pre-activations `pre = (N(x) − b_dec·[apply]) · W_enc + b_enc`, rows × d_sae (SAELens' `hook_sae_acts_pre`;
+    /// for gated SAEs the magnitude path (N(x) − b_dec·[apply]) · (W_enc ∘ exp(r_mag)) + b_mag).
+    public func preActivations(_ x: Matrix, normalization: [RowNormalization]? = nil) -> Matrix {
+        precondition(x.cols == configuration.dIn, "encode: \(x.cols) columns, SAE d_in is \(configuration.dIn)")
+        let input = centredInput(x, normalization: normalization ?? self.normalization(of: x))
+        return project(input, weights: projectionWeights, packed: packedEncoder, bias: encoderBias)
+    }
+
+    /// Applies the architecture's activation function to pre-activations in place. A gated SAE needs its gate,
+    /// which depends on the input: use `encode(_:normalization:)` for those.
     public func activate(_ pre: inout Matrix) {
+        precondition(configuration.architecture != .gated, "activate: a gated SAE's gate needs the input; use encode(_:normalization:)")
+        activate(&pre, gatePre: nil)
+    }
+
+    func activate(_ pre: inout Matrix, gatePre: Matrix?) {
         let m = pre.cols
         switch configuration.architecture {
         case .standard:
             for i in 0..<pre.values.count where pre.values[i] < 0 { pre.values[i] = 0 }
+        case .gated:
+            // a = 1[gate > 0] · ReLU(pre)  (GatedSAE.encode)
+            let g = gatePre!
+            for i in 0..<pre.values.count {
+                let v = pre.values[i]
+                pre.values[i] = (g.values[i] > 0 && v > 0) ? v : 0
+            }
         case .jumprelu:
             let theta = threshold!
             for r in 0..<pre.rows {
@@ -306,11 +396,19 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
     }
 
+    /// Feature activations `a = σ(pre)` of rows normalised by `norms`, rows × d_sae.
+    public func encode(_ x: Matrix, normalization norms: [RowNormalization]) -> Matrix {
+        precondition(x.cols == configuration.dIn, "encode: \(x.cols) columns, SAE d_in is \(configuration.dIn)")
+        let input = centredInput(x, normalization: norms)
+        var pre = project(input, weights: projectionWeights, packed: packedEncoder, bias: encoderBias)
+        let gatePre = gate.map { project(input, weights: encoderWeights, packed: packedGate, bias: $0.gateBias) }
+        activate(&pre, gatePre: gatePre)
+        return pre
+    }
+
     /// Feature activations `a = σ(pre)`, rows × d_sae.
     public func encode(_ x: Matrix) -> Matrix {
-        var pre = preActivations(x)
-        activate(&pre)
-        return pre
+        encode(x, normalization: normalization(of: x))
     }
 
     /// `a · W_dec + b_dec`, in the SAE's (normalised) input space: equal to the reconstruction of x when
@@ -335,9 +433,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// x̂ = N⁻¹(σ(pre(x)) · W_dec + b_dec) in the units of x.
     public func reconstruct(_ x: Matrix) -> Matrix {
         let norms = normalization(of: x)
-        var pre = preActivations(x, normalization: norms)
-        activate(&pre)
-        var y = decode(pre)
+        var y = decode(encode(x, normalization: norms))
         let d = configuration.dIn
         for r in 0..<y.rows where norms[r] != .identity {
             for j in 0..<d { y.values[r * d + j] = y.values[r * d + j] * norms[r].scale + norms[r].shift }

@@ -84,8 +84,7 @@ extension SparseAutoencoder {
         for edit in rowEdits { try checkFeature(edit.feature) }
         let d = configuration.dIn, m = configuration.dSae
         let norms = normalization(of: x)
-        var pre = preActivations(x, normalization: norms)
-        activate(&pre)
+        let pre = encode(x, normalization: norms)
         let before = rowEdits.enumerated().map { r, edit in pre.values[r * m + edit.feature] }
         decoderWeights.values.withUnsafeBufferPointer { w in
             for (r, edit) in rowEdits.enumerated() {

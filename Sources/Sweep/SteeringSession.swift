@@ -30,7 +30,8 @@ public final class SteeringSession {
         self.modelPath = URL(fileURLWithPath: modelPath).standardizedFileURL.path
         self.saePath = URL(fileURLWithPath: saePath).standardizedFileURL.path
         self.modelSHA256 = try SHA256Digest.hex(ofFile: modelPath)
-        self.saeSHA256 = try SHA256Digest.hex(ofFile: saePath + "/sae_weights.safetensors")
+        // The weights file of whichever format the SAE came in (sae_weights.safetensors, params.npz, …).
+        self.saeSHA256 = try SHA256Digest.hex(ofFile: sae.source?.weightsPath ?? saePath + "/sae_weights.safetensors")
     }
 
     public static func load(modelPath: String, saePath: String) throws -> SteeringSession {

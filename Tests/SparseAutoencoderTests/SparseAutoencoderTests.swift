@@ -26,7 +26,8 @@ func randomSAE(_ architecture: SAEArchitecture, dIn: Int = 16, dSae: Int = 40, k
     return try SparseAutoencoder(
         configuration: cfg, encoderWeights: Matrix(rows: dIn, cols: dSae, values: g(dIn * dSae, 0.3)),
         encoderBias: g(dSae, 0.1), decoderWeights: Matrix(rows: dSae, cols: dIn, values: g(dSae * dIn, 0.3)),
-        decoderBias: g(dIn, 0.2), threshold: architecture == .jumprelu ? g(dSae, 0.2).map { abs($0) } : nil)
+        decoderBias: g(dIn, 0.2), threshold: architecture == .jumprelu ? g(dSae, 0.2).map { abs($0) } : nil,
+        gate: architecture == .gated ? .init(gateBias: g(dSae, 0.1), magnitudeLogScale: g(dSae, 0.3)) : nil)
 }
 
 func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64, scale: Double = 1) -> Matrix {
