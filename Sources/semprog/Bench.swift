@@ -6,7 +6,7 @@ extension Semprog {
         static let configuration = CommandConfiguration(
             abstract: "Measure throughput of each pipeline stage.",
             subcommands: [BenchGemm.self, BenchGenerate.self, BenchSAE.self, BenchEmbed.self, BenchSweep.self,
-                          BenchAnalyze.self, BenchReport.self]
+                          BenchAnalyze.self, BenchReport.self, BenchScreen.self]
         )
     }
 }
