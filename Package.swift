@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "SweepTests", dependencies: ["Sweep"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"]),
         .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

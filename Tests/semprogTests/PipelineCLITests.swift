@@ -182,6 +182,22 @@ import TestSupport
         #expect(html.contains("references to dogs and puppies"))
         let summaryCSV = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
         #expect(summaryCSV.split(separator: "\n").count == 7)
+
+        // explorer.html in Chromium: every feature of the database is listed, and a clicked cell shows exactly
+        // that generation's stored text (feature 103, second prompt, magnitude 4).
+        #expect(html.contains("href=\"explorer.html\""))
+        let explorer = URL(fileURLWithPath: out + "/explorer.html")
+        let dom = try HeadlessChromium.dumpDOM(explorer.absoluteString + "#selftest&q=dog&cell=103:1:3")
+        let result = try HeadlessChromium.jsonText(inElement: "selftest-result", of: dom.stdout)
+        #expect((result["errors"] as? [String]) == [], "\(result["errors"] ?? "")")
+        let stored = Set(generations.map(\.featureIndex))
+        #expect(stored.count == 6)
+        #expect(Set(result["listed"] as? [Int] ?? []) == stored)
+        let promptIds = Array(Set(generations.map(\.promptId))).sorted()
+        let cell = try #require(generations.first { $0.featureIndex == 103 && $0.promptId == promptIds[1] && $0.magnitude == 4 })
+        #expect(result["pinned_text"] as? String == cell.text)
+        #expect(result["hover_text"] as? String == cell.text)
+        #expect(result["text_filtered"] as? [Int] == [100])
     }
 
     @Test func reportOfAnUnanalysedSweepSaysWhatToRun() throws {
