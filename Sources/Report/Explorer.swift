@@ -1,4 +1,5 @@
 import Foundation
+import Plotting
 
 /// `explorer.html`: one self-contained page (inline CSS, JavaScript and data; no network, no framework) to browse
 /// a study: a sortable, filterable feature table and, per feature, the prompts × magnitudes grid with every stored

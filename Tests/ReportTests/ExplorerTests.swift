@@ -60,7 +60,7 @@ func embeddedData(_ html: String) throws -> [String: Any] {
         let data = try embeddedData(html)
         let features = try #require(data["features"] as? [[String: Any]])
         #expect(features.count == 6)
-        let outputs = try #require(features[1]["outputs"] as? [[String?]])
+        let outputs = try #require(features[1]["outputs"] as? [[String]])
         #expect(outputs[2][3] == markupOutputs[0] && outputs[2][4] == markupOutputs[1] && outputs[3][0] == markupOutputs[2])
         #expect((features[2]["explanation"] as? String) == d.features[2].explanation)
         // Self-contained: no network or external resources.
@@ -109,7 +109,7 @@ func studySizedData() -> ReportData {
             for m in 0..<16 {
                 var s = "feature \(d.features[fi].index) prompt \(p) magnitude \(m):"
                 var k = fi * 31 + p * 7 + m
-                while s.utf8.count < 600 { s += " " + words[k % words.count]; k = k &* 1103515245 &+ 12345 & 0x7fffffff }
+                while s.utf8.count < 600 { s += " " + words[k % words.count]; k = (k &* 1103515245 &+ 12345) & 0x7fffffff }
                 d.features[fi].outputs![p][m] = String(s.prefix(600))
             }
         }
@@ -196,7 +196,9 @@ func studySizedData() -> ReportData {
         let keys = try #require(r["keys"] as? [String: String])
         let order = sorted(d, by: "stage_count", descending: true)
         let at = try #require(order.firstIndex(of: f1.index))
-        let next = order[min(at + 1, order.count - 1)], next2 = order[min(at + 2, order.count - 1)]
+        // j and k stop at the ends of the table.
+        let i1 = min(at + 1, order.count - 1), i2 = min(i1 + 1, order.count - 1), i3 = max(i2 - 1, 0)
+        let next = order[i1], next2 = order[i2], back = order[i3]
         #expect(keys["1:ArrowRight"] == "#feature=\(f1.index)&prompt=2&m=4")
         #expect(keys["2:ArrowRight"] == "#feature=\(f1.index)&prompt=2&m=5")
         #expect(keys["3:ArrowDown"] == "#feature=\(f1.index)&prompt=3&m=5")
@@ -204,8 +206,8 @@ func studySizedData() -> ReportData {
         #expect(keys["5:ArrowUp"] == "#feature=\(f1.index)&prompt=2&m=4")
         #expect(keys["6:j"] == "#feature=\(next)&prompt=2&m=4")
         #expect(keys["7:j"] == "#feature=\(next2)&prompt=2&m=4")
-        #expect(keys["8:k"] == "#feature=\(next)&prompt=2&m=4")
-        let nextFeature = try #require(d.features.first { $0.index == next })
+        #expect(keys["8:k"] == "#feature=\(back)&prompt=2&m=4")
+        let nextFeature = try #require(d.features.first { $0.index == back })
         #expect(r["after_keys_text"] as? String == nextFeature.outputs![2][4])
         #expect(r["after_escape"] as? String == "table")
         // A shared fragment opens its view with the cell pinned.
