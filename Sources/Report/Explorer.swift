@@ -16,6 +16,7 @@ public enum Explorer {
     /// The compact data the page reads (arrays aligned with `run.magnitudes`).
     struct Model: Encodable {
         struct Run: Encodable {
+            var label: String
             var sweep: String, model: String, sae: String, hook: String, unit: String, method: String
             var magnitudes: [Double]
             var neuronpedia: String?
@@ -23,13 +24,17 @@ public enum Explorer {
             var baselines: [String]?
             var date: String
             enum CodingKeys: String, CodingKey {
-                case sweep, model, sae, hook, unit, method, magnitudes, neuronpedia, promptTexts = "prompt_texts"
+                case label, sweep, model, sae, hook, unit, method, magnitudes, neuronpedia, promptTexts = "prompt_texts"
                 case baselines, date
             }
         }
         struct Stage: Encodable { var lo: Double, hi: Double, label: String }
         struct Metric: Encodable { var name: String, values: [Double?] }
         struct Feature: Encodable {
+            /// Position of the feature's run in `runs`.
+            var run: Int
+            /// Position in `features` of the same feature in the other run (comparisons), if matched.
+            var match: Int?
             var index: Int, explanation: String
             var density: Double, log10Density: Double, maxActivation: Double, robustness: Double
             var stageCount: Int
@@ -44,7 +49,7 @@ public enum Explorer {
             var metrics: [Metric]
             var outputs: [[String?]]
             enum CodingKeys: String, CodingKey {
-                case index, explanation, density, log10Density = "log10_density", maxActivation = "max_activation"
+                case run, match, index, explanation, density, log10Density = "log10_density", maxActivation = "max_activation"
                 case robustness, stageCount = "stage_count", meanSimilarity = "mean_similarity"
                 case peakSimilarity = "peak_similarity", onsetSpread = "onset_spread", stages, prompts
                 case stageIds = "stage_ids", degraded, onsets, similarity, similarityLow = "similarity_low"
@@ -52,7 +57,7 @@ public enum Explorer {
             }
         }
         var version = 1
-        var run: Run
+        var runs: [Run]
         var features: [Feature]
     }
 
@@ -72,9 +77,33 @@ public enum Explorer {
         return hi - lo
     }
 
-    static func model(_ d: ReportData) -> Model {
+    static func model(_ d: ReportData) -> Model { model(runs: [("A", d)], matches: []) }
+
+    /// One or more runs in one explorer; `matches` pairs (run 0 feature position, run 1 feature position).
+    static func model(runs: [(label: String, data: ReportData)], matches: [(Int, Int)]) -> Model {
+        var features: [Model.Feature] = []
+        var offsets: [Int] = []
+        for (ri, run) in runs.enumerated() {
+            offsets.append(features.count)
+            features += featureModels(run.data, run: ri)
+        }
+        if runs.count > 1 {
+            for (a, b) in matches {
+                features[offsets[0] + a].match = offsets[1] + b
+                features[offsets[1] + b].match = offsets[0] + a
+            }
+        }
+        return Model(runs: runs.map { label, d in
+            let r = d.run
+            return Model.Run(label: label, sweep: r.sweepName, model: r.model, sae: r.sae, hook: r.hook, unit: r.magnitudeUnit,
+                             method: r.method, magnitudes: r.magnitudes, neuronpedia: r.neuronpediaId,
+                             promptTexts: r.promptTexts, baselines: r.baselines, date: r.runDate)
+        }, features: features)
+    }
+
+    static func featureModels(_ d: ReportData, run: Int) -> [Model.Feature] {
         let m = d.run.magnitudes
-        let features = d.features.map { f -> Model.Feature in
+        return d.features.map { f -> Model.Feature in
             let (mean, peak) = similarityStats(f)
             var sim = [Double?](repeating: nil, count: m.count)
             var low = sim, high = sim
@@ -87,7 +116,7 @@ public enum Explorer {
             let rows = f.progression.prompts.count
             let outputs = f.outputs ?? Array(repeating: Array(repeating: nil, count: m.count), count: rows)
             return Model.Feature(
-                index: f.index, explanation: f.explanation, density: pow(10, f.log10Density),
+                run: run, match: nil, index: f.index, explanation: f.explanation, density: pow(10, f.log10Density),
                 log10Density: f.log10Density, maxActivation: f.maxActivation, robustness: f.robustness,
                 stageCount: f.stageCount, meanSimilarity: mean, peakSimilarity: peak,
                 onsetSpread: onsetSpread(f, magnitudes: m),
@@ -98,20 +127,15 @@ public enum Explorer {
                 metrics: f.degradation.map { Model.Metric(name: $0.name, values: $0.values.map { v in v.flatMap { $0.isFinite ? $0 : nil } }) },
                 outputs: outputs)
         }
-        let r = d.run
-        return Model(run: Model.Run(sweep: r.sweepName, model: r.model, sae: r.sae, hook: r.hook, unit: r.magnitudeUnit,
-                                    method: r.method, magnitudes: m, neuronpedia: r.neuronpediaId,
-                                    promptTexts: r.promptTexts, baselines: r.baselines, date: r.runDate),
-                     features: features)
     }
 
     /// The data as JSON safe to embed in a `<script>` element: sorted keys (stable bytes), and `<`, U+2028 and
     /// U+2029 written as `\u` escapes (JSON's escape syntax, so the value is unchanged).
-    static func embeddedJSON(_ d: ReportData) throws -> String {
+    static func embeddedJSON(_ model: Model) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
-        do { data = try e.encode(model(d)) } catch {
+        do { data = try e.encode(model) } catch {
             throw ReportError.invalidData(field: "explorer", reason: error.localizedDescription)
         }
         var out = [UInt8]()
@@ -135,8 +159,19 @@ public enum Explorer {
 
     /// The complete page for `d`.
     public static func render(_ d: ReportData) throws -> String {
-        let json = try embeddedJSON(d)
-        let title = "semprog explorer — " + escapeHTML(TextSanitizer.clean(d.run.sweepName, maxCharacters: 200, keepNewlines: false))
+        try render(model(d), title: d.run.sweepName)
+    }
+
+    /// One explorer for two runs (`semprog compare`): both runs' features in one table (a "run" column), matched
+    /// features linked to each other. `matches` are pairs of positions in `a.features` and `b.features`.
+    public static func render(comparing a: ReportData, label la: String, with b: ReportData, label lb: String,
+                              matches: [(Int, Int)]) throws -> String {
+        try render(model(runs: [(la, a), (lb, b)], matches: matches), title: "\(a.run.sweepName) vs \(b.run.sweepName)")
+    }
+
+    static func render(_ model: Model, title name: String) throws -> String {
+        let json = try embeddedJSON(model)
+        let title = "semprog explorer — " + escapeHTML(TextSanitizer.clean(name, maxCharacters: 200, keepNewlines: false))
         return ExplorerPage.head(title: title) + "<script type=\"application/json\" id=\"explorer-data\">" + json
             + "</script>\n<script>\n" + ExplorerPage.script + "\n</script>\n</body>\n</html>\n"
     }

@@ -86,7 +86,13 @@ enum ExplorerPage {
     "use strict";
     (function () {
     const D = JSON.parse(document.getElementById("explorer-data").textContent);
-    const M = D.run.magnitudes;
+    // One run, or two side by side (semprog compare): each feature names its run; the feature view uses its run's
+    // magnitudes, prompts and baselines.
+    const RUNS = D.runs;
+    let RUN = RUNS[0], M = RUN.magnitudes;
+    const MULTI = RUNS.length > 1;
+    D.features.forEach(f => { f.run_label = RUNS[f.run].label; });
+    function useRun(f) { RUN = RUNS[f.run]; M = RUN.magnitudes; }
     const PALETTE = ["#8fb8de", "#f2b77a", "#9ccf94", "#e79aa4", "#c1a6dc", "#e6d77c", "#85cfc9", "#d2b48c", "#b5b5e8", "#f0a3d0"];
     const app = document.getElementById("app");
     const state = { view: "table", sort: { key: null, dir: 1 }, text: "", ranges: {}, feature: 0, prompt: 0, m: 0,
@@ -119,6 +125,7 @@ enum ExplorerPage {
     // ---------- the feature table ----------
     const COLUMNS = [
       { key: "index", label: "feature", num: true },
+      ...(MULTI ? [{ key: "run_label", label: "run", num: false }] : []),
       { key: "explanation", label: "explanation", num: false },
       { key: "density", label: "density", num: true },
       { key: "max_activation", label: "max act.", num: true },
@@ -136,7 +143,7 @@ enum ExplorerPage {
       const q = state.text.trim().toLowerCase();
       let rows = D.features.map((f, i) => i).filter(i => {
         const f = D.features[i];
-        if (q && !(f.explanation.toLowerCase().includes(q) || String(f.index).includes(q))) return false;
+        if (q && !(f.explanation.toLowerCase().includes(q) || String(f.index).includes(q) || (MULTI && f.run_label.toLowerCase().includes(q)))) return false;
         for (const key in state.ranges) {
           const r = state.ranges[key], v = value(f, key);
           if (r.min != null && (v == null || v < r.min)) return false;
@@ -211,10 +218,10 @@ enum ExplorerPage {
         body.textContent = "";
         for (const i of rows) {
           const f = D.features[i];
-          const tr = el("tr", { "data-feature": String(f.index) });
+          const tr = el("tr", { "data-feature": String(f.index), "data-run": String(f.run) });
           for (const c of COLUMNS) {
             const v = f[c.key];
-            tr.appendChild(el("td", { class: c.num ? "num" : "text explanation", text: c.num ? (c.key === "index" || c.key === "stage_count" ? String(v) : fmt(v)) : v }));
+            tr.appendChild(el("td", { class: c.num ? "num" : "text" + (c.key === "explanation" ? " explanation" : ""), text: c.num ? (c.key === "index" || c.key === "stage_count" ? String(v) : fmt(v)) : v }));
           }
           tr.addEventListener("click", () => openFeature(i, 0, 0));
           body.appendChild(tr);
@@ -234,7 +241,7 @@ enum ExplorerPage {
     function baseline(f, p) {
       const zero = M.indexOf(0);
       if (zero >= 0 && output(f, p, zero) != null) return { text: output(f, p, zero), label: "magnitude 0 (baseline)" };
-      if (D.run.baselines && D.run.baselines[p] != null) return { text: D.run.baselines[p], label: "unsteered baseline" };
+      if (RUN.baselines && RUN.baselines[p] != null) return { text: RUN.baselines[p], label: "unsteered baseline" };
       return { text: output(f, p, 0), label: "lowest magnitude " + fmt(M[0]) };
     }
 
@@ -274,6 +281,7 @@ enum ExplorerPage {
     function renderFeature() {
       state.view = "feature";
       const f = D.features[state.feature];
+      useRun(f);
       state.prompt = Math.max(0, Math.min(f.prompts.length - 1, state.prompt));
       state.m = Math.max(0, Math.min(M.length - 1, state.m));
       app.textContent = "";
@@ -285,9 +293,16 @@ enum ExplorerPage {
            " feature · click a cell to pin it · ", el("kbd", { text: "Esc" }), " table"));
       app.appendChild(nav);
       const headBox = el("div", { class: "feature-head", id: "feature-view", "data-index": String(f.index) });
-      const h2 = el("h2", { text: "Feature " + f.index });
-      if (D.run.neuronpedia) {
-        const link = el("a", { id: "neuronpedia", href: "https://www.neuronpedia.org/" + D.run.neuronpedia.split("/").map(encodeURIComponent).join("/") + "/" + f.index,
+      const h2 = el("h2", { text: "Feature " + f.index + (MULTI ? " · run " + f.run_label : "") });
+      if (f.match != null) {
+        const other = D.features[f.match];
+        const link = el("a", { href: "#", id: "matched", text: "same feature in run " + other.run_label });
+        link.addEventListener("click", ev => { ev.preventDefault(); openFeature(f.match, state.prompt, state.m); });
+        h2.appendChild(document.createTextNode(" · "));
+        h2.appendChild(link);
+      }
+      if (RUN.neuronpedia) {
+        const link = el("a", { id: "neuronpedia", href: "https://www.neuronpedia.org/" + RUN.neuronpedia.split("/").map(encodeURIComponent).join("/") + "/" + f.index,
                                target: "_blank", rel: "noopener noreferrer", text: "Neuronpedia" });
         h2.appendChild(document.createTextNode(" · "));
         h2.appendChild(link);
@@ -306,11 +321,11 @@ enum ExplorerPage {
       const layout = el("div", { class: "layout" });
       const left = el("div");
       const grid = el("table", { class: "grid", id: "grid" });
-      const hr = el("tr", null, el("th", { class: "prompt", text: "prompt \\ magnitude (" + D.run.unit + ")" }));
+      const hr = el("tr", null, el("th", { class: "prompt", text: "prompt \\ magnitude (" + RUN.unit + ")" }));
       M.forEach((m, j) => hr.appendChild(el("th", { "data-m": String(j), class: j === state.m ? "current" : "", text: fmt(m) })));
       grid.appendChild(hr);
       f.prompts.forEach((p, i) => {
-        const full = D.run.prompt_texts && D.run.prompt_texts[i] != null ? D.run.prompt_texts[i] : p;
+        const full = RUN.prompt_texts && RUN.prompt_texts[i] != null ? RUN.prompt_texts[i] : p;
         const tr = el("tr", null, el("th", { class: "prompt" + (i === state.prompt ? " current" : ""), title: full, text: p }));
         M.forEach((_, j) => {
           const s = f.stage_ids[i][j];
@@ -334,7 +349,7 @@ enum ExplorerPage {
       left.appendChild(legend);
       const stages = el("ol", { class: "stages", id: "stages" });
       f.stages.forEach((s, k) => stages.appendChild(el("li", null, el("span", { class: "swatch", style: "background:" + stageColor(k) }),
-        el("span", { class: "stage-label", text: s.label }), el("span", { class: "range", text: fmt(s.lo) + " – " + fmt(s.hi) + " " + D.run.unit }))));
+        el("span", { class: "stage-label", text: s.label }), el("span", { class: "range", text: fmt(s.lo) + " – " + fmt(s.hi) + " " + RUN.unit }))));
       left.appendChild(stages);
       layout.appendChild(left);
 
@@ -373,6 +388,7 @@ enum ExplorerPage {
 
     function hoverCell(i, j) {
       const f = D.features[state.feature];
+      useRun(f);
       document.querySelectorAll("#grid td.hovered").forEach(td => td.classList.remove("hovered"));
       const title = document.getElementById("hover-title"), text = document.getElementById("hover-text");
       if (i == null) { state.hover = null; drawCharts(); return; }
@@ -425,6 +441,7 @@ enum ExplorerPage {
       const box = document.getElementById("charts");
       if (!box) return;
       const f = D.features[state.feature];
+      useRun(f);
       const mark = state.hover ? state.hover.m : state.m;
       box.textContent = "";
       box.appendChild(chart("similarity-chart", "similarity to the explanation", f.similarity, f.similarity_low, f.similarity_high, mark, "#2357c6"));
@@ -447,7 +464,7 @@ enum ExplorerPage {
     function writeHash() {
       if (selftestRunning && !selftestHashes) return;
       let h;
-      if (state.view === "feature") h = "feature=" + D.features[state.feature].index + "&prompt=" + state.prompt + "&m=" + state.m;
+      if (state.view === "feature") h = "feature=" + D.features[state.feature].index + (MULTI ? "&run=" + D.features[state.feature].run : "") + "&prompt=" + state.prompt + "&m=" + state.m;
       else {
         const parts = [];
         if (state.sort.key) parts.push("sort=" + state.sort.key, "dir=" + (state.sort.dir > 0 ? "asc" : "desc"));
@@ -480,7 +497,8 @@ enum ExplorerPage {
     function applyHash() {
       const { params, ranges } = parseHash(location.hash);
       if (params.feature != null) {
-        const i = D.features.findIndex(f => String(f.index) === params.feature);
+        const run = Number(params.run) || 0;
+        const i = D.features.findIndex(f => String(f.index) === params.feature && f.run === run);
         if (i >= 0) { openFeature(i, Number(params.prompt) || 0, Number(params.m) || 0); return; }
       }
       state.sort.key = COLUMNS.some(c => c.key === params.sort) ? params.sort : null;
@@ -509,6 +527,7 @@ enum ExplorerPage {
         return;
       }
       const f = D.features[state.feature];
+      useRun(f);
       switch (ev.key) {
         case "ArrowRight": state.m = Math.min(M.length - 1, state.m + 1); break;
         case "ArrowLeft": state.m = Math.max(0, state.m - 1); break;
@@ -617,8 +636,8 @@ enum ExplorerPage {
     }
 
     // ---------- start ----------
-    document.getElementById("subtitle").textContent = "sweep " + D.run.sweep + " · " + D.run.model + " · " + D.run.sae + " · " +
-      D.features.length + " features · " + D.run.date;
+    document.getElementById("subtitle").textContent = RUNS.map(r => (MULTI ? "run " + r.label + ": " : "") + "sweep " + r.sweep + " · " + r.model + " · " + r.sae + " · " + r.date).join("  |  ")
+      + " · " + D.features.length + " features";
     const initial = parseHash(location.hash);
     if ("selftest" in initial.params) {
       history.replaceState(null, "", location.pathname + location.search);

@@ -81,6 +81,19 @@ public struct ReportWriter: Sendable {
                       progress: @escaping @Sendable (ReportProgress) -> Void = { _ in }) throws -> Summary {
         try data.validate()
         let (library, css) = formats.contains(.html) ? try loadTemplates() : (MustacheLibrary(), "")
+        var summary: Summary?
+        try Self.writeFolder(outputDirectory, force: force) { temp in
+            let s = try writeContents(data, into: temp, library: library, css: css, progress: progress)
+            summary = s
+            return s.files
+        }
+        return summary!
+    }
+
+    /// Writes a report-like folder: `render(temp)` fills a temporary folder (with an empty `figures/`) and returns
+    /// the relative paths it wrote; these then replace an earlier report's files in `outputDirectory` under the
+    /// rules of `write(_:to:force:progress:)`, with a manifest of them.
+    static func writeFolder(_ outputDirectory: URL, force: Bool, render: (URL) throws -> [String]) throws {
         let fm = FileManager.default
         let out = outputDirectory.standardizedFileURL
         let parent = out.deletingLastPathComponent()
@@ -125,10 +138,10 @@ public struct ReportWriter: Sendable {
             throw ReportError.outputNotWritable(path: out.path, reason: "cannot create \(temp.path): \(error.localizedDescription)")
         }
         do {
-            let summary = try writeContents(data, into: temp, library: library, css: css, progress: progress)
-            let conflicts = Set(summary.files).intersection(foreign).union(Set(summary.files).intersection(foreignDirectories))
+            let files = try render(temp)
+            let conflicts = Set(files).intersection(foreign).union(Set(files).intersection(foreignDirectories))
             if !conflicts.isEmpty { throw ReportError.outputConflict(path: out.path, files: conflicts.sorted()) }
-            try ReportManifest.write(summary.files, in: temp)
+            try ReportManifest.write(files, in: temp)
             if wholeSwap {
                 // Only an earlier report (or nothing) is there: swap the finished folder into place.
                 let old = parent.appendingPathComponent(".\(out.lastPathComponent).old-\(pid)")
@@ -142,14 +155,13 @@ public struct ReportWriter: Sendable {
                 // The folder holds other things: replace the earlier report's files one by one, keep the rest.
                 for f in previous.sorted() { try? fm.removeItem(at: out.appendingPathComponent(f)) }
                 try fm.createDirectory(at: out.appendingPathComponent("figures"), withIntermediateDirectories: true)
-                for f in summary.files + [ReportManifest.fileName] {
+                for f in files + [ReportManifest.fileName] {
                     let target = out.appendingPathComponent(f)
                     if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }  // ours (checked above)
                     try fm.moveItem(at: temp.appendingPathComponent(f), to: target)
                 }
                 try? fm.removeItem(at: temp)
             }
-            return summary
         } catch {
             try? fm.removeItem(at: temp)
             if error is ReportError { throw error }

@@ -129,6 +129,9 @@ func hostileData() -> ReportData {
         }
         let info = try poppler("pdfinfo", [pdf.path])
         #expect(info.contains("2026"), "creation date from the run: \(info)")
+        // The title page links to the explorer written beside the PDF.
+        let urls = try poppler("pdfinfo", ["-url", pdf.path])
+        #expect(urls.contains("explorer.html"), "PDF links: \(urls)")
         // Figures: PNGs decode, progression strip has content.
         let strip = try Raster(png: Data(contentsOf: out.appendingPathComponent("figures/feature-1000-progression.png")))
         #expect(strip.width == 1080)
