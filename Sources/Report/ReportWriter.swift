@@ -90,7 +90,7 @@ public struct ReportWriter: Sendable {
         return summary!
     }
 
-    /// Writes a report-like folder: `render(temp)` fills a temporary folder (with an empty `figures/`) and returns
+    /// Writes a report-like folder: `render(temp)` fills a temporary folder and returns
     /// the relative paths it wrote; these then replace an earlier report's files in `outputDirectory` under the
     /// rules of `write(_:to:force:progress:)`, with a manifest of them.
     static func writeFolder(_ outputDirectory: URL, force: Bool, render: (URL) throws -> [String]) throws {
@@ -133,7 +133,7 @@ public struct ReportWriter: Sendable {
                              : out.appendingPathComponent("\(ReportManifest.partialPrefix)\(pid)")
         try? fm.removeItem(at: temp)
         do {
-            try fm.createDirectory(at: temp.appendingPathComponent("figures"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
         } catch {
             throw ReportError.outputNotWritable(path: out.path, reason: "cannot create \(temp.path): \(error.localizedDescription)")
         }
@@ -154,9 +154,9 @@ public struct ReportWriter: Sendable {
             } else {
                 // The folder holds other things: replace the earlier report's files one by one, keep the rest.
                 for f in previous.sorted() { try? fm.removeItem(at: out.appendingPathComponent(f)) }
-                try fm.createDirectory(at: out.appendingPathComponent("figures"), withIntermediateDirectories: true)
                 for f in files + [ReportManifest.fileName] {
                     let target = out.appendingPathComponent(f)
+                    try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                     if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }  // ours (checked above)
                     try fm.moveItem(at: temp.appendingPathComponent(f), to: target)
                 }
@@ -178,6 +178,7 @@ public struct ReportWriter: Sendable {
     func writeContents(_ data: ReportData, into dir: URL, library: MustacheLibrary, css: String,
                        progress: @escaping @Sendable (ReportProgress) -> Void) throws -> Summary {
         let figures = StudyFigures.all(data)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("figures"), withIntermediateDirectories: true)
         // The PDF is drawn on its own thread while the figure files are rendered on the others.
         final class PDFBox: @unchecked Sendable { var result: Result<(Data, Int), Error>? }
         let pdfBox = PDFBox()

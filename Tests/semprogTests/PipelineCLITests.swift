@@ -198,6 +198,21 @@ import TestSupport
         #expect(result["pinned_text"] as? String == cell.text)
         #expect(result["hover_text"] as? String == cell.text)
         #expect(result["text_filtered"] as? [Int] == [100])
+
+        // compare: the study against a copy of itself (same SAE: matched by index, no difference).
+        let copy = path("copy.sqlite")
+        try FileManager.default.copyItem(atPath: db, toPath: copy)
+        let comparison = path("compare")
+        let compared = try CLIRunner.run(["compare", "--db", db, "--sweep", "study", "--db", copy, "--out", comparison])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        let page = try String(contentsOfFile: comparison + "/compare.html", encoding: .utf8)
+        #expect(page.contains("paired t over 6 matched features"))
+        #expect(page.contains("None: the two runs have the same settings."))
+        let both = try HeadlessChromium.dumpDOM(URL(fileURLWithPath: comparison + "/explorer.html").absoluteString + "#selftest")
+        let listed = try HeadlessChromium.jsonText(inElement: "selftest-result", of: both.stdout)["listed"] as? [Int] ?? []
+        #expect(listed.count == 12 && Set(listed) == stored)
+        let bad = try CLIRunner.run(["compare", "--sweep", "study", "--db", db, "--db", copy, "--out", comparison])
+        #expect(bad.status != 0 && bad.stderr.contains("--sweep study comes before any --db"), "\(bad.stderr)")
     }
 
     @Test func reportOfAnUnanalysedSweepSaysWhatToRun() throws {
