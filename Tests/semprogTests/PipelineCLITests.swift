@@ -201,7 +201,9 @@ import TestSupport
 
         // compare: the study against a copy of itself (same SAE: matched by index, no difference).
         let copy = path("copy.sqlite")
-        try FileManager.default.copyItem(atPath: db, toPath: copy)
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: db + suffix) {
+            try FileManager.default.copyItem(atPath: db + suffix, toPath: copy + suffix)  // WAL mode: all three
+        }
         let comparison = path("compare")
         let compared = try CLIRunner.run(["compare", "--db", db, "--sweep", "study", "--db", copy, "--out", comparison])
         #expect(compared.status == 0, "\(compared.stderr)")
