@@ -376,7 +376,6 @@ enum ExplorerPage {
       const sel = el("div", { class: "pin selected-pin", id: "pin-selected" },
         el("div", { class: "panel-title", text: "pinned: prompt " + (p + 1) + " · magnitude " + fmt(M[m]) + (f.degraded[p][m] ? " · degraded" : "") + " (green: new against the baseline)" }),
         diffNode(base.text, selected, "b"));
-      sel.querySelector(".text").setAttribute("data-raw", "");
       pins.appendChild(sel);
       pins.appendChild(el("div", { class: "pin", id: "pin-neighbour" },
         el("div", { class: "panel-title", text: "neighbour: magnitude " + fmt(M[nb]) + " (green: new against the pinned output)" }),
