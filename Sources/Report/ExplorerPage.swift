@@ -403,7 +403,7 @@ enum ExplorerPage {
 
     /// Line chart of `values` (one per magnitude) with an optional band, the marked magnitude as a vertical line.
     function chart(id, title, values, low, high, mark, color) {
-      const W = 360, H = 190, L = 44, R = 10, T = 22, B = 30;
+      const W = 368, H = 190, L = 52, R = 10, T = 22, B = 30;
       const s = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, id: id, role: "img" });
       const all = values.concat(low || [], high || []).filter(v => v != null && isFinite(v));
       let lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
