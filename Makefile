@@ -1,7 +1,7 @@
 # semprog — the two commands are `make demo` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev libcairo2-dev libsqlite3-dev pkg-config zlib1g-dev poppler-utils fonts-dejavu-core fortunes
+APT_PACKAGES := libopenblas-dev libcairo2-dev libsqlite3-dev pkg-config zlib1g-dev poppler-utils fonts-dejavu-core fortunes chromium
 # One set of flags for the CLI and the tests, so `make test` and `make demo` share one optimised build
 # (tests that run the real model need optimisation; -enable-testing lets them use @testable imports).
 RELEASE_FLAGS := -c release -Xswiftc -enable-testing

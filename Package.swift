@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "SweepTests", dependencies: ["Sweep", "Analysis", "LanguageModel", "SparseAutoencoder", "Store", "Tensor"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Randomness"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
         .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -118,6 +118,10 @@ enum PDFReport {
         c.keyValue("semprog version", clean(run.semprogVersion, 60))
         c.keyValue("Run date", clean(run.runDate, 60))
         c.keyValue("Features", String(d.features.count))
+        // Link to the interactive explorer written beside the PDF.
+        canvas.link(uri: Explorer.fileName) {
+            c.keyValue("Explorer", "\(Explorer.fileName) (beside this PDF): every output of every cell, interactive")
+        }
         c.newPage()
 
         // Summary

@@ -33,18 +33,29 @@ public struct RunMetadata: Codable, Sendable, Equatable {
     public var semprogVersion: String
     /// Run date, ISO 8601 UTC ("2026-01-31T12:00:00Z"); pinned into the PDF so output is reproducible.
     public var runDate: String
+    /// The SAE's Neuronpedia id "modelId/saeId" (e.g. "gpt2-small/12-res-jb"), when it has one: the explorer
+    /// links each feature to `https://www.neuronpedia.org/<id>/<index>`.
+    public var neuronpediaId: String?
+    /// Full text of each prompt (the rows of every progression strip), for the explorer; nil in older data.
+    public var promptTexts: [String]?
+    /// Unsteered generation of each prompt (same order as the rows), for the explorer's baseline when the
+    /// magnitudes do not include 0; nil when not stored.
+    public var baselines: [String]?
 
     public init(sweepName: String, model: String, sae: String, hook: String, magnitudes: [Double],
                 magnitudeUnit: String, method: String, positions: String, seeds: [UInt64], promptCount: Int,
-                semprogVersion: String, runDate: String) {
+                semprogVersion: String, runDate: String, neuronpediaId: String? = nil, promptTexts: [String]? = nil,
+                baselines: [String]? = nil) {
         self.sweepName = sweepName; self.model = model; self.sae = sae; self.hook = hook; self.magnitudes = magnitudes
         self.magnitudeUnit = magnitudeUnit; self.method = method; self.positions = positions; self.seeds = seeds
         self.promptCount = promptCount; self.semprogVersion = semprogVersion; self.runDate = runDate
+        self.neuronpediaId = neuronpediaId; self.promptTexts = promptTexts; self.baselines = baselines
     }
 
     enum CodingKeys: String, CodingKey {
         case sweepName = "sweep_name", model, sae, hook, magnitudes, magnitudeUnit = "magnitude_unit", method, positions
         case seeds, promptCount = "prompt_count", semprogVersion = "semprog_version", runDate = "run_date"
+        case neuronpediaId = "neuronpedia_id", promptTexts = "prompt_texts", baselines
     }
 }
 
@@ -164,18 +175,22 @@ public struct FeatureReport: Codable, Sendable, Equatable {
     public var similarity: [IntervalPoint]
     /// Degradation metrics, each with one value per magnitude.
     public var degradation: [MetricSeries]
+    /// The stored generation of every cell, `outputs[prompt][magnitude]` (nil where none is stored), for the
+    /// explorer (untrusted text); nil in older data.
+    public var outputs: [[String?]]?
 
     public init(index: Int, explanation: String, maxActivation: Double, log10Density: Double, robustness: Double,
                 stageCount: Int, stages: [StageReport], progression: ProgressionStrip, similarity: [IntervalPoint],
-                degradation: [MetricSeries]) {
+                degradation: [MetricSeries], outputs: [[String?]]? = nil) {
         self.index = index; self.explanation = explanation; self.maxActivation = maxActivation
         self.log10Density = log10Density; self.robustness = robustness; self.stageCount = stageCount
         self.stages = stages; self.progression = progression; self.similarity = similarity; self.degradation = degradation
+        self.outputs = outputs
     }
 
     enum CodingKeys: String, CodingKey {
         case index, explanation, maxActivation = "max_activation", log10Density = "log10_density", robustness
-        case stageCount = "stage_count", stages, progression, similarity, degradation
+        case stageCount = "stage_count", stages, progression, similarity, degradation, outputs
     }
 }
 

@@ -15,6 +15,10 @@ public enum ReportError: Error, LocalizedError, Equatable {
     case outputNotWritable(path: String, reason: String)
     /// A figure could not be drawn or encoded.
     case figureFailed(name: String, reason: String)
+    /// The output folder holds files but no earlier report (no manifest); `--force` writes beside them.
+    case outputNotEmpty(path: String)
+    /// Files in the output folder that a report did not write have the names of report files.
+    case outputConflict(path: String, files: [String])
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +32,12 @@ public enum ReportError: Error, LocalizedError, Equatable {
         case let .templateInvalid(path, reason): "template \(path) is invalid: \(reason)"
         case let .outputNotWritable(path, reason): "cannot write the report to \(path): \(reason)"
         case let .figureFailed(name, reason): "figure \(name) failed: \(reason)"
+        case let .outputNotEmpty(path):
+            "the folder \(path) is not empty and holds no earlier report: choose an empty or new folder, or pass --force to write the report beside its files (they are kept)"
+        case let .outputConflict(path, files):
+            "the folder \(path) holds files a report did not write but would overwrite: "
+                + files.prefix(8).joined(separator: ", ") + (files.count > 8 ? " and \(files.count - 8) more" : "")
+                + "; move them away or choose another folder (they are never replaced)"
         }
     }
 }
@@ -87,6 +97,12 @@ extension ReportData {
             for (si, s) in f.similarity.enumerated() {
                 try finite(s.magnitude, "\(base).similarity[\(si)].magnitude")
                 try finite(s.mean, "\(base).similarity[\(si)].mean")
+            }
+            if let outputs = f.outputs {
+                guard outputs.count == rows, outputs.allSatisfy({ $0.count == m.count }) else {
+                    throw ReportError.invalidData(field: "\(base).outputs",
+                                                  reason: "expected \(rows) rows of \(m.count) outputs (prompts × magnitudes)")
+                }
             }
             for (di, d) in f.degradation.enumerated() where d.values.count != m.count {
                 throw ReportError.invalidData(field: "\(base).degradation[\(di)] '\(d.name)'",

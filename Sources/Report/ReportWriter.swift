@@ -14,7 +14,8 @@ public struct ReportProgress: Sendable {
     public var total: Int
 }
 
-/// Writes a report folder: `report.html`, `report.pdf`, `figures/*.png|svg`, `summary.csv`.
+/// Writes a report folder: `report.html`, `report.pdf`, `explorer.html`, `figures/*.png|svg`, `summary.csv` and
+/// `.semprog-report-manifest` (the list of files written, so a rerun replaces exactly those).
 /// Everything is written into a temporary sibling folder first and renamed into place at the end, so a failure
 /// leaves no half-written report. Output bytes depend only on the `ReportData` and the templates.
 public struct ReportWriter: Sendable {
@@ -67,12 +68,32 @@ public struct ReportWriter: Sendable {
         return (library, css)
     }
 
-    /// Writes the report for `data` into `outputDirectory` (created or replaced as a whole).
+    /// Writes the report for `data` into `outputDirectory`.
+    ///
+    /// The folder is created when missing. A folder that holds an earlier report (its `.semprog-report-manifest`,
+    /// or the files of a report written before manifests existed) has exactly the files that report wrote
+    /// replaced; anything else in it is kept. A non-empty folder without an earlier report is refused
+    /// (`ReportError.outputNotEmpty`) unless `force`, and even then the report is only added beside what the folder
+    /// holds: a file the report did not write is never deleted or overwritten (`ReportError.outputConflict`).
+    /// Everything is rendered into a temporary folder first, so a failure leaves the folder as it was.
     @discardableResult
-    public func write(_ data: ReportData, to outputDirectory: URL,
+    public func write(_ data: ReportData, to outputDirectory: URL, force: Bool = false,
                       progress: @escaping @Sendable (ReportProgress) -> Void = { _ in }) throws -> Summary {
         try data.validate()
         let (library, css) = formats.contains(.html) ? try loadTemplates() : (MustacheLibrary(), "")
+        var summary: Summary?
+        try Self.writeFolder(outputDirectory, force: force) { temp in
+            let s = try writeContents(data, into: temp, library: library, css: css, progress: progress)
+            summary = s
+            return s.files
+        }
+        return summary!
+    }
+
+    /// Writes a report-like folder: `render(temp)` fills a temporary folder and returns
+    /// the relative paths it wrote; these then replace an earlier report's files in `outputDirectory` under the
+    /// rules of `write(_:to:force:progress:)`, with a manifest of them.
+    static func writeFolder(_ outputDirectory: URL, force: Bool, render: (URL) throws -> [String]) throws {
         let fm = FileManager.default
         let out = outputDirectory.standardizedFileURL
         let parent = out.deletingLastPathComponent()
@@ -80,31 +101,67 @@ public struct ReportWriter: Sendable {
         guard fm.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue else {
             throw ReportError.outputNotWritable(path: out.path, reason: "the parent folder \(parent.path) does not exist")
         }
-        if fm.fileExists(atPath: out.path, isDirectory: &isDir), !isDir.boolValue {
+        let exists = fm.fileExists(atPath: out.path, isDirectory: &isDir)
+        if exists, !isDir.boolValue {
             throw ReportError.outputNotWritable(path: out.path, reason: "it exists and is not a folder")
         }
-        guard fm.isWritableFile(atPath: parent.path) else {
-            throw ReportError.outputNotWritable(path: out.path, reason: "the folder \(parent.path) is not writable")
+        // What the folder holds, and which of it an earlier report wrote.
+        let existing = exists ? try ReportManifest.contents(of: out) : ReportManifest.Contents(files: [], directories: [])
+        var previous: Set<String> = []
+        if exists {
+            if let listed = ReportManifest.read(in: out) {
+                previous = listed.intersection(existing.files)
+            } else if ReportManifest.isLegacyReport(existing, in: out) {
+                previous = existing.files
+            } else if !existing.files.isEmpty || !existing.directories.isEmpty {
+                guard force else { throw ReportError.outputNotEmpty(path: out.path) }
+            }
+        }
+        let foreign = existing.files.subtracting(previous).subtracting([ReportManifest.fileName])
+        let foreignDirectories = existing.directories.subtracting(["figures"])
+        let wholeSwap = !exists || (foreign.isEmpty && foreignDirectories.isEmpty && fm.isWritableFile(atPath: parent.path))
+        guard wholeSwap || fm.isWritableFile(atPath: out.path) else {
+            throw ReportError.outputNotWritable(path: out.path, reason: "the folder is not writable")
+        }
+        if !exists {
+            guard fm.isWritableFile(atPath: parent.path) else {
+                throw ReportError.outputNotWritable(path: out.path, reason: "the folder \(parent.path) is not writable")
+            }
         }
         let pid = ProcessInfo.processInfo.processIdentifier
-        let temp = parent.appendingPathComponent(".\(out.lastPathComponent).partial-\(pid)")
+        let temp = wholeSwap ? parent.appendingPathComponent(".\(out.lastPathComponent).partial-\(pid)")
+                             : out.appendingPathComponent("\(ReportManifest.partialPrefix)\(pid)")
         try? fm.removeItem(at: temp)
         do {
-            try fm.createDirectory(at: temp.appendingPathComponent("figures"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
         } catch {
             throw ReportError.outputNotWritable(path: out.path, reason: "cannot create \(temp.path): \(error.localizedDescription)")
         }
         do {
-            let summary = try writeContents(data, into: temp, library: library, css: css, progress: progress)
-            // Swap the finished folder into place.
-            let old = parent.appendingPathComponent(".\(out.lastPathComponent).old-\(pid)")
-            if fm.fileExists(atPath: out.path) { try fm.moveItem(at: out, to: old) }
-            do { try fm.moveItem(at: temp, to: out) } catch {
-                if fm.fileExists(atPath: old.path) { try? fm.moveItem(at: old, to: out) }
-                throw ReportError.outputNotWritable(path: out.path, reason: error.localizedDescription)
+            let files = try render(temp)
+            let conflicts = Set(files).intersection(foreign).union(Set(files).intersection(foreignDirectories))
+            if !conflicts.isEmpty { throw ReportError.outputConflict(path: out.path, files: conflicts.sorted()) }
+            try ReportManifest.write(files, in: temp)
+            if wholeSwap {
+                // Only an earlier report (or nothing) is there: swap the finished folder into place.
+                let old = parent.appendingPathComponent(".\(out.lastPathComponent).old-\(pid)")
+                if exists { try fm.moveItem(at: out, to: old) }
+                do { try fm.moveItem(at: temp, to: out) } catch {
+                    if fm.fileExists(atPath: old.path) { try? fm.moveItem(at: old, to: out) }
+                    throw ReportError.outputNotWritable(path: out.path, reason: error.localizedDescription)
+                }
+                try? fm.removeItem(at: old)
+            } else {
+                // The folder holds other things: replace the earlier report's files one by one, keep the rest.
+                for f in previous.sorted() { try? fm.removeItem(at: out.appendingPathComponent(f)) }
+                for f in files + [ReportManifest.fileName] {
+                    let target = out.appendingPathComponent(f)
+                    try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }  // ours (checked above)
+                    try fm.moveItem(at: temp.appendingPathComponent(f), to: target)
+                }
+                try? fm.removeItem(at: temp)
             }
-            try? fm.removeItem(at: old)
-            return summary
         } catch {
             try? fm.removeItem(at: temp)
             if error is ReportError { throw error }
@@ -121,6 +178,7 @@ public struct ReportWriter: Sendable {
     func writeContents(_ data: ReportData, into dir: URL, library: MustacheLibrary, css: String,
                        progress: @escaping @Sendable (ReportProgress) -> Void) throws -> Summary {
         let figures = StudyFigures.all(data)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("figures"), withIntermediateDirectories: true)
         // The PDF is drawn on its own thread while the figure files are rendered on the others.
         final class PDFBox: @unchecked Sendable { var result: Result<(Data, Int), Error>? }
         let pdfBox = PDFBox()
@@ -143,6 +201,10 @@ public struct ReportWriter: Sendable {
         }
         try write(Data(SummaryCSV.make(data).utf8), dir.appendingPathComponent("summary.csv"))
         files.append("summary.csv")
+        progress(ReportProgress(phase: "explorer", done: 0, total: 1))
+        try write(Data(try Explorer.render(data).utf8), dir.appendingPathComponent(Explorer.fileName))
+        files.append(Explorer.fileName)
+        progress(ReportProgress(phase: "explorer", done: 1, total: 1))
         if formats.contains(.html) {
             progress(ReportProgress(phase: "html", done: 0, total: 1))
             let html = try HTMLReport.render(data, figures: figures, svgs: rendered.map(\.svg), library: library, css: css)

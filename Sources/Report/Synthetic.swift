@@ -29,7 +29,8 @@ extension ReportData {
                                               + String(repeating: "\(topic) ", count: s + 1) + "and so on."))
             }
             var stageIds: [[Int]] = [], degraded: [[Bool]] = [], onsets: [Int?] = []
-            for _ in 0..<promptCount {
+            var outputs: [[String?]] = []
+            for p in 0..<promptCount {
                 let shift = Int(rng.next() % UInt64(3)) - 1
                 let onsetMagnitude = robustness + 4 * (rng.nextUnit() - 0.5)
                 var row: [Int] = [], deg: [Bool] = []
@@ -41,6 +42,10 @@ extension ReportData {
                     deg.append(d)
                 }
                 stageIds.append(row); degraded.append(deg); onsets.append(onset)
+                outputs.append(magnitudes.indices.map { mi in
+                    syntheticOutput(prompt: p, topic: topic, share: Double(mi) / Double(max(magnitudeCount - 1, 1)),
+                                    degraded: deg[mi], rng: &rng)
+                })
             }
             let similarity = magnitudes.map { m -> IntervalPoint in
                 let mean = 0.15 + 0.5 * sin(min(m / 14, 1) * .pi * 0.9) + 0.03 * (rng.nextUnit() - 0.5)
@@ -58,7 +63,7 @@ extension ReportData {
                 stages: stages,
                 progression: ProgressionStrip(prompts: (0..<promptCount).map { "prompt \($0 + 1)" }, stageIds: stageIds,
                                               degraded: degraded, onsetMagnitudeIndex: onsets),
-                similarity: similarity, degradation: degradation))
+                similarity: similarity, degradation: degradation, outputs: outputs))
             points.append(SparsityRobustnessPoint(featureIndex: index, log10Density: density, robustness: robustness))
         }
         let meanStages = features.isEmpty ? 0 : Double(features.map(\.stageCount).reduce(0, +)) / Double(features.count)
@@ -66,7 +71,9 @@ extension ReportData {
                               hook: "blocks.9.hook_resid_post", magnitudes: magnitudes, magnitudeUnit: "× max activation",
                               method: "PELT segmentation of MiniLM embeddings", positions: "all",
                               seeds: [seed, seed + 1], promptCount: promptCount, semprogVersion: "0.1.0",
-                              runDate: "2026-01-31T12:00:00Z")
+                              runDate: "2026-01-31T12:00:00Z", neuronpediaId: "gpt2-small/12-res-jb",
+                              promptTexts: (0..<promptCount).map { "Prompt \($0 + 1): tell me about your day, please." },
+                              baselines: (0..<promptCount).map { syntheticBaseline(prompt: $0) })
         let summary = StudySummary(
             rq1: StageCountSummary(meanStageCount: meanStages, penalty: 3,
                                    penaltySensitivity: [0.5, 1, 2, 3, 5, 8, 13].map {
@@ -78,5 +85,22 @@ extension ReportData {
             rq3: SparsityRobustnessSummary(spearmanRho: 0.62, pValue: 1.2e-5, permutationPValue: 0.0002, ciLow: 0.45,
                                            ciHigh: 0.75, n: points.count, kendallTau: 0.44, points: points))
         return ReportData(run: run, summary: summary, features: features)
+    }
+
+    static let fillerWords = ["the", "morning", "was", "quiet", "and", "we", "walked", "to", "a", "small", "cafe",
+                              "near", "river", "where", "people", "talked", "about", "weather", "news", "plans"]
+
+    static func syntheticBaseline(prompt: Int) -> String {
+        (0..<45).map { fillerWords[($0 * 7 + prompt * 3) % fillerWords.count] }.joined(separator: " ") + "."
+    }
+
+    /// About 45 words (≈ 250 characters, a 48-token generation): filler words of the prompt's baseline, a
+    /// growing `share` of them replaced by the topic; a loop of the topic once `degraded`.
+    static func syntheticOutput(prompt: Int, topic: String, share: Double, degraded: Bool,
+                                rng: inout SplitMix64) -> String {
+        if degraded { return Array(repeating: topic, count: 20 + Int(rng.next() % 10)).joined(separator: " ") }
+        return (0..<45).map { w in
+            rng.nextUnit() < share ? topic : fillerWords[(w * 7 + prompt * 3) % fillerWords.count]
+        }.joined(separator: " ") + "."
     }
 }

@@ -105,6 +105,7 @@ extension Semprog {
             Terminal.error(String(format: "demo: finished in %.0f s", Date().timeIntervalSince(started)))
             print("report: \(out)/report.html")
             print("report: \(out)/report.pdf")
+            print("report: \(out)/explorer.html")
         }
 
         /// Runs another subcommand in-process, exactly as if it were typed.

@@ -9,7 +9,7 @@ extension Semprog {
         static let configuration = CommandConfiguration(
             commandName: "report",
             abstract: "Write the HTML and PDF report of an analysed sweep.",
-            discussion: "Reads the analysis from the database (--db) or a serialized report (--data FILE.json) and writes report.html, report.pdf, figures/ (PNG + SVG) and summary.csv into --out, atomically.")
+            discussion: "Reads the analysis from the database (--db) or a serialized report (--data FILE.json) and writes report.html, report.pdf, explorer.html (interactive, self-contained), figures/ (PNG + SVG) and summary.csv into --out. The files written are listed in --out/.semprog-report-manifest; a rerun replaces only those, and a non-empty folder without an earlier report is refused unless --force (which still never removes or overwrites a file the report did not write).")
 
         /// Database with the analysed sweep.
         @Option(name: .long, help: "Database file with the analysed sweep.")
@@ -23,9 +23,13 @@ extension Semprog {
         @Option(name: .long, help: "Serialized report data (JSON) to use instead of --db.")
         var data: String?
 
-        /// Output folder, replaced as a whole when the report is complete.
-        @Option(name: .long, help: "Output folder (written atomically).")
+        /// Output folder: created, or an earlier report in it replaced (only the files that report wrote).
+        @Option(name: .long, help: "Output folder (new, empty, or holding an earlier report: only that report's files are replaced).")
         var out: String
+
+        /// Write into a non-empty folder that holds no earlier report (its files are kept, never overwritten).
+        @Flag(name: .long, help: "Write into a non-empty folder without an earlier report; its files are kept.")
+        var force = false
 
         /// Comma-separated documents to write.
         @Option(name: .long, help: "Documents to write: html, pdf or html,pdf.")
@@ -88,7 +92,7 @@ extension Semprog {
                                           formats: try Self.parseFormats(format),
                                           threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
                 let line = ProgressLine("report", quiet: quiet)
-                let summary = try writer.write(reportData, to: URL(fileURLWithPath: out)) { p in
+                let summary = try writer.write(reportData, to: URL(fileURLWithPath: out), force: force) { p in
                     line.update(done: p.done, total: p.total, unit: p.phase == "figures" ? "figures" : "pages",
                                 extra: p.phase)
                 }

@@ -54,7 +54,14 @@ enum ReportAssembly {
             hook: (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
             magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
             method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
-            promptCount: promptIds.count, semprogVersion: Semprog.version, runDate: iso.string(from: sweep.createdAt))
+            promptCount: promptIds.count, semprogVersion: Semprog.version, runDate: iso.string(from: sweep.createdAt),
+            neuronpediaId: (contents.sae?.neuronpediaId).flatMap { $0.isEmpty ? nil : $0 },
+            promptTexts: promptIds.map { contents.prompts[$0] ?? "#\($0)" },
+            baselines: {
+                let byPrompt = Dictionary(contents.baselines.map { ($0.promptId, $0.text) }, uniquingKeysWith: { a, _ in a })
+                let texts = promptIds.map { byPrompt[$0] }
+                return texts.contains(nil) ? nil : texts.map { $0! }
+            }())
 
         // Per-generation rows by feature.
         var generationsByFeature: [Int: [GenerationRecord]] = [:]
@@ -91,8 +98,10 @@ enum ReportAssembly {
             // Progression strip.
             var stageIds = Array(repeating: Array(repeating: -1, count: magnitudes.count), count: promptIds.count)
             var degraded = Array(repeating: Array(repeating: false, count: magnitudes.count), count: promptIds.count)
+            var outputs = Array(repeating: Array(repeating: String?.none, count: magnitudes.count), count: promptIds.count)
             for g in generations {
                 guard let r = promptRow[g.promptId], let c = magnitudeIndex[g.magnitude] else { continue }
+                if outputs[r][c] == nil { outputs[r][c] = g.text }
                 degraded[r][c] = stored.metrics[g.id!]?.degraded ?? false
                 if let s = stagesByPrompt[g.promptId]?.first(where: { $0.startMagnitude <= g.magnitude && g.magnitude <= $0.endMagnitude }),
                    s.stageIndex < stages.count {
@@ -138,7 +147,8 @@ enum ReportAssembly {
                 index: index, explanation: fs.explanation ?? "(no explanation)",
                 maxActivation: contents.features[index]?.maxActivation ?? (relative ? 1 : 0),
                 log10Density: density, robustness: robustness, stageCount: Int(fs.stageCount.rounded()),
-                stages: stages, progression: progression, similarity: similarity, degradation: degradation))
+                stages: stages, progression: progression, similarity: similarity, degradation: degradation,
+                outputs: outputs))
         }
 
         // RQ2: consistency per magnitude over features.

@@ -110,7 +110,7 @@ func hostileData() -> ReportData {
             log.lock.lock(); log.events.append(p); log.lock.unlock()
         }
         #expect(summary.figureCount == 3 + 3 * 3)
-        for f in ["report.html", "report.pdf", "summary.csv", "figures/rq1-stage-counts.png",
+        for f in ["report.html", "report.pdf", "summary.csv", "explorer.html", ".semprog-report-manifest", "figures/rq1-stage-counts.png",
                   "figures/rq3-sparsity-robustness.svg", "figures/feature-1074-progression.png",
                   "figures/feature-1000-similarity.svg", "figures/feature-1037-degradation.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "\(f) written")
@@ -123,12 +123,15 @@ func hostileData() -> ReportData {
         #expect(pages == summary.pdfPageCount)
         #expect(pages >= 2 + 3 && pages <= 3 + 2 * 3)
         let text = try poppler("pdftotext", [pdf.path, "-"])
-        for needle in ["semprog report", "SmolLM2-135M-Instruct", "blocks.9.hook_resid_post", "Summary",
+        for needle in ["explorer.html", "semprog report", "SmolLM2-135M-Instruct", "blocks.9.hook_resid_post", "Summary",
                        "RQ1 mean stage count", "RQ3 Spearman", "Feature 1000", "Feature 1074", "page 3", "42, 43"] {
             #expect(text.contains(needle), "PDF text has '\(needle)'")
         }
         let info = try poppler("pdfinfo", [pdf.path])
         #expect(info.contains("2026"), "creation date from the run: \(info)")
+        // The title page links to the explorer written beside the PDF.
+        let urls = try poppler("pdfinfo", ["-url", pdf.path])
+        #expect(urls.contains("explorer.html"), "PDF links: \(urls)")
         // Figures: PNGs decode, progression strip has content.
         let strip = try Raster(png: Data(contentsOf: out.appendingPathComponent("figures/feature-1000-progression.png")))
         #expect(strip.width == 1080)
@@ -138,6 +141,7 @@ func hostileData() -> ReportData {
         #expect(!html.contains("<script"))
         #expect(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"), "no network resources")
         #expect(!html.contains("<link "))
+        #expect(html.contains("<a href=\"explorer.html\">"), "the report links to the explorer")
         let ids = html.matches(of: /id="([^"]+)"/).map { String($0.1) }
         #expect(ids.count > 100 && Set(ids).count == ids.count, "ids unique")
         // CSV: header + one row per feature.
@@ -158,15 +162,16 @@ func hostileData() -> ReportData {
         try ReportWriter(templateDirectory: templates, threads: 1).write(data, to: b)
         let files = try FileManager.default.subpathsOfDirectory(atPath: a.path).sorted()
         #expect(files == (try FileManager.default.subpathsOfDirectory(atPath: b.path).sorted()))
-        #expect(files.count == 2 + 2 * (3 + 3 * 2) + 1 + 1)
+        // report.html, report.pdf, explorer.html, summary.csv, the manifest, figures/ and its PNG + SVG files.
+        #expect(files.count == 3 + 1 + 1 + 1 + 2 * (3 + 3 * 2))
         for f in files where !f.hasSuffix("figures") {
             let x = try Data(contentsOf: a.appendingPathComponent(f)), y = try Data(contentsOf: b.appendingPathComponent(f))
             #expect(x == y, "\(f) identical")
         }
-        // Rewriting into an existing folder replaces it whole.
-        try "stale".write(to: a.appendingPathComponent("stale.txt"), atomically: true, encoding: .utf8)
+        // Rewriting over an earlier report replaces its files and keeps what the report did not write.
+        try "mine".write(to: a.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
         try ReportWriter(templateDirectory: templates).write(data, to: a)
-        #expect(!FileManager.default.fileExists(atPath: a.appendingPathComponent("stale.txt").path))
+        #expect(try String(contentsOf: a.appendingPathComponent("notes.txt"), encoding: .utf8) == "mine")
         #expect(try Data(contentsOf: a.appendingPathComponent("report.pdf")) == Data(contentsOf: b.appendingPathComponent("report.pdf")))
     }
 

@@ -182,6 +182,39 @@ import TestSupport
         #expect(html.contains("references to dogs and puppies"))
         let summaryCSV = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
         #expect(summaryCSV.split(separator: "\n").count == 7)
+
+        // explorer.html in Chromium: every feature of the database is listed, and a clicked cell shows exactly
+        // that generation's stored text (feature 103, second prompt, magnitude 4).
+        #expect(html.contains("href=\"explorer.html\""))
+        let explorer = URL(fileURLWithPath: out + "/explorer.html")
+        let dom = try HeadlessChromium.dumpDOM(explorer.absoluteString + "#selftest&q=dog&cell=103:1:3")
+        let result = try HeadlessChromium.jsonText(inElement: "selftest-result", of: dom.stdout)
+        #expect((result["errors"] as? [String]) == [], "\(result["errors"] ?? "")")
+        let stored = Set(generations.map(\.featureIndex))
+        #expect(stored.count == 6)
+        #expect(Set(result["listed"] as? [Int] ?? []) == stored)
+        let promptIds = Array(Set(generations.map(\.promptId))).sorted()
+        let cell = try #require(generations.first { $0.featureIndex == 103 && $0.promptId == promptIds[1] && $0.magnitude == 4 })
+        #expect(result["pinned_text"] as? String == cell.text)
+        #expect(result["hover_text"] as? String == cell.text)
+        #expect(result["text_filtered"] as? [Int] == [100])
+
+        // compare: the study against a copy of itself (same SAE: matched by index, no difference).
+        let copy = path("copy.sqlite")
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: db + suffix) {
+            try FileManager.default.copyItem(atPath: db + suffix, toPath: copy + suffix)  // WAL mode: all three
+        }
+        let comparison = path("compare")
+        let compared = try CLIRunner.run(["compare", "--db", db, "--sweep", "study", "--db", copy, "--out", comparison])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        let page = try String(contentsOfFile: comparison + "/compare.html", encoding: .utf8)
+        #expect(page.contains("paired t over 6 matched features"))
+        #expect(page.contains("None: the two runs have the same settings."))
+        let both = try HeadlessChromium.dumpDOM(URL(fileURLWithPath: comparison + "/explorer.html").absoluteString + "#selftest")
+        let listed = try HeadlessChromium.jsonText(inElement: "selftest-result", of: both.stdout)["listed"] as? [Int] ?? []
+        #expect(listed.count == 12 && Set(listed) == stored)
+        let bad = try CLIRunner.run(["compare", "--sweep", "study", "--db", db, "--db", copy, "--out", comparison])
+        #expect(bad.status != 0 && bad.stderr.contains("--sweep study comes before any --db"), "\(bad.stderr)")
     }
 
     @Test func reportOfAnUnanalysedSweepSaysWhatToRun() throws {

@@ -30,6 +30,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: htmlOnly.appendingPathComponent("report.pdf").path))
     }
 
+    /// Issue #22: `report --out DIR` never removes what it did not write.
+    @Test func outKeepsWhatTheReportDidNotWrite() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data.json")
+        _ = try CLIRunner.run(["bench", "report", "--features", "1", "--prompts", "2", "--magnitudes", "3",
+                               "--export-data", data.path])
+        let work = dir.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("mywork"), withIntermediateDirectories: true)
+        try "notes".write(to: work.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        try "print(1)".write(to: work.appendingPathComponent("mywork/analysis.py"), atomically: true, encoding: .utf8)
+        let refused = try CLIRunner.run(["report", "--data", data.path, "--out", work.path, "--quiet"])
+        #expect(refused.status != 0 && refused.stderr.contains(work.path) && refused.stderr.contains("--force"), "\(refused.stderr)")
+        let forced = try CLIRunner.run(["report", "--data", data.path, "--out", work.path, "--force", "--quiet", "--format", "html"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let again = try CLIRunner.run(["report", "--data", data.path, "--out", work.path, "--quiet", "--format", "html"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOf: work.appendingPathComponent("notes.txt"), encoding: .utf8) == "notes")
+        #expect(try String(contentsOf: work.appendingPathComponent("mywork/analysis.py"), encoding: .utf8) == "print(1)")
+        #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("explorer.html").path))
+    }
+
     @Test func clearErrors() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Report
+
+extension Semprog {
+    /// `semprog compare`: two analysed sweeps side by side (compare.html) and one explorer with both.
+    struct Compare: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compare",
+            abstract: "Compare two analysed sweeps: RQ1–RQ3 side by side, the settings that differ, one explorer.",
+            discussion: """
+            semprog compare --db A.sqlite [--sweep NAME] --db B.sqlite [--sweep NAME] --out DIR
+            Each --sweep applies to the --db before it (default: the only sweep of that database). Writes \
+            DIR/compare.html (settings that differ, RQ1–RQ3 of both runs with 95 % intervals and the difference B − A, \
+            matched features) and DIR/explorer.html (both runs). Features are matched by index when both runs use the \
+            same SAE. DIR follows the report rules: only files an earlier report or comparison wrote are replaced.
+            """)
+
+        /// Output folder.
+        @Option(name: .long, help: "Output folder.")
+        var out: String
+
+        @Flag(name: .long, help: "Write into a non-empty folder without an earlier report; its files are kept.")
+        var force = false
+
+        /// `--db FILE [--sweep NAME]` twice, in order (collected as given, so each --sweep pairs with its --db).
+        @Argument(parsing: .allUnrecognized, help: "--db A.sqlite [--sweep NAME] --db B.sqlite [--sweep NAME]")
+        var runs: [String] = []
+
+        /// The (database, sweep) pairs in `arguments`, in order.
+        static func pairs(_ arguments: [String]) throws -> [(db: String, sweep: String?)] {
+            var result: [(db: String, sweep: String?)] = []
+            var i = 0
+            while i < arguments.count {
+                let a = arguments[i]
+                guard a == "--db" || a == "--sweep" else {
+                    throw ValidationError("unexpected argument '\(a)': give --db A.sqlite [--sweep NAME] --db B.sqlite [--sweep NAME] --out DIR")
+                }
+                guard i + 1 < arguments.count, !arguments[i + 1].hasPrefix("--") else { throw ValidationError("\(a) needs a value") }
+                let value = arguments[i + 1]
+                if a == "--db" {
+                    result.append((value, nil))
+                } else {
+                    guard let last = result.indices.last else { throw ValidationError("--sweep \(value) comes before any --db") }
+                    guard result[last].sweep == nil else { throw ValidationError("two --sweep options for --db \(result[last].db)") }
+                    result[last].sweep = value
+                }
+                i += 2
+            }
+            guard result.count == 2 else { throw ValidationError("give exactly two --db options (got \(result.count))") }
+            return result
+        }
+
+        func validate() throws { _ = try Self.pairs(runs) }
+
+        func run() async throws {
+            do {
+                let p = try Self.pairs(runs)
+                let a = try ReportCommand.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
+                let b = try ReportCommand.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
+                let comparison = Comparison(a: a, b: b)
+                try comparison.write(to: URL(fileURLWithPath: out), force: force)
+                print("wrote \(out): compare.html, explorer.html (\(a.features.count) + \(b.features.count) features; matched \(comparison.matching))")
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                Terminal.error("error: " + error.localizedDescription)
+                throw ExitCode.failure
+            }
+        }
+    }
+}
