@@ -13,13 +13,15 @@ enum HTMLReport {
             figureContexts.append(["name": f.name, "caption": f.caption, "svg": inlineSVG(svg, prefix: "f\(i)-")])
         }
         let run = d.run
-        let metadata: [(String, String)] = [
+        let wide = StudyFigures.studyWide(d).count
+        var metadata: [(String, String)] = [
             ("Sweep", run.sweepName), ("Model", run.model), ("SAE", run.sae), ("Hook", run.hook),
             ("Magnitudes", run.magnitudes.map { format($0) }.joined(separator: ", ") + " (\(run.magnitudeUnit))"),
             ("Method", run.method), ("Positions", run.positions), ("Prompts", String(run.promptCount)),
             ("Seeds", run.seeds.map(String.init).joined(separator: ", ")),
             ("semprog version", run.semprogVersion), ("Run date", run.runDate),
         ]
+        if let selection = run.featureSelection { metadata.insert(("Feature selection", selection), at: 4) }
         let s = d.summary
         let rq3 = s.rq3
         let summary: [(String, String)] = [
@@ -38,16 +40,17 @@ enum HTMLReport {
                  "label": TextSanitizer.clean(st.label, maxCharacters: 300, keepNewlines: false),
                  "example": TextSanitizer.clean(st.exampleOutput, maxCharacters: 3000)]
             }
-            let stats: [(String, String)] = [
+            var stats: [(String, String)] = [
                 ("Max activation", format(f.maxActivation)), ("log10 density", format(f.log10Density)),
                 ("Robustness", format(f.robustness)), ("Stages", String(f.stageCount)),
             ]
+            if let score = f.outputScore { stats.append(("Output score", format(score))) }
             features.append([
                 "index": f.index, "anchor": "feature-\(f.index)",
                 "explanation": TextSanitizer.clean(f.explanation, maxCharacters: 4000),
                 "stats": stats.map { ["key": $0.0, "value": $0.1] },
                 "stages": stages,
-                "figures": Array(figureContexts[(3 + 3 * fi)..<(6 + 3 * fi)]),
+                "figures": Array(figureContexts[(wide + 3 * fi)..<(wide + 3 + 3 * fi)]),
             ])
         }
         let context: [String: Any] = [
@@ -57,7 +60,7 @@ enum HTMLReport {
             "css": css,
             "metadata": metadata.map { ["key": $0.0, "value": TextSanitizer.clean($0.1, maxCharacters: 2000)] },
             "summary": summary.map { ["key": $0.0, "value": $0.1] },
-            "figures": Array(figureContexts.prefix(3)),
+            "figures": Array(figureContexts.prefix(wide)),
             "features": features,
             "feature_count": d.features.count,
         ]

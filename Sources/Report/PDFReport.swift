@@ -113,6 +113,7 @@ enum PDFReport {
         c.keyValue("Magnitudes", run.magnitudes.map { format($0) }.joined(separator: ", ") + " (\(clean(run.magnitudeUnit, 60)))")
         c.keyValue("Method", clean(run.method))
         c.keyValue("Positions", clean(run.positions))
+        if let selection = run.featureSelection { c.keyValue("Feature selection", clean(selection)) }
         c.keyValue("Prompts", String(run.promptCount))
         c.keyValue("Seeds", run.seeds.map(String.init).joined(separator: ", "))
         c.keyValue("semprog version", clean(run.semprogVersion, 60))
@@ -134,14 +135,16 @@ enum PDFReport {
         c.keyValue("RQ3 p-values", "t approximation \(format(rq3.pValue)), permutation \(format(rq3.permutationPValue))")
         c.keyValue("RQ3 Kendall τ", format(rq3.kendallTau))
         c.y += 8
-        try c.figures(figures.prefix(3))
+        let wide = StudyFigures.studyWide(d).count
+        try c.figures(figures.prefix(wide))
         c.newPage()
 
         // One page per feature
         for (fi, f) in d.features.enumerated() {
             c.heading("Feature \(f.index)", font: h2)
             c.paragraph(clean(f.explanation, 4000), font: Font(size: 10.5), maxLines: 10, color: Color(hex: 0x1F3B5A))
-            c.paragraph("max activation \(format(f.maxActivation)) · log10 density \(format(f.log10Density)) · robustness \(format(f.robustness)) · \(f.stageCount) stages",
+            c.paragraph("max activation \(format(f.maxActivation)) · log10 density \(format(f.log10Density)) · robustness \(format(f.robustness)) · \(f.stageCount) stages"
+                        + (f.outputScore.map { " · output score \(format($0))" } ?? ""),
                         font: small)
             let shown = f.stages.prefix(8)
             for (si, st) in shown.enumerated() {
@@ -150,7 +153,7 @@ enum PDFReport {
                 c.paragraph(clean(st.exampleOutput, 1500), font: small, indent: 14, maxLines: 4, color: Color(hex: 0x444444))
             }
             if f.stages.count > shown.count { c.paragraph("… and \(f.stages.count - shown.count) more stages", font: small) }
-            try c.figures(figures[(3 + 3 * fi)..<(6 + 3 * fi)])
+            try c.figures(figures[(wide + 3 * fi)..<(wide + 3 + 3 * fi)])
             c.newPage()
             progress(ReportProgress(phase: "pdf", done: fi + 1, total: d.features.count))
         }

@@ -41,21 +41,26 @@ public struct RunMetadata: Codable, Sendable, Equatable {
     /// Unsteered generation of each prompt (same order as the rows), for the explorer's baseline when the
     /// magnitudes do not include 0; nil when not stored.
     public var baselines: [String]?
+    /// How the swept features were chosen (e.g. the demo's rule: by output score per density stratum), when
+    /// the caller says so; nil in older data.
+    public var featureSelection: String?
 
     public init(sweepName: String, model: String, sae: String, hook: String, magnitudes: [Double],
                 magnitudeUnit: String, method: String, positions: String, seeds: [UInt64], promptCount: Int,
                 semprogVersion: String, runDate: String, neuronpediaId: String? = nil, promptTexts: [String]? = nil,
-                baselines: [String]? = nil) {
+                baselines: [String]? = nil, featureSelection: String? = nil) {
         self.sweepName = sweepName; self.model = model; self.sae = sae; self.hook = hook; self.magnitudes = magnitudes
         self.magnitudeUnit = magnitudeUnit; self.method = method; self.positions = positions; self.seeds = seeds
         self.promptCount = promptCount; self.semprogVersion = semprogVersion; self.runDate = runDate
         self.neuronpediaId = neuronpediaId; self.promptTexts = promptTexts; self.baselines = baselines
+        self.featureSelection = featureSelection
     }
 
     enum CodingKeys: String, CodingKey {
         case sweepName = "sweep_name", model, sae, hook, magnitudes, magnitudeUnit = "magnitude_unit", method, positions
         case seeds, promptCount = "prompt_count", semprogVersion = "semprog_version", runDate = "run_date"
         case neuronpediaId = "neuronpedia_id", promptTexts = "prompt_texts", baselines
+        case featureSelection = "feature_selection"
     }
 }
 
@@ -178,19 +183,23 @@ public struct FeatureReport: Codable, Sendable, Equatable {
     /// The stored generation of every cell, `outputs[prompt][magnitude]` (nil where none is stored), for the
     /// explorer (untrusted text); nil in older data.
     public var outputs: [[String?]]?
+    /// Output score (Arad, Mueller & Belinkov 2025; `semprog screen`), in [0, 1]; nil when not screened.
+    public var outputScore: Double?
 
     public init(index: Int, explanation: String, maxActivation: Double, log10Density: Double, robustness: Double,
                 stageCount: Int, stages: [StageReport], progression: ProgressionStrip, similarity: [IntervalPoint],
-                degradation: [MetricSeries], outputs: [[String?]]? = nil) {
+                degradation: [MetricSeries], outputs: [[String?]]? = nil, outputScore: Double? = nil) {
         self.index = index; self.explanation = explanation; self.maxActivation = maxActivation
         self.log10Density = log10Density; self.robustness = robustness; self.stageCount = stageCount
         self.stages = stages; self.progression = progression; self.similarity = similarity; self.degradation = degradation
         self.outputs = outputs
+        self.outputScore = outputScore
     }
 
     enum CodingKeys: String, CodingKey {
         case index, explanation, maxActivation = "max_activation", log10Density = "log10_density", robustness
         case stageCount = "stage_count", stages, progression, similarity, degradation, outputs
+        case outputScore = "output_score"
     }
 }
 

@@ -137,9 +137,30 @@ public enum StudyFigures {
                            figure: Figure(width: 540, height: 300, title: title, panels: [panel]))
     }
 
-    /// All figures: the three study-wide ones, then (a), (b), (f) for each feature.
+    /// (g) Output score (Arad et al. 2025) against robustness and against stage count, when features were
+    /// screened (nil otherwise).
+    public static func outputScores(_ d: ReportData) -> StudyFigure? {
+        let scored = d.features.filter { $0.outputScore?.isFinite ?? false }
+        guard !scored.isEmpty else { return nil }
+        let x = scored.map { $0.outputScore! }
+        let robustness = Panel(x: Axis(label: "output score"), y: Axis(label: "robustness (× max activation)"),
+                               layers: [.scatter(ScatterSeries(x: x, y: scored.map(\.robustness), trendLine: scored.count > 2))])
+        let stages = Panel(x: Axis(label: "output score"), y: Axis(label: "stages"),
+                           layers: [.scatter(ScatterSeries(x: x, y: scored.map { Double($0.stageCount) }, trendLine: scored.count > 2))])
+        return StudyFigure(name: "output-score",
+                           caption: "(g) Output score (Arad et al. 2025, semprog screen) against robustness and stage count, n = \(scored.count).",
+                           figure: Figure(width: 640, height: 280, title: "Do features that steer the output last longer?",
+                                          panels: [robustness, stages], columns: 2))
+    }
+
+    /// The study-wide figures that come before the per-feature ones.
+    public static func studyWide(_ d: ReportData) -> [StudyFigure] {
+        [stageCounts(d), consistency(d), sparsityRobustness(d)] + (outputScores(d).map { [$0] } ?? [])
+    }
+
+    /// All figures: the study-wide ones (`studyWide`), then (a), (b), (f) for each feature.
     public static func all(_ d: ReportData) -> [StudyFigure] {
-        var figures = [stageCounts(d), consistency(d), sparsityRobustness(d)]
+        var figures = studyWide(d)
         for f in d.features {
             figures.append(progression(f, run: d.run))
             figures.append(similarity(f, run: d.run))

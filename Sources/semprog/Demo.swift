@@ -101,7 +101,8 @@ extension Semprog {
             // 5–7. Describe, analyse, report.
             try await Self.runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)
             try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo"] + plan.analyzeArguments)
-            try await Self.runSubcommand(["report", "--db", database, "--sweep", "demo", "--out", out])
+            try await Self.runSubcommand(["report", "--db", database, "--sweep", "demo", "--out", out,
+                                          "--feature-selection", DemoFeatureChoice.rule])
             Terminal.error(String(format: "demo: finished in %.0f s", Date().timeIntervalSince(started)))
             print("report: \(out)/report.html")
             print("report: \(out)/report.pdf")

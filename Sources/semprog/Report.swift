@@ -46,6 +46,10 @@ extension Semprog {
         @Flag(name: .long, help: "No progress line.")
         var quiet = false
 
+        /// Shown in the report's run metadata (the demo states its rule here).
+        @Option(name: .customLong("feature-selection"), help: "How the swept features were chosen, shown in the report.")
+        var featureSelection: String?
+
         static func parseFormats(_ s: String) throws -> Set<ReportFormat> {
             var formats = Set<ReportFormat>()
             for part in s.split(separator: ",") {
@@ -68,9 +72,10 @@ extension Semprog {
         }
 
         /// Fills the report from the database (see `ReportAssembly`); says which features got no page.
-        static func loadFromDatabase(path: String, sweep: String?) throws -> ReportData {
+        static func loadFromDatabase(path: String, sweep: String?, featureSelection: String? = nil) throws -> ReportData {
             guard FileManager.default.fileExists(atPath: path) else { throw CLIError.invalidArgument("\(path): no such database") }
-            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path, access: .readOnly), sweepName: sweep, databasePath: path)
+            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path, access: .readOnly), sweepName: sweep, databasePath: path,
+                                                          featureSelection: featureSelection)
             for w in assembled.warnings { Terminal.error("warning: " + w) }
             if !assembled.omitted.isEmpty {
                 Terminal.error("note: \(assembled.omitted.count) feature(s) have no page: "
@@ -85,7 +90,7 @@ extension Semprog {
                 if let data {
                     reportData = try ReportData.load(from: URL(fileURLWithPath: data))
                 } else {
-                    reportData = try Self.loadFromDatabase(path: db!, sweep: sweep)
+                    reportData = try Self.loadFromDatabase(path: db!, sweep: sweep, featureSelection: featureSelection)
                 }
                 let templateDir = templates ?? ProcessInfo.processInfo.environment["SEMPROG_TEMPLATES"] ?? "templates"
                 let writer = ReportWriter(templateDirectory: URL(fileURLWithPath: templateDir),

@@ -21,8 +21,10 @@ enum ReportAssembly {
         var warnings: [String]
     }
 
-    static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String) throws -> Result {
+    static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String,
+                           featureSelection: String? = nil) throws -> Result {
         let contents = try store.sweepContents(sweepName)
+        let outputScores = try (contents.sae?.id).map { try store.featureScores(saeId: $0) } ?? [:]
         let sweep = contents.sweep
         let stored = try store.storedAnalysis(sweepId: sweep.id!)
         let command = "semprog analyze --db \(databasePath)" + (sweepName.map { " --sweep \($0)" } ?? "")
@@ -61,7 +63,8 @@ enum ReportAssembly {
                 let byPrompt = Dictionary(contents.baselines.map { ($0.promptId, $0.text) }, uniquingKeysWith: { a, _ in a })
                 let texts = promptIds.map { byPrompt[$0] }
                 return texts.contains(nil) ? nil : texts.map { $0! }
-            }())
+            }(),
+            featureSelection: featureSelection)
 
         // Per-generation rows by feature.
         var generationsByFeature: [Int: [GenerationRecord]] = [:]
@@ -148,7 +151,7 @@ enum ReportAssembly {
                 maxActivation: contents.features[index]?.maxActivation ?? (relative ? 1 : 0),
                 log10Density: density, robustness: robustness, stageCount: Int(fs.stageCount.rounded()),
                 stages: stages, progression: progression, similarity: similarity, degradation: degradation,
-                outputs: outputs))
+                outputs: outputs, outputScore: outputScores[index]?.outputScore))
         }
 
         // RQ2: consistency per magnitude over features.

@@ -153,6 +153,32 @@ func hostileData() -> ReportData {
         #expect(siblings == ["report"])
     }
 
+    /// Screened features (output score) add figure (g) and a per-feature line; the run states how features were chosen.
+    @Test func outputScoresAndFeatureSelectionAreShown() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var data = ReportData.synthetic(featureCount: 3, promptCount: 6, magnitudeCount: 10)
+        for i in data.features.indices { data.features[i].outputScore = [0.0123, 0.456, 0.789][i] }
+        data.run.featureSelection = "by output score, one per density stratum"
+        #expect(StudyFigures.studyWide(data).count == 4)
+        let out = dir.appendingPathComponent("report")
+        let summary = try ReportWriter(templateDirectory: templates, threads: 2).write(data, to: out)
+        #expect(summary.figureCount == 4 + 3 * 3)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("figures/output-score.svg").path))
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 13)
+        #expect(html.contains("Output score") && html.contains("0.456"))
+        #expect(html.contains("by output score, one per density stratum"))
+        let text = try poppler("pdftotext", [out.appendingPathComponent("report.pdf").path, "-"])
+        #expect(text.contains("output score 0.789"))
+        #expect(text.contains("Feature selection"))
+        // The features' own figures still sit on their pages (the study-wide count shifted them by one).
+        #expect(html.contains("feature-\(data.features[2].index)-degradation") || html.contains("Feature \(data.features[2].index)"))
+        // Unscreened data: no figure (g).
+        let plain = ReportData.synthetic(featureCount: 3, promptCount: 6, magnitudeCount: 10)
+        #expect(StudyFigures.outputScores(plain) == nil)
+    }
+
     @Test func outputIsByteIdentical() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
