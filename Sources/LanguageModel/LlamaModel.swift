@@ -24,6 +24,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// cos/sin of position·θ^(−2i/headDim) for positions < `ropeTableLength`, [position][i].
     let ropeCos: [Float]
     let ropeSin: [Float]
+    /// The same for the sliding-window layers when they have their own base (`ropeLocalBase`), else empty.
+    let ropeLocalCos: [Float]
+    let ropeLocalSin: [Float]
     let ropeTableLength: Int
     /// Most rows per forward step during prefill (bounds scratch memory).
     public var maxPrefillRows = 512
@@ -55,21 +58,31 @@ public final class LlamaModel: @unchecked Sendable {
         for b in weights.blocks { for w in [b.qkv, b.output, b.gateUp, b.down] { w.pack() } }
         weights.tokenEmbedding.pack()
         weights.output?.pack()
-        let half = configuration.headDim / 2
         let length = min(configuration.contextLength, 32768)
+        (ropeCos, ropeSin) = Self.ropeTables(base: configuration.ropeBase, scale: configuration.ropeScalingFactor ?? 1,
+                                             headDim: configuration.headDim, length: length)
+        if let local = configuration.ropeLocalBase, configuration.slidingLayers?.contains(true) == true {
+            (ropeLocalCos, ropeLocalSin) = Self.ropeTables(base: local, scale: 1, headDim: configuration.headDim, length: length)
+        } else {
+            (ropeLocalCos, ropeLocalSin) = ([], [])
+        }
+        ropeTableLength = length
+    }
+
+    /// cos and sin of (position / scale)·base^(−2i/headDim), [position][i] for positions < length.
+    static func ropeTables(base: Float, scale: Float, headDim: Int, length: Int) -> ([Float], [Float]) {
+        let half = headDim / 2
         var cosTable = [Float](repeating: 0, count: length * half)
         var sinTable = [Float](repeating: 0, count: length * half)
         for i in 0..<half {
-            let frequency = pow(Double(configuration.ropeBase), -2 * Double(i) / Double(configuration.headDim))
+            let frequency = pow(Double(base), -2 * Double(i) / Double(headDim)) / Double(scale)
             for p in 0..<length {
                 let angle = Double(p) * frequency
                 cosTable[p * half + i] = Float(cos(angle))
                 sinTable[p * half + i] = Float(sin(angle))
             }
         }
-        ropeCos = cosTable
-        ropeSin = sinTable
-        ropeTableLength = length
+        return (cosTable, sinTable)
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.

@@ -31,6 +31,12 @@ public final class WeightMatrix: @unchecked Sendable {
         self.init(rows: rows.reduce(0, +), cols: cols, values: all)
     }
 
+    /// A matrix held only in its compact block form (no Float32 copy): rows are dequantized on demand and products
+    /// always use the block kernel. Used for Gemma's 262,144-row embedding, whose Float32 copy alone is 671 MB.
+    init(compactOnly q: QuantizedMatrix) {
+        rows = q.rows; cols = q.cols; rowMajor = nil; packed = nil; compact = q
+    }
+
     deinit { rowMajor?.deallocate() }
 
     /// Moves the values into the packed panel layout (no-op on CPUs without AVX2/FMA, where OpenBLAS is used).
@@ -43,7 +49,9 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Copies row `r` (cols floats) to `out`.
     func copyRow(_ r: Int, to out: UnsafeMutablePointer<Float>) {
-        if let rowMajor { out.update(from: rowMajor + r * cols, count: cols) } else { packed!.copyRow(r, to: out) }
+        if let rowMajor { out.update(from: rowMajor + r * cols, count: cols) } else if let packed { packed.copyRow(r, to: out) } else {
+            compact!.dequantizeRow(r, into: out)
+        }
     }
 
     /// out (+)= x · Wᵀ for `count` rows (x: count × cols, out: count × rows): the packed kernel, or OpenBLAS
@@ -54,7 +62,10 @@ public final class WeightMatrix: @unchecked Sendable {
             packed.multiply(x, count: count, into: out, accumulate: accumulate, threads: threads)
             return
         }
-        let values = rowMajor!
+        guard let values = rowMajor else {
+            compact!.multiply(x, rows: count, into: out, accumulate: accumulate, threads: threads)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         if count == 1 {
             BLAS.gemv(m: rows, n: cols, a: values, lda: cols, x: x, beta: beta, y: out)
@@ -78,6 +89,12 @@ struct LlamaBlockWeights {
     var gateUp: WeightMatrix
     /// W_down, dModel × ffnDim.
     var down: WeightMatrix
+    /// Sandwich norms (Gemma 2/3): RMSNorm weights applied to the attention output and the feed-forward output.
+    var postAttentionNorm: [Float]? = nil
+    var postFFNNorm: [Float]? = nil
+    /// Per-head RMSNorm weights of queries and keys (headDim each; Gemma 3, Qwen 3).
+    var queryNorm: [Float]? = nil
+    var keyNorm: [Float]? = nil
 }
 
 struct LlamaWeights {
@@ -93,6 +110,7 @@ extension LlamaModel {
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
+        if arch == "gemma3" { return try loadGemma3GGUF(file: file, compactWeights: compactWeights) }
         guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
         let tokenizer = try BPETokenizer(gguf: file)
         func meta(_ key: String) throws -> Int {
@@ -168,6 +186,7 @@ extension LlamaModel {
             throw LanguageModelError.cannotLoad(path: configPath, reason: "missing or not a JSON object")
         }
         let arch = (json["model_type"] as? String) ?? "<missing model_type>"
+        if arch == "gemma3_text" { return try loadGemma3Safetensors(directory: directory, configData: data) }
         guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
         func int(_ key: String) throws -> Int {
             guard let v = (json[key] as? NSNumber)?.intValue else {
@@ -242,9 +261,37 @@ extension BPETokenizer {
     public convenience init(gguf file: GGUFFile) throws {
         let path = file.path
         let model = (try? file.string("tokenizer.ggml.model")) ?? "<missing>"
-        guard model == "gpt2" else { throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.model '\(model)' (only byte-level BPE 'gpt2')") }
+        guard model == "gpt2" || model == "llama" else {
+            throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.model '\(model)' (supported: byte-level BPE 'gpt2', SentencePiece 'llama')")
+        }
         guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.strings else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.tokens")
+        }
+        if model == "llama" {
+            // SentencePiece BPE with scores (Gemma): token types 3 (control) and 4 (user-defined) are special.
+            guard let scoreValues = file.metadata["tokenizer.ggml.scores"]?.array else {
+                throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.scores")
+            }
+            var scores: [Float] = []
+            scores.reserveCapacity(scoreValues.count)
+            for v in scoreValues {
+                guard let d = v.double else { throw BPETokenizerError.malformedField(source: path, field: "tokenizer.ggml.scores", reason: "non-numeric score") }
+                scores.append(Float(d))
+            }
+            guard let types = file.metadata["tokenizer.ggml.token_type"]?.ints, types.count == tokens.count else {
+                throw BPETokenizerError.malformedField(source: path, field: "tokenizer.ggml.token_type", reason: "missing or not one type per token")
+            }
+            guard let eos = file.metadata["tokenizer.ggml.eos_token_id"]?.int else {
+                throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.eos_token_id")
+            }
+            let specials = Set(types.indices.filter { types[$0] == 3 || types[$0] == 4 })
+            try self.init(sentencePieceTokens: tokens, merges: nil, scores: scores, specialIDs: specials, eosID: eos,
+                          bosID: file.metadata["tokenizer.ggml.bos_token_id"]?.int,
+                          addsBOS: file.metadata["tokenizer.ggml.add_bos_token"]?.int.map { $0 != 0 } ?? true,
+                          unknownID: file.metadata["tokenizer.ggml.unknown_token_id"]?.int,
+                          addSpacePrefix: file.metadata["tokenizer.ggml.add_space_prefix"]?.int.map { $0 != 0 } ?? true,
+                          source: path)
+            return
         }
         guard let merges = file.metadata["tokenizer.ggml.merges"]?.strings else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.merges")

@@ -22,14 +22,14 @@ final class QuantizedMatrix: @unchecked Sendable {
     let scales: UnsafeMutablePointer<Float>
     let mins: UnsafeMutablePointer<Float>
 
-    /// Stacks raw rows of several tensors of one block type (each `cols` wide).
-    init(type: GGMLType, cols: Int, parts: [[UInt8]]) {
+    /// Stacks raw rows of several tensors of one block type (each `cols` wide), then `raw`.
+    init(type: GGMLType, cols: Int, parts: [[UInt8]], raw: UnsafeRawBufferPointer? = nil) {
         precondition(type == .q4_1 || type == .q8_0)
         precondition(cols % 32 == 0, "QuantizedMatrix: \(cols) columns is not a whole number of blocks")
         self.type = type
         self.cols = cols
         bytesPerRow = cols / 32 * type.blockBytes
-        let total = parts.reduce(0) { $0 + $1.count }
+        let total = parts.reduce(0) { $0 + $1.count } + (raw?.count ?? 0)
         rows = total / bytesPerRow
         let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 64)
         var offset = 0
@@ -37,6 +37,7 @@ final class QuantizedMatrix: @unchecked Sendable {
             p.withUnsafeBytes { (data + offset).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
             offset += p.count
         }
+        if let raw, raw.count > 0 { (data + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
         self.data = data
         let blocks = rows * cols / 32
         scales = .allocate(capacity: max(1, blocks))
@@ -45,7 +46,17 @@ final class QuantizedMatrix: @unchecked Sendable {
                             bytesPerRow, rows, cols, scales, mins)
     }
 
+    /// Copies the raw rows of one tensor of `type` (`cols` wide) without an intermediate array.
+    convenience init(type: GGMLType, cols: Int, raw: UnsafeRawBufferPointer) {
+        self.init(type: type, cols: cols, parts: [], raw: raw)
+    }
+
     deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
+
+    /// Row `r` dequantized exactly (ggml's dequantize_row_*) into `out` (cols floats).
+    func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        GGMLDequantize.dequantize(type: type, source: UnsafeRawPointer(data + r * bytesPerRow), count: cols, into: out)
+    }
 
     /// Bytes held (blocks and decoded scales).
     var byteCount: Int { rows * bytesPerRow + 2 * rows * cols / 32 * MemoryLayout<Float>.size }
