@@ -276,6 +276,20 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel the memory-mapped pages lying wholly inside tensor `name` are not needed now
+    /// (`madvise(MADV_DONTNEED)`): they leave the resident set and are read from the file again if touched. A loader
+    /// calls it after converting a tensor, so that the mapped file and its converted copy are not both resident.
+    public func releasePages(_ name: String) {
+        guard let t = tensors[name] else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let start = Int(bitPattern: base) + dataOffset + t.offset
+            let first = (start + page - 1) / page * page, last = (start + t.byteCount) / page * page
+            if last > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, Int32(MADV_DONTNEED)) }
+        }
+    }
+
     /// The tensor dequantized to Float32, row-major (`shape` order), optionally checking the row-major shape
     /// and that every value is finite.
     public func floats(_ name: String, shape expected: [Int]? = nil, requireFinite: Bool = true) throws -> [Float] {

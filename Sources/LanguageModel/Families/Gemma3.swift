@@ -191,10 +191,15 @@ extension LlamaModel {
             tokenEmbedding = WeightMatrix(compactOnly: try file.withRawBytes("token_embd.weight") {
                 QuantizedMatrix(type: embedding.type, cols: c.dModel, raw: $0)
             })
+            file.releasePages("token_embd.weight")
         } else {
             tokenEmbedding = WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try file.floats("token_embd.weight", shape: [c.vocabularySize, c.dModel]))
         }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
+        // Each tensor's mapped pages are released once it is converted (peak memory: mapped file + Float32 copy).
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] {
+            defer { file.releasePages(name) }
+            return try file.floats(name, shape: [rows, cols])
+        }
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
