@@ -127,6 +127,31 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
         #expect(reference.prompts.contains { $0.prompt_ids.count + 24 > 8 })
     }
 
+    /// Steering at blocks.1.hook_resid_post: a zero coefficient changes nothing, a large one changes the
+    /// continuation; a batch whose sequences share a prompt (prefill of blocks 0…1 run once, the rest resumed from
+    /// the captured residual, sliding window included) gives the same bits as the unshared prefill.
+    @Test func steeringAndSharedPrefill() throws {
+        let model = try LlamaModel.load(path: Gemma3Fixtures.tinyDirectory)
+        let reference = try Gemma3Fixtures.tiny()
+        let prompt = reference.prompts[1].prompt_ids
+        var parameters = GenerateParameters(maxTokens: 12)
+        parameters.stopAtEOS = false
+        let d = model.configuration.dModel
+        let direction = (0..<d).map { Float(($0 * 7919) % 13) - 6 }
+        let plain = try model.generate(prompts: [prompt], parameters: parameters, seeds: [0], hook: nil)[0].generatedIDs
+        let zero = try model.generate(prompts: [prompt], parameters: parameters, seeds: [0],
+                                      hook: SteeringVectorHook(layer: 1, vector: direction, coefficient: 0))[0].generatedIDs
+        #expect(zero == plain)
+        let hook = SteeringVectorHook(layer: 1, vector: direction, coefficient: 40)
+        let steered = try model.generate(prompts: [prompt, prompt], parameters: parameters, seeds: [0, 0], hook: hook)
+        #expect(steered[0].generatedIDs != plain)
+        model.sharesPromptPrefill = false
+        defer { model.sharesPromptPrefill = true }
+        let unshared = try model.generate(prompts: [prompt, prompt], parameters: parameters, seeds: [0, 0], hook: hook)
+        #expect(steered.map(\.generatedIDs) == unshared.map(\.generatedIDs))
+        #expect(steered[0].generatedIDs == steered[1].generatedIDs)
+    }
+
     @Test func contradictoryConfigurationNamesTheKey() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -150,6 +175,19 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
 }
 
 @Suite(.serialized) struct Gemma3RealTests {
+    /// The 270M file mixes Q8_0 (embedding, attn_v), Q5_0, Q4_K and Q6_K: its configuration follows llama.cpp's
+    /// reading of the metadata, and the embedding stays in block form (no 671 MB Float32 copy).
+    @Test func configurationAndCompactEmbedding() throws {
+        let model = try Gemma3Fixtures.realModel()
+        let c = model.configuration
+        #expect(c.family == .gemma3 && c.layerCount == 18 && c.dModel == 640 && c.headCount == 4 && c.kvHeadCount == 1)
+        #expect(c.headDim == 256 && c.ffnDim == 2048 && c.vocabularySize == 262_144 && c.slidingWindow == 512)
+        #expect(c.slidingLayers == (0..<18).map { ($0 + 1) % 6 != 0 })
+        #expect(model.weights.tokenEmbedding.compact != nil && model.weights.tokenEmbedding.packed == nil)
+        #expect(model.weights.tokenEmbedding.rowMajor == nil)
+        #expect(model.tokenizer.addsBOS && model.tokenizer.bosID == 2 && model.tokenizer.eosID == 1)
+    }
+
     @Test func tokenizerIDsMatchTransformers() throws {
         let model = try Gemma3Fixtures.realModel()
         for t in try Gemma3Fixtures.real().tokenize {
