@@ -7,6 +7,39 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable {
     case llama
     /// Gemma 3 text models (GGUF "gemma3", config.json "gemma3_text").
     case gemma3
+    /// Qwen 3 dense models (config.json "qwen3"): llama plus per-head q/k RMSNorm.
+    case qwen3
+}
+
+/// Llama 3.1's RoPE frequency scaling (config.json `rope_scaling` with `rope_type` "llama3"; transformers'
+/// `_compute_llama3_parameters`): with wavelength λ = 2π/f of frequency f, L = `original_max_position_embeddings`,
+/// λ_low = L / `low_freq_factor`, λ_high = L / `high_freq_factor`: f stays for λ < λ_high, becomes f / `factor` for
+/// λ > λ_low, and in between (1 − s)·f/factor + s·f with s = (L/λ − low_freq_factor) / (high_freq_factor − low_freq_factor).
+public struct Llama3RoPEScaling: Codable, Sendable, Equatable {
+    public var factor: Double
+    public var lowFreqFactor: Double
+    public var highFreqFactor: Double
+    public var originalMaxPositionEmbeddings: Double
+
+    public init(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalMaxPositionEmbeddings: Double) {
+        self.factor = factor; self.lowFreqFactor = lowFreqFactor; self.highFreqFactor = highFreqFactor
+        self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case factor, lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+    }
+
+    /// The scaled frequency.
+    public func scale(_ f: Double) -> Double {
+        let wavelength = 2 * Double.pi / f
+        let low = originalMaxPositionEmbeddings / lowFreqFactor, high = originalMaxPositionEmbeddings / highFreqFactor
+        if wavelength < high { return f }
+        if wavelength > low { return f / factor }
+        let s = (originalMaxPositionEmbeddings / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
+        return (1 - s) * f / factor + s * f
+    }
 }
 
 /// The feed-forward non-linearity g in W_down · (g(W_gate·x) ⊙ W_up·x).
@@ -71,6 +104,8 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var ropeLocalBase: Float?
     /// Linear RoPE scaling of the global layers: positions are divided by this (`rope_scaling` type "linear").
     public var ropeScalingFactor: Float?
+    /// Llama 3 frequency scaling of RoPE (all layers).
+    public var llama3RoPE: Llama3RoPEScaling?
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", layerCount = "layer_count", headCount = "head_count", kvHeadCount = "kv_head_count"
@@ -79,7 +114,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case family, activation, ropeLayout = "rope_layout", embeddingScale = "embedding_scale"
         case attentionScale = "attention_scale", sandwichNorms = "sandwich_norms", queryKeyNorm = "query_key_norm"
         case slidingWindow = "sliding_window", slidingLayers = "sliding_layers", ropeLocalBase = "rope_local_base"
-        case ropeScalingFactor = "rope_scaling_factor"
+        case ropeScalingFactor = "rope_scaling_factor", llama3RoPE = "llama3_rope"
     }
 
     public init(from decoder: Decoder) throws {
@@ -101,6 +136,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         slidingLayers = try c.decodeIfPresent([Bool].self, forKey: .slidingLayers)
         ropeLocalBase = try c.decodeIfPresent(Float.self, forKey: .ropeLocalBase)
         ropeScalingFactor = try c.decodeIfPresent(Float.self, forKey: .ropeScalingFactor)
+        llama3RoPE = try c.decodeIfPresent(Llama3RoPEScaling.self, forKey: .llama3RoPE)
     }
 
     /// Whether block `layer` attends through the sliding window.

@@ -176,9 +176,13 @@ extension LlamaModel {
         return (config, tokenizer, weights)
     }
 
-    /// Reads a Hugging Face llama checkpoint directory: `config.json`, `model.safetensors`, `tokenizer.json`.
-    /// Q/K rows are permuted from HF's half-split RoPE layout to the interleaved-pair layout used here (the
-    /// `permute` of llama.cpp's convert_hf_to_gguf.py).
+    /// Reads a Hugging Face llama (Llama 2/3, SmolLM2) or Qwen 3 checkpoint directory: `config.json`,
+    /// `model.safetensors`, `tokenizer.json`. Llama Q/K rows are permuted from HF's half-split RoPE layout to the
+    /// interleaved-pair layout used here (the `permute` of llama.cpp's convert_hf_to_gguf.py); Qwen 3 keeps the
+    /// half-split layout (its per-head q_norm/k_norm weights are in that order). `rope_scaling` may be absent,
+    /// "default" or "llama3". EOS/BOS are config.json's `eos_token_id` / `bos_token_id` when given (else SmolLM2's
+    /// token names); prompts start with BOS when tokenizer_config.json says `add_bos_token`, or, without that key,
+    /// when BOS is Llama 3's `<|begin_of_text|>`.
     static func loadSafetensors(directory: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let configPath = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath),
@@ -187,7 +191,8 @@ extension LlamaModel {
         }
         let arch = (json["model_type"] as? String) ?? "<missing model_type>"
         if arch == "gemma3_text" { return try loadGemma3Safetensors(directory: directory, configData: data) }
-        guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
+        guard arch == "llama" || arch == "qwen3" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
+        let qwen3 = arch == "qwen3"
         func int(_ key: String) throws -> Int {
             guard let v = (json[key] as? NSNumber)?.intValue else {
                 throw LanguageModelError.invalidConfiguration(path: configPath, reason: "missing integer '\(key)'")
@@ -195,7 +200,7 @@ extension LlamaModel {
             return v
         }
         let d = try int("hidden_size"), heads = try int("num_attention_heads")
-        let config = LlamaConfiguration(
+        var config = LlamaConfiguration(
             dModel: d, layerCount: try int("num_hidden_layers"), headCount: heads,
             kvHeadCount: (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads,
             headDim: (json["head_dim"] as? NSNumber)?.intValue ?? d / max(1, heads),
@@ -204,8 +209,56 @@ extension LlamaModel {
             ropeBase: (json["rope_theta"] as? NSNumber)?.floatValue ?? 10000,
             contextLength: (json["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
             tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
+        if qwen3 {
+            config.family = .qwen3
+            config.ropeLayout = .halfSplit
+            config.queryKeyNorm = true
+            if (json["use_sliding_window"] as? Bool) == true {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "use_sliding_window is true (not supported for qwen3)")
+            }
+        }
+        if let scaling = json["rope_scaling"], !(scaling is NSNull) {
+            guard let dict = scaling as? [String: Any] else {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling is not an object")
+            }
+            let kind = (dict["rope_type"] as? String) ?? (dict["type"] as? String) ?? "<missing rope_type>"
+            switch kind {
+            case "default": break
+            case "llama3":
+                do {
+                    config.llama3RoPE = try JSONDecoder().decode(Llama3RoPEScaling.self, from: JSONSerialization.data(withJSONObject: dict))
+                } catch let DecodingError.keyNotFound(key, _) {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling misses '\(key.stringValue)'")
+                } catch {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling: \(error)")
+                }
+                guard let l3 = config.llama3RoPE, l3.factor >= 1, l3.highFreqFactor > l3.lowFreqFactor, l3.lowFreqFactor > 0,
+                      l3.originalMaxPositionEmbeddings > 0 else {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling llama3 factors are inconsistent")
+                }
+            default:
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling type '\(kind)' (supported: default, llama3)")
+            }
+        }
         try config.validate(path: configPath)
-        let tokenizer = try BPETokenizer(tokenizerJSON: directory + "/tokenizer.json")
+        let tokenizerPath = directory + "/tokenizer.json"
+        let tokenizer: BPETokenizer
+        if let eosValue = json["eos_token_id"], !(eosValue is NSNull) {
+            let vocabulary = try TokenizerVocabulary(path: tokenizerPath)
+            guard let eosID = (eosValue as? NSNumber)?.intValue ?? (eosValue as? [NSNumber])?.first?.intValue else {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "eos_token_id is neither a number nor a list")
+            }
+            let eos = try vocabulary.token(eosID, key: "eos_token_id", config: configPath)
+            let bos = try (json["bos_token_id"] as? NSNumber).map { try vocabulary.token($0.intValue, key: "bos_token_id", config: configPath) }
+            var addsBOS = bos == "<|begin_of_text|>"
+            if let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
+               let tc = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let a = tc["add_bos_token"] as? Bool {
+                addsBOS = a && bos != nil
+            }
+            tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, eosToken: eos, bosToken: bos, addsBOS: addsBOS)
+        } else {
+            tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath)
+        }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         let c = config
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
@@ -213,9 +266,13 @@ extension LlamaModel {
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "model.layers.\(l)."
-            let q = Self.interleaveRoPERows(try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.dModel), heads: c.headCount, headDim: c.headDim, cols: c.dModel)
-            let k = Self.interleaveRoPERows(try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.dModel), heads: c.kvHeadCount, headDim: c.headDim, cols: c.dModel)
-            blocks.append(LlamaBlockWeights(
+            var q = try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.dModel)
+            var k = try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.dModel)
+            if c.ropeLayout == .interleaved {
+                q = Self.interleaveRoPERows(q, heads: c.headCount, headDim: c.headDim, cols: c.dModel)
+                k = Self.interleaveRoPERows(k, heads: c.kvHeadCount, headDim: c.headDim, cols: c.dModel)
+            }
+            var block = LlamaBlockWeights(
                 attentionNorm: try vector(p + "input_layernorm.weight", c.dModel),
                 qkv: WeightMatrix(stacking: [q, k, try matrix(p + "self_attn.v_proj.weight", c.kvDim, c.dModel)],
                                   rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
@@ -224,7 +281,12 @@ extension LlamaModel {
                 gateUp: WeightMatrix(stacking: [try matrix(p + "mlp.gate_proj.weight", c.ffnDim, c.dModel),
                                                 try matrix(p + "mlp.up_proj.weight", c.ffnDim, c.dModel)],
                                      rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
-                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "mlp.down_proj.weight", c.dModel, c.ffnDim))))
+                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "mlp.down_proj.weight", c.dModel, c.ffnDim)))
+            if c.queryKeyNorm {
+                block.queryNorm = try vector(p + "self_attn.q_norm.weight", c.headDim)
+                block.keyNorm = try vector(p + "self_attn.k_norm.weight", c.headDim)
+            }
+            blocks.append(block)
         }
         let output: WeightMatrix? = c.tiedEmbeddings || file.tensors["lm_head.weight"] == nil ? nil
             : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("lm_head.weight", c.vocabularySize, c.dModel))

@@ -45,13 +45,13 @@ public final class BPETokenizer: @unchecked Sendable {
     ///   - specialIDs: ids of special tokens (GGUF token types CONTROL/USER_DEFINED, HF `added_tokens`).
     ///   - source: named in errors.
     public init(tokens: [String], merges mergeLines: [String], specialIDs: Set<Int>, eosID: Int, bosID: Int? = nil,
-                preTokenizer: BPEPreTokenizer, source: String) throws {
+                addsBOS: Bool = false, preTokenizer: BPEPreTokenizer, source: String) throws {
         self.source = source
         self.tokens = tokens
         self.preTokenizer = preTokenizer
         self.eosID = eosID
         self.bosID = bosID
-        self.addsBOS = false
+        self.addsBOS = addsBOS && bosID != nil
         self.sentencePiece = nil
         guard !tokens.isEmpty else { throw BPETokenizerError.missingField(source: source, field: "tokens") }
         guard eosID >= 0, eosID < tokens.count else {

@@ -73,12 +73,21 @@ extension BPETokenizer {
             return
         }
         let preDescription = String(describing: root["pre_tokenizer"] ?? "")
+        if preDescription.contains("Split") {
+            throw BPETokenizerError.unsupported(source: path, what: "pre_tokenizer with a Split regex (Llama 3 / Qwen patterns are not implemented): \(preDescription.prefix(200))")
+        }
         let pre: BPEPreTokenizer = preDescription.contains("Digits") && preDescription.contains("individual_digits") ? .smollm : .gpt2
         let candidates = [eosToken, "<|im_end|>", "<|endoftext|>", "</s>"].compactMap { $0 }
         guard let eos = candidates.lazy.compactMap({ index[$0] }).first else {
             throw BPETokenizerError.missingField(source: path, field: "eos token (\(candidates.joined(separator: ", ")))")
         }
-        try self.init(tokens: tokens, merges: merges, specialIDs: specialIDs, eosID: eos, bosID: nil,
+        if let eosToken, index[eosToken] == nil { throw BPETokenizerError.unknownToken(source: path, token: eosToken) }
+        var bos: Int?
+        if let bosToken {
+            guard let b = index[bosToken] else { throw BPETokenizerError.unknownToken(source: path, token: bosToken) }
+            bos = b
+        }
+        try self.init(tokens: tokens, merges: merges, specialIDs: specialIDs, eosID: eos, bosID: bos, addsBOS: addsBOS,
                       preTokenizer: pre, source: path)
     }
 }
