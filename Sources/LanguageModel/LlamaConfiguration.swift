@@ -5,6 +5,10 @@ import Foundation
 public enum ModelFamily: String, Codable, Sendable, CaseIterable {
     /// Llama 2 / SmolLM2 (GGUF `general.architecture` "llama", config.json `model_type` "llama").
     case llama
+    /// Gemma (1) (config.json "gemma"): GeGLU, (1 + w) RMSNorm, √d_model embedding scale.
+    case gemma
+    /// Gemma 2 (config.json "gemma2"): Gemma plus sandwich norms, soft-capping, alternating sliding window.
+    case gemma2
     /// Gemma 3 text models (GGUF "gemma3", config.json "gemma3_text").
     case gemma3
     /// Qwen 3 dense models (config.json "qwen3"): llama plus per-head q/k RMSNorm.
@@ -106,6 +110,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var ropeScalingFactor: Float?
     /// Llama 3 frequency scaling of RoPE (all layers).
     public var llama3RoPE: Llama3RoPEScaling?
+    /// Gemma 2 soft-capping: attention scores s ← cap·tanh(s/cap) before the softmax, and logits likewise.
+    public var attentionSoftcap: Float?
+    public var finalSoftcap: Float?
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", layerCount = "layer_count", headCount = "head_count", kvHeadCount = "kv_head_count"
@@ -115,6 +122,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case attentionScale = "attention_scale", sandwichNorms = "sandwich_norms", queryKeyNorm = "query_key_norm"
         case slidingWindow = "sliding_window", slidingLayers = "sliding_layers", ropeLocalBase = "rope_local_base"
         case ropeScalingFactor = "rope_scaling_factor", llama3RoPE = "llama3_rope"
+        case attentionSoftcap = "attn_logit_softcapping", finalSoftcap = "final_logit_softcapping"
     }
 
     public init(from decoder: Decoder) throws {
@@ -137,6 +145,8 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         ropeLocalBase = try c.decodeIfPresent(Float.self, forKey: .ropeLocalBase)
         ropeScalingFactor = try c.decodeIfPresent(Float.self, forKey: .ropeScalingFactor)
         llama3RoPE = try c.decodeIfPresent(Llama3RoPEScaling.self, forKey: .llama3RoPE)
+        attentionSoftcap = try c.decodeIfPresent(Float.self, forKey: .attentionSoftcap)
+        finalSoftcap = try c.decodeIfPresent(Float.self, forKey: .finalSoftcap)
     }
 
     /// Whether block `layer` attends through the sliding window.

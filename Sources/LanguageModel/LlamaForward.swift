@@ -229,6 +229,9 @@ extension LlamaModel {
         output.logits.withUnsafeMutableBufferPointer { out in
             linear(h, rows: k, u, into: out.baseAddress!)
         }
+        if let cap = c.finalSoftcap {   // Gemma 2: logits ← cap · tanh(logits / cap)
+            for i in output.logits.indices { output.logits[i] = cap * tanhf(output.logits[i] / cap) }
+        }
         return output
     }
 
@@ -253,7 +256,7 @@ extension LlamaModel {
         let c = configuration
         let qd = c.queryDim, kv = c.kvDim, hd = c.headDim
         let qkvDim = qd + 2 * kv
-        let scale = c.scoreScale
+        let scale = c.scoreScale, cap = c.attentionSoftcap ?? 0
         let ptrs = AttentionPointers(qkv: qkv, attn: attn), sp = AttentionPointers(qkv: scratch, attn: scratch)
         let workers = max(1, min(threads, items.count))
         let work: @Sendable (Int) -> Void = { w in
@@ -274,8 +277,8 @@ extension LlamaModel {
                     let r = r0 + i
                     let count = p0 + item.i0 + i + 1
                     let first = window.map { max(0, count - $0) } ?? 0
-                    ck_attend_f32(ptrs.qkv + r * qkvDim + item.head * hd, keys + first * hd, hd, values + first * hd, hd,
-                                  count - first, hd, scale, scores, ptrs.attn + r * qd + item.head * hd, 1)
+                    ck_attend_f32_capped(ptrs.qkv + r * qkvDim + item.head * hd, keys + first * hd, hd, values + first * hd, hd,
+                                         count - first, hd, scale, cap, scores, ptrs.attn + r * qd + item.head * hd, 1)
                 }
             }
         }
@@ -296,8 +299,8 @@ extension LlamaModel {
                          heads: Range<Int>? = nil) {
         let c = configuration
         let range = heads ?? 0..<c.headCount
-        ck_attend_decode(q, keys, values, count, c.kvDim, c.headDim, range.lowerBound, range.upperBound, c.groupSize,
-                         c.scoreScale, scores, out, 1)
+        ck_attend_decode_capped(q, keys, values, count, c.kvDim, c.headDim, range.lowerBound, range.upperBound, c.groupSize,
+                                c.scoreScale, c.attentionSoftcap ?? 0, scores, out, 1)
     }
 
     /// act = g(gate) ⊙ up per row, with gateUp rows [gate | up] (2·ffnDim wide): g = silu, silu(a) = a / (1 + e^(−a))

@@ -190,7 +190,7 @@ extension LlamaModel {
             throw LanguageModelError.cannotLoad(path: configPath, reason: "missing or not a JSON object")
         }
         let arch = (json["model_type"] as? String) ?? "<missing model_type>"
-        if arch == "gemma3_text" { return try loadGemma3Safetensors(directory: directory, configData: data) }
+        if ["gemma", "gemma2", "gemma3_text"].contains(arch) { return try loadGemmaSafetensors(directory: directory, configData: data) }
         guard arch == "llama" || arch == "qwen3" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
         let qwen3 = arch == "qwen3"
         func int(_ key: String) throws -> Int {

@@ -2,28 +2,40 @@ import Testing
 import Foundation
 @testable import LanguageModel
 
-/// The tiny random Qwen 3 and Llama 3 checkpoints (Tests/Fixtures/reference/tiny-models/, transformers 5.24 float32
+/// The tiny random Qwen 3, Llama 3, Gemma and Gemma 2 checkpoints (Tests/Fixtures/reference/tiny-models/, transformers 5.24 float32
 /// eager): prompt ids exact (BOS from the files), last-position logits and every layer's resid_post within 1e-3
-/// of the vector's largest |value|, 24 greedy ids exact up to a step with reference margin < 1e-3.
+/// of the vector's largest |value| (Gemma 1: 3e-3, see below), 24 greedy ids exact up to a step with reference
+/// margin < 1e-3.
 @Suite(.serialized) struct TinyFamilyTests {
     static func directory(_ family: String) -> String {
         Fixtures.referenceDirectory.appendingPathComponent("tiny-models/\(family)").path
     }
 
-    @Test(arguments: ["qwen3", "llama3"]) func matchesTransformers(family: String) throws {
+    @Test(arguments: ["qwen3", "llama3", "gemma", "gemma2"]) func matchesTransformers(family: String) throws {
         let model = try LlamaModel.load(path: Self.directory(family))
         let reference = try JSONDecoder().decode(Gemma3Fixtures.Tiny.self, from: Data(contentsOf: URL(fileURLWithPath: Self.directory(family) + "/reference.json")))
         #expect(model.tokenizer.addsBOS == reference.add_bos)
-        #expect(model.configuration.family == (family == "qwen3" ? .qwen3 : .llama))
+        let expectedFamily: [String: ModelFamily] = ["qwen3": .qwen3, "llama3": .llama, "gemma": .gemma, "gemma2": .gemma2]
+        #expect(model.configuration.family == expectedFamily[family])
+        if family == "gemma2" {
+            #expect(model.configuration.attentionSoftcap == 50 && model.configuration.finalSoftcap == 30)
+            #expect(model.configuration.slidingLayers == [true, false, true, false] && model.configuration.slidingWindow == 8)
+        }
         #expect((model.configuration.llama3RoPE != nil) == (family == "llama3"))
+        // Gemma (1) has no norm after attention / feed-forward, so its residual grows and the rounding of the
+        // binary16 KV cache (2⁻¹¹ relative, as llama.cpp's default cache) reaches 2.2e-3 on one prompt's last
+        // block. A float64 numpy forward of this checkpoint with K and V rounded to binary16 gives the same
+        // errors to four digits (2.1556e-3 resid_post, 1.2625e-3 logits; without the rounding: 2e-6), so the
+        // bound for it is 3e-3; every other family meets 1e-3.
+        let tolerance: Float = family == "gemma" ? 3e-3 : 1e-3
         for p in reference.prompts {
             #expect(model.tokenizer.promptIDs(p.prompt) == p.prompt_ids, "prompt ids of \(p.prompt.debugDescription)")
             let logits = try model.nextTokenLogits(tokens: p.prompt_ids)
-            #expect(relativeError(logits, p.last_logits) < 1e-3, "last logits of \(p.prompt.debugDescription)")
+            #expect(relativeError(logits, p.last_logits) < tolerance, "last logits of \(p.prompt.debugDescription)")
             for (l, expected) in p.resid_post_last.enumerated() {
                 let r = try model.residualStream(tokens: p.prompt_ids, layer: l)
                 let last = huggingFaceHiddenState(model, Array(r.values[((p.prompt_ids.count - 1) * r.cols)...]), layer: l)
-                #expect(relativeError(last, expected) < 1e-3, "resid_post of layer \(l), \(p.prompt.debugDescription)")
+                #expect(relativeError(last, expected) < tolerance, "resid_post of layer \(l), \(p.prompt.debugDescription)")
             }
         }
         var parameters = GenerateParameters(maxTokens: 24)
