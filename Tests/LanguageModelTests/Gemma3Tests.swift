@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 @testable import LanguageModel
+import ModelFormats
+import Tokenization
 
 /// Reference outputs of Hugging Face transformers (float32, eager attention) for Gemma 3: the tiny random checkpoint
 /// in Tests/Fixtures/reference/tiny-models/gemma3 and the real Gemma 3 270M (gemma3-270m.json, transformers on the
@@ -221,5 +223,70 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
                 #expect(relativeError(last, expected) < 1e-3, "resid_post of layer \(l), \(g.prompt.debugDescription)")
             }
         }
+    }
+}
+
+/// Bad Gemma 3 GGUF files: each error names the key or the tensor and its type, before any weight is converted.
+@Suite struct Gemma3BadInputTests {
+    static func write(_ edit: (inout GGUFWriter) -> Void) throws -> String {
+        var w = GGUFWriter()
+        w.set("general.architecture", .string("gemma3"))
+        let tokens = ["<pad>", "<eos>", "<bos>", "<unk>", "a", "b", "ab", "\u{2581}"]
+        w.set("tokenizer.ggml.model", .string("llama"))
+        w.set("tokenizer.ggml.tokens", .array(tokens.map { .string($0) }))
+        w.set("tokenizer.ggml.scores", .array(tokens.indices.map { .float32(-Float($0)) }))
+        w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 < 4 ? 3 : 1) }))
+        w.set("tokenizer.ggml.eos_token_id", .uint32(1))
+        w.set("tokenizer.ggml.bos_token_id", .uint32(2))
+        w.set("tokenizer.ggml.unknown_token_id", .uint32(3))
+        w.set("tokenizer.ggml.add_space_prefix", .bool(false))
+        for (k, v) in [("embedding_length", 32), ("block_count", 1), ("feed_forward_length", 32), ("attention.head_count", 1),
+                       ("attention.head_count_kv", 1), ("attention.key_length", 32), ("attention.sliding_window", 4), ("context_length", 64)] {
+            w.set("gemma3." + k, .uint32(UInt32(v)))
+        }
+        w.set("gemma3.attention.layer_norm_rms_epsilon", .float32(1e-6))
+        w.set("gemma3.rope.freq_base", .float32(1e6))
+        w.tensors = [.init(name: "token_embd.weight", shape: [8, 32], values: [Float](repeating: 0.5, count: 256)),
+                     .init(name: "blk.0.attn_q.weight", dimensions: [32, 32], type: .q8_1, bytes: [UInt8](repeating: 0, count: 32 * 36))]
+        edit(&w)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-bad-\(UUID().uuidString).gguf").path
+        try w.encode().write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func unsupportedTensorTypeNamesTensorAndType() throws {
+        let path = try Self.write { _ in }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ModelFormatError.unsupportedType(path: path, tensor: "blk.0.attn_q.weight", type: "Q8_1")) {
+            _ = try LlamaModel.load(path: path)
+        }
+    }
+
+    @Test func missingMetadataNamesTheKey() throws {
+        let path = try Self.write { $0.metadata.removeAll { $0.0 == "gemma3.attention.key_length" } }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: LanguageModelError.invalidConfiguration(path: path, reason: "missing or non-integer metadata 'gemma3.attention.key_length'")) {
+            _ = try LlamaModel.load(path: path)
+        }
+    }
+
+    @Test func unknownTokenizerModelIsNamed() throws {
+        let path = try Self.write { $0.set("tokenizer.ggml.model", .string("rwkv")) }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do { _ = try LlamaModel.load(path: path); Issue.record("loaded") } catch {
+            #expect(error.localizedDescription.contains("tokenizer.ggml.model 'rwkv'"))
+        }
+    }
+
+    /// The SentencePiece merge order on a toy vocabulary: by score, highest first; "▁" for spaces; byte fallback
+    /// absent here, so an unknown character becomes <unk> (GGUF `tokenizer.ggml.unknown_token_id`).
+    @Test func sentencePieceMergesByScore() throws {
+        let path = try Self.write { _ in }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let t = try BPETokenizer(gguf: GGUFFile(path: path))
+        #expect(t.addsBOS && t.promptIDs("ab") == [2, 6])
+        #expect(t.encode("ab a") == [6, 7, 4])
+        #expect(t.encode("x") == [3])
+        #expect(t.decode([6, 7, 4]) == "ab a")
     }
 }
