@@ -24,7 +24,7 @@ final class QuantizedMatrix: @unchecked Sendable {
 
     /// Stacks raw rows of several tensors of one block type (each `cols` wide), then `raw`.
     init(type: GGMLType, cols: Int, parts: [[UInt8]], raw: UnsafeRawBufferPointer? = nil) {
-        precondition(type == .q4_1 || type == .q8_0)
+        precondition(type == .q4_1 || type == .q8_0 || type == .q5_0)
         precondition(cols % 32 == 0, "QuantizedMatrix: \(cols) columns is not a whole number of blocks")
         self.type = type
         self.cols = cols
@@ -42,7 +42,7 @@ final class QuantizedMatrix: @unchecked Sendable {
         let blocks = rows * cols / 32
         scales = .allocate(capacity: max(1, blocks))
         mins = .allocate(capacity: max(1, blocks))
-        ck_quantized_scales(type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0), data.assumingMemoryBound(to: UInt8.self),
+        ck_quantized_scales(Self.code(type), data.assumingMemoryBound(to: UInt8.self),
                             bytesPerRow, rows, cols, scales, mins)
     }
 
@@ -52,6 +52,17 @@ final class QuantizedMatrix: @unchecked Sendable {
     }
 
     deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
+
+    /// The block types the compact kernel multiplies directly.
+    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0]
+
+    static func code(_ type: GGMLType) -> Int32 {
+        switch type {
+        case .q4_1: Int32(CK_Q4_1)
+        case .q5_0: Int32(CK_Q5_0)
+        default: Int32(CK_Q8_0)
+        }
+    }
 
     /// Row `r` dequantized exactly (ggml's dequantize_row_*) into `out` (cols floats).
     func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
@@ -68,11 +79,13 @@ final class QuantizedMatrix: @unchecked Sendable {
                   accumulate: Bool = false, threads: Int, simd: Bool = true,
                   activations: ActivationPrecision = .float32) {
         guard n > 0 else { return }
-        let code: Int32 = type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0)
+        let code = Self.code(type)
+        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0 always runs with Float32 activations.
+        let precision: ActivationPrecision = type == .q5_0 ? .float32 : activations
         let (rows, cols, bytesPerRow) = (self.rows, self.cols, self.bytesPerRow)
         let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
         let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
-        switch activations {
+        switch precision {
         case .float32:
             run(rows: rows, threads: threads) { lo, hi in
                 ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD)

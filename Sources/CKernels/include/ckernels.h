@@ -26,7 +26,7 @@ void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panel
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd);
 
 /// GGML block types understood by ck_quantized_matmul.
-enum { CK_Q4_1 = 3, CK_Q8_0 = 8 };
+enum { CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q8_0 = 8 };
 
 /// Decodes the binary16 block scales d (and Q4_1 minimums m; 0 for Q8_0) of `rows` rows of k columns into
 /// Float32 arrays of rows × k/32.

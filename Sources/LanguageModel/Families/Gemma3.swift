@@ -120,7 +120,22 @@ extension LlamaModel {
         }
         let weights = LlamaWeights(tokenEmbedding: tokenEmbedding, blocks: blocks,
                                    outputNorm: try vector("output_norm.weight", c.dModel), output: nil)
-        _ = compactWeights   // block matrices of K-quant / Q5_0 files use the packed Float32 GEMM only
+        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernel knows
+        // (270M Q4_K_M: ffn_gate + ffn_up in Q5_0); K-quant matrices use the packed Float32 GEMM only.
+        func compact(_ names: [String], into w: WeightMatrix) throws {
+            guard compactWeights else { return }
+            let infos = try names.map { try file.info($0) }
+            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
+            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { name in try file.withRawBytes(name) { Array($0) } })
+            names.forEach(file.releasePages)
+        }
+        for (l, b) in weights.blocks.enumerated() {
+            let p = "blk.\(l)."
+            try compact([p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], into: b.qkv)
+            try compact([p + "attn_output.weight"], into: b.output)
+            try compact([p + "ffn_gate.weight", p + "ffn_up.weight"], into: b.gateUp)
+            try compact([p + "ffn_down.weight"], into: b.down)
+        }
         return (config, tokenizer, weights)
     }
 
