@@ -12,7 +12,7 @@ public final class WeightMatrix: @unchecked Sendable {
     private(set) var rowMajor: UnsafeMutablePointer<Float>?
     /// The panel copy used by `multiply` on AVX2/FMA machines.
     private(set) var packed: PackedMatrix?
-    /// The same matrix in its compact GGUF block format, when it came as Q4_1 or Q8_0 (used for few-row steps).
+    /// The same matrix in its compact GGUF block format, when it came as Q4_1, Q8_0 or Q5_0 (few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {

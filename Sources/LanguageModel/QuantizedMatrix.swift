@@ -3,11 +3,12 @@ import Dispatch
 import ModelFormats
 import Tensor
 
-/// A weight matrix kept in its compact GGUF block format (Q4_1 or Q8_0), multiplied directly with the
+/// A weight matrix kept in its compact GGUF block format (Q4_1, Q8_0 or Q5_0), multiplied directly with the
 /// activations. Used for decode steps with few rows, where reading 0.6–1.1 bytes per weight instead of 4 is what
 /// bounds speed.
 ///
-/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q). With Float32 activations (the default)
+/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits). With
+/// Float32 activations (the default)
 /// the codes of a block are converted to floats once and shared by up to 8 activation rows, d·Σ qⱼxⱼ + m·Σ xⱼ
 /// (`ck_quantized_matmul`), equal to the dequantized-Float32 product up to summation order. With `.q8` the
 /// activations are rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C
