@@ -197,9 +197,22 @@ void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long
     half_rows_generic(src, src_stride, rows, cols, dst, dst_stride);
 }
 
+// scores[t] ← cap · tanh(scores[t] / cap) (Gemma 2's attention-logit soft-capping); nothing when cap ≤ 0.
+static void soft_cap(float *scores, long count, float cap) {
+    if (cap <= 0) return;
+    for (long t = 0; t < count; t++) scores[t] = cap * tanhf(scores[t] / cap);
+}
+
 void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
                       long head_dim, long head0, long head1, long group_size, float scale, float *scores, float *out,
                       int use_simd) {
+    ck_attend_decode_capped(q, keys, values, count, stride, head_dim, head0, head1, group_size, scale, 0, scores, out,
+                            use_simd);
+}
+
+void ck_attend_decode_capped(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                             long head_dim, long head0, long head1, long group_size, float scale, float softcap,
+                             float *scores, float *out, int use_simd) {
     float (*dot)(const float *, const uint16_t *, long) = dot_half_generic;
     void (*weighted)(const float *, const uint16_t *, long, long, long, float, float *) = weighted_values_generic;
 #if defined(__x86_64__)
@@ -211,6 +224,7 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
         const float *qh = q + head * head_dim;
         const uint16_t *k = keys + kv_head * head_dim, *v = values + kv_head * head_dim;
         for (long t = 0; t < count; t++) scores[t] = dot(qh, k + t * stride, head_dim) * scale;
+        soft_cap(scores, count, softcap);
         const float sum = exp_shifted(scores, count);
         weighted(scores, v, count, stride, head_dim, 1 / sum, out + head * head_dim);
     }
@@ -218,6 +232,12 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
 
 void ck_attend_f32(const float *q, const float *keys, long k_stride, const float *values, long v_stride, long count,
                    long head_dim, float scale, float *scores, float *out, int use_simd) {
+    ck_attend_f32_capped(q, keys, k_stride, values, v_stride, count, head_dim, scale, 0, scores, out, use_simd);
+}
+
+void ck_attend_f32_capped(const float *q, const float *keys, long k_stride, const float *values, long v_stride,
+                          long count, long head_dim, float scale, float softcap, float *scores, float *out,
+                          int use_simd) {
     void (*score)(const float *, const float *, long, long, long, float, float *) = scores_f32_generic;
     void (*weighted)(const float *, const float *, long, long, long, float, float *) = weighted_f32_generic;
 #if defined(__x86_64__)
@@ -226,5 +246,6 @@ void ck_attend_f32(const float *q, const float *keys, long k_stride, const float
     (void)use_simd;
     if (count <= 0) { for (long j = 0; j < head_dim; j++) out[j] = 0; return; }
     score(q, keys, k_stride, count, head_dim, scale, scores);
+    soft_cap(scores, count, softcap);
     weighted(scores, values, v_stride, count, head_dim, 1 / exp_shifted(scores, count), out);
 }

@@ -5,7 +5,7 @@
 #include "ckernels.h"
 
 /// Bytes of one GGML block of 32 weights: Q4_1 (f16 d, f16 m, 16 bytes of nibbles) or Q8_0 (f16 d, 32 bytes).
-static inline long ck_block_bytes(int type) { return type == CK_Q4_1 ? 20 : 34; }
+static inline long ck_block_bytes(int type) { return type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34; }
 
 #if defined(__x86_64__)
 #include <immintrin.h>

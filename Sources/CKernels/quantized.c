@@ -1,6 +1,8 @@
 // Products of GGML block-quantized weight rows with Float32 activations (ggml-quants.c layouts):
 //   Q4_1 block (20 bytes): f16 d, f16 m, 16 bytes; element j < 16 = low nibble of byte j, j + 16 = high nibble;
 //        w = d·q + m.
+//   Q5_0 block (22 bytes): f16 d, u32 of fifth bits, 16 bytes of nibbles; element j < 16 = low nibble of byte j
+//        with bit j, j + 16 = high nibble with bit j + 16; w = d·(q − 16).
 //   Q8_0 block (34 bytes): f16 d, 32 signed bytes; w = d·q.
 // Each block is dequantized once into four 8-float registers and then multiplied with up to 8 activation rows.
 #include "internal.h"
@@ -8,6 +10,15 @@
 #include <string.h>
 
 static uint16_t read_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+// The 32 signed codes q − 16 of a Q5_0 block.
+static void q5_0_codes(const uint8_t *blk, int8_t *q) {
+    const uint32_t qh = (uint32_t)blk[2] | ((uint32_t)blk[3] << 8) | ((uint32_t)blk[4] << 16) | ((uint32_t)blk[5] << 24);
+    for (int j = 0; j < 16; j++) {
+        q[j] = (int8_t)((int)((blk[6 + j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
+        q[j + 16] = (int8_t)((int)((blk[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+    }
+}
 
 static void dequant_block(int type, const uint8_t *blk, float *w) {
     const float d = ck_half_to_float(read_u16(blk));
@@ -17,6 +28,10 @@ static void dequant_block(int type, const uint8_t *blk, float *w) {
             w[j] = (float)(blk[4 + j] & 0x0F) * d + mn;
             w[j + 16] = (float)(blk[4 + j] >> 4) * d + mn;
         }
+    } else if (type == CK_Q5_0) {
+        int8_t q[32];
+        q5_0_codes(blk, q);
+        for (int j = 0; j < 32; j++) w[j] = (float)q[j] * d;
     } else {
         for (int j = 0; j < 32; j++) w[j] = (float)(int8_t)blk[2 + j] * d;
     }
@@ -65,6 +80,15 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
             q1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
             q2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
             q3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+        } else if (type == CK_Q5_0) {
+            int8_t codes[32];
+            q5_0_codes(row + b * 22, codes);
+            const __m128i a = _mm_loadu_si128((const __m128i *)codes);
+            const __m128i c = _mm_loadu_si128((const __m128i *)(codes + 16));
+            q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
+            q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
+            q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
+            q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)));
         } else {
             const uint8_t *blk = row + b * 34;
             const __m128i a = _mm_loadu_si128((const __m128i *)(blk + 2));

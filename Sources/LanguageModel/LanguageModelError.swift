@@ -15,7 +15,7 @@ public enum LanguageModelError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case let .cannotLoad(path, reason): "\(path): cannot load model: \(reason)"
-        case let .wrongArchitecture(path, found): "\(path): architecture '\(found)' is not supported (only 'llama')"
+        case let .wrongArchitecture(path, found): "\(path): architecture '\(found)' is not supported (supported: GGUF llama, gemma3; config.json llama, qwen3, gemma, gemma2, gemma3_text)"
         case let .invalidConfiguration(path, reason): "\(path): invalid model configuration: \(reason)"
         case let .layerOutOfRange(argument, layer, count): "\(argument): layer \(layer) is out of range 0..<\(count)"
         case let .vectorLength(source, found, expected): "\(source): vector has \(found) values, the model's d_model is \(expected)"

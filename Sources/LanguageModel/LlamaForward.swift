@@ -78,6 +78,7 @@ extension LlamaModel {
             x.update(from: resume.residual, count: n * d)
         } else {
             for (r, row) in rows.enumerated() { weights.tokenEmbedding.copyRow(row.token, to: x + r * d) }
+            if let scale = c.embeddingScale { for i in 0..<(n * d) { x[i] *= scale } }
         }
         // Segments: maximal runs of rows of one sequence.
         var segments: [(start: Int, count: Int)] = []
@@ -113,21 +114,33 @@ extension LlamaModel {
         }
         for l in stride(from: resume.map { $0.layer + 1 } ?? 0, through: lastLayer, by: 1) {
             let w = weights.blocks[l]
+            let sliding = c.isSliding(l)
+            let window = sliding ? c.slidingWindow : nil
             rmsNorm(x, rows: n, weight: w.attentionNorm, into: h)
             linear(h, rows: n, w.qkv, into: qkv)
-            // RoPE on q and k (adjacent pairs), then store k, v in the cache.
+            // Per-head q/k RMSNorm (Gemma 3, Qwen 3), then RoPE on q and k, then store k, v in the cache.
+            if let qn = w.queryNorm, let kn = w.keyNorm {
+                for r in 0..<n {
+                    let base = qkv + r * qkvDim
+                    rmsNorm(base, rows: c.headCount, width: hd, weight: qn, into: base)
+                    rmsNorm(base + qd, rows: c.kvHeadCount, width: hd, weight: kn, into: base + qd)
+                }
+            }
+            let (ropeCosTable, ropeSinTable) = sliding && !ropeLocalCos.isEmpty ? (ropeLocalCos, ropeLocalSin) : (ropeCos, ropeSin)
+            let interleaved = c.ropeLayout == .interleaved
             for (r, row) in rows.enumerated() {
                 let base = qkv + r * qkvDim
                 let cosRow = row.position * half
-                ropeCos.withUnsafeBufferPointer { cs in
-                    ropeSin.withUnsafeBufferPointer { sn in
+                ropeCosTable.withUnsafeBufferPointer { cs in
+                    ropeSinTable.withUnsafeBufferPointer { sn in
                         for head in 0..<(c.headCount + c.kvHeadCount) {
                             let v = base + head * hd
                             for i in 0..<half {
                                 let co = cs[cosRow + i], si = sn[cosRow + i]
-                                let a = v[2 * i], b = v[2 * i + 1]
-                                v[2 * i] = a * co - b * si
-                                v[2 * i + 1] = a * si + b * co
+                                let (ia, ib) = interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
+                                let a = v[ia], b = v[ib]
+                                v[ia] = a * co - b * si
+                                v[ib] = a * si + b * co
                             }
                         }
                     }
@@ -150,8 +163,10 @@ extension LlamaModel {
                         let last = min(hi - item, heads - head)
                         let row = rowsCopy[r]
                         let cache = caches[row.sequence]
-                        self.attendDecodeRow(q: ptrs.qkv + r * qkvDim, keys: cache.keys(layer: l), values: cache.values(layer: l),
-                                             count: row.position + 1, scores: scratch, into: ptrs.attn + r * qd,
+                        let first = window.map { max(0, row.position + 1 - $0) } ?? 0
+                        self.attendDecodeRow(q: ptrs.qkv + r * qkvDim, keys: cache.keys(layer: l) + first * kv,
+                                             values: cache.values(layer: l) + first * kv,
+                                             count: row.position + 1 - first, scores: scratch, into: ptrs.attn + r * qd,
                                              heads: head..<(head + last))
                         item += last
                     }
@@ -174,13 +189,25 @@ extension LlamaModel {
             }
             if !prefillItems.isEmpty {
                 attendPrefill(items: prefillItems, rows: rows, caches: caches, layer: l, qkv: qkv, attn: attn,
-                              scratch: prefillScratch, scratchStride: prefillStride)
+                              scratch: prefillScratch, scratchStride: prefillStride, window: window)
             }
-            linear(attn, rows: n, w.output, into: x, accumulate: true)
+            if let post = w.postAttentionNorm {
+                linear(attn, rows: n, w.output, into: h)
+                rmsNorm(h, rows: n, weight: post, into: h)
+                for i in 0..<(n * d) { x[i] += h[i] }
+            } else {
+                linear(attn, rows: n, w.output, into: x, accumulate: true)
+            }
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
             linear(h, rows: n, w.gateUp, into: gateUp)
             swiGLU(gateUp, rows: n, into: act)
-            linear(act, rows: n, w.down, into: x, accumulate: true)
+            if let post = w.postFFNNorm {
+                linear(act, rows: n, w.down, into: h)
+                rmsNorm(h, rows: n, weight: post, into: h)
+                for i in 0..<(n * d) { x[i] += h[i] }
+            } else {
+                linear(act, rows: n, w.down, into: x, accumulate: true)
+            }
             if let hook, hook.layer == l, captureLayer != l {
                 hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
                                         position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
@@ -202,6 +229,9 @@ extension LlamaModel {
         output.logits.withUnsafeMutableBufferPointer { out in
             linear(h, rows: k, u, into: out.baseAddress!)
         }
+        if let cap = c.finalSoftcap {   // Gemma 2: logits ← cap · tanh(logits / cap)
+            for i in output.logits.indices { output.logits[i] = cap * tanhf(output.logits[i] / cap) }
+        }
         return output
     }
 
@@ -219,13 +249,14 @@ extension LlamaModel {
     /// triangle is never computed). No BLAS call: the summation order is fixed by our kernel, so prefill gives the
     /// same bits on every AVX2 CPU whatever OpenBLAS kernel it would pick. `scratch` holds `scratchStride` floats
     /// per worker: T scores, then T × headDim keys and as many values.
+    /// With `window`, query position p sees positions max(0, p − window + 1)…p only.
     func attendPrefill(items: [PrefillItem], rows: [StepRow], caches: [KVCache], layer l: Int,
                        qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
-                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+                       scratch: UnsafeMutablePointer<Float>, scratchStride: Int, window: Int? = nil) {
         let c = configuration
         let qd = c.queryDim, kv = c.kvDim, hd = c.headDim
         let qkvDim = qd + 2 * kv
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.scoreScale, cap = c.attentionSoftcap ?? 0
         let ptrs = AttentionPointers(qkv: qkv, attn: attn), sp = AttentionPointers(qkv: scratch, attn: scratch)
         let workers = max(1, min(threads, items.count))
         let work: @Sendable (Int) -> Void = { w in
@@ -244,8 +275,10 @@ extension LlamaModel {
                 ck_half_rows_to_float(cache.values(layer: l) + kvh * hd, kv, T, hd, values, hd, 1)
                 for i in 0..<m {
                     let r = r0 + i
-                    ck_attend_f32(ptrs.qkv + r * qkvDim + item.head * hd, keys, hd, values, hd, p0 + item.i0 + i + 1, hd,
-                                  scale, scores, ptrs.attn + r * qd + item.head * hd, 1)
+                    let count = p0 + item.i0 + i + 1
+                    let first = window.map { max(0, count - $0) } ?? 0
+                    ck_attend_f32_capped(ptrs.qkv + r * qkvDim + item.head * hd, keys + first * hd, hd, values + first * hd, hd,
+                                         count - first, hd, scale, cap, scores, ptrs.attn + r * qd + item.head * hd, 1)
                 }
             }
         }
@@ -266,19 +299,26 @@ extension LlamaModel {
                          heads: Range<Int>? = nil) {
         let c = configuration
         let range = heads ?? 0..<c.headCount
-        ck_attend_decode(q, keys, values, count, c.kvDim, c.headDim, range.lowerBound, range.upperBound, c.groupSize,
-                         1 / Float(c.headDim).squareRoot(), scores, out, 1)
+        ck_attend_decode_capped(q, keys, values, count, c.kvDim, c.headDim, range.lowerBound, range.upperBound, c.groupSize,
+                                c.scoreScale, c.attentionSoftcap ?? 0, scores, out, 1)
     }
 
-    /// act = silu(gate) ⊙ up per row, with gateUp rows [gate | up] (2·ffnDim wide); silu(a) = a / (1 + e^(−a)).
+    /// act = g(gate) ⊙ up per row, with gateUp rows [gate | up] (2·ffnDim wide): g = silu, silu(a) = a / (1 + e^(−a))
+    /// (SwiGLU), or the tanh GELU ½·a·(1 + tanh(√(2/π)·(a + 0.044715·a³))) (GeGLU, Gemma).
     /// Rows are split over `threads` threads when there are enough of them.
     func swiGLU(_ gateUp: UnsafeMutablePointer<Float>, rows n: Int, into act: UnsafeMutablePointer<Float>) {
         let f = configuration.ffnDim
+        let gelu = configuration.activation == .geluTanh
         let p = AttentionPointers(qkv: gateUp, attn: act)
         let work: @Sendable (Int, Int) -> Void = { lo, hi in
             for r in lo..<hi {
                 let g = p.qkv + r * 2 * f, u = g + f, o = p.attn + r * f
-                for j in 0..<f { let a = g[j]; o[j] = a / (1 + expf(-a)) * u[j] }
+                if gelu {
+                    let k: Float = 0.7978845608028654   // √(2/π)
+                    for j in 0..<f { let a = g[j]; o[j] = 0.5 * a * (1 + tanhf(k * (a + 0.044715 * a * a * a))) * u[j] }
+                } else {
+                    for j in 0..<f { let a = g[j]; o[j] = a / (1 + expf(-a)) * u[j] }
+                }
             }
         }
         let chunks = n >= 8 ? max(1, min(threads, n / 4)) : 1
@@ -302,9 +342,10 @@ extension LlamaModel {
         w.multiply(x, count: rows, into: out, accumulate: accumulate, threads: threads)
     }
 
-    /// RMSNorm per row: y = x / √(mean(x²) + ε) ⊙ w (sum of squares in Float64).
-    func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, weight: [Float], into y: UnsafeMutablePointer<Float>) {
-        let d = configuration.dModel
+    /// RMSNorm per row: y = x / √(mean(x²) + ε) ⊙ w (sum of squares in Float64), rows `width` wide (dModel by
+    /// default; headDim for the per-head q/k norms). y may be x. Gemma's (1 + w) is stored as its value.
+    func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int? = nil, weight: [Float], into y: UnsafeMutablePointer<Float>) {
+        let d = width ?? configuration.dModel
         let eps = Double(configuration.rmsNormEps)
         weight.withUnsafeBufferPointer { w in
             for r in 0..<rows {

@@ -25,6 +25,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// cos/sin of position·θ^(−2i/headDim) for positions < `ropeTableLength`, [position][i].
     let ropeCos: [Float]
     let ropeSin: [Float]
+    /// The same for the sliding-window layers when they have their own base (`ropeLocalBase`), else empty.
+    let ropeLocalCos: [Float]
+    let ropeLocalSin: [Float]
     let ropeTableLength: Int
     /// Most rows per forward step during prefill (bounds scratch memory).
     public var maxPrefillRows = 512
@@ -56,21 +59,35 @@ public final class LlamaModel: @unchecked Sendable {
         for b in weights.blocks { for w in [b.qkv, b.output, b.gateUp, b.down] { w.pack() } }
         weights.tokenEmbedding.pack()
         weights.output?.pack()
-        let half = configuration.headDim / 2
-        let length = min(configuration.contextLength, 32768)
+        // RoPE tables (and so the longest sequence) stop at 8,192 positions: 2 × 8192 × headDim/2 floats per base
+        // (Gemma 3 270M: 2 × 8.4 MB for its two bases, instead of 67 MB at its 32,768-token context).
+        let length = min(configuration.contextLength, 8192)
+        (ropeCos, ropeSin) = Self.ropeTables(base: configuration.ropeBase, scale: configuration.ropeScalingFactor ?? 1,
+                                             headDim: configuration.headDim, length: length, llama3: configuration.llama3RoPE)
+        if let local = configuration.ropeLocalBase, configuration.slidingLayers?.contains(true) == true {
+            (ropeLocalCos, ropeLocalSin) = Self.ropeTables(base: local, scale: 1, headDim: configuration.headDim, length: length)
+        } else {
+            (ropeLocalCos, ropeLocalSin) = ([], [])
+        }
+        ropeTableLength = length
+    }
+
+    /// cos and sin of (position / scale)·base^(−2i/headDim), [position][i] for positions < length.
+    /// With `llama3`, each frequency is first scaled by Llama 3's rule (`Llama3RoPEScaling.scale`).
+    static func ropeTables(base: Float, scale: Float, headDim: Int, length: Int, llama3: Llama3RoPEScaling? = nil) -> ([Float], [Float]) {
+        let half = headDim / 2
         var cosTable = [Float](repeating: 0, count: length * half)
         var sinTable = [Float](repeating: 0, count: length * half)
         for i in 0..<half {
-            let frequency = pow(Double(configuration.ropeBase), -2 * Double(i) / Double(configuration.headDim))
+            var frequency = pow(Double(base), -2 * Double(i) / Double(headDim)) / Double(scale)
+            if let llama3 { frequency = llama3.scale(frequency) }
             for p in 0..<length {
                 let angle = Double(p) * frequency
                 cosTable[p * half + i] = Float(cos(angle))
                 sinTable[p * half + i] = Float(sin(angle))
             }
         }
-        ropeCos = cosTable
-        ropeSin = sinTable
-        ropeTableLength = length
+        return (cosTable, sinTable)
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.

@@ -12,7 +12,7 @@ public final class WeightMatrix: @unchecked Sendable {
     private(set) var rowMajor: UnsafeMutablePointer<Float>?
     /// The panel copy used by `multiply` on AVX2/FMA machines.
     private(set) var packed: PackedMatrix?
-    /// The same matrix in its compact GGUF block format, when it came as Q4_1 or Q8_0 (used for few-row steps).
+    /// The same matrix in its compact GGUF block format, when it came as Q4_1, Q8_0 or Q5_0 (few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
@@ -31,6 +31,12 @@ public final class WeightMatrix: @unchecked Sendable {
         self.init(rows: rows.reduce(0, +), cols: cols, values: all)
     }
 
+    /// A matrix held only in its compact block form (no Float32 copy): rows are dequantized on demand and products
+    /// always use the block kernel. Used for Gemma's 262,144-row embedding, whose Float32 copy alone is 671 MB.
+    init(compactOnly q: QuantizedMatrix) {
+        rows = q.rows; cols = q.cols; rowMajor = nil; packed = nil; compact = q
+    }
+
     deinit { rowMajor?.deallocate() }
 
     /// Moves the values into the packed panel layout (no-op on CPUs without AVX2/FMA, where OpenBLAS is used).
@@ -43,7 +49,9 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Copies row `r` (cols floats) to `out`.
     func copyRow(_ r: Int, to out: UnsafeMutablePointer<Float>) {
-        if let rowMajor { out.update(from: rowMajor + r * cols, count: cols) } else { packed!.copyRow(r, to: out) }
+        if let rowMajor { out.update(from: rowMajor + r * cols, count: cols) } else if let packed { packed.copyRow(r, to: out) } else {
+            compact!.dequantizeRow(r, into: out)
+        }
     }
 
     /// out (+)= x · Wᵀ for `count` rows (x: count × cols, out: count × rows): the packed kernel, or OpenBLAS
@@ -54,7 +62,10 @@ public final class WeightMatrix: @unchecked Sendable {
             packed.multiply(x, count: count, into: out, accumulate: accumulate, threads: threads)
             return
         }
-        let values = rowMajor!
+        guard let values = rowMajor else {
+            compact!.multiply(x, rows: count, into: out, accumulate: accumulate, threads: threads)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         if count == 1 {
             BLAS.gemv(m: rows, n: cols, a: values, lda: cols, x: x, beta: beta, y: out)
@@ -78,6 +89,12 @@ struct LlamaBlockWeights {
     var gateUp: WeightMatrix
     /// W_down, dModel × ffnDim.
     var down: WeightMatrix
+    /// Sandwich norms (Gemma 2/3): RMSNorm weights applied to the attention output and the feed-forward output.
+    var postAttentionNorm: [Float]? = nil
+    var postFFNNorm: [Float]? = nil
+    /// Per-head RMSNorm weights of queries and keys (headDim each; Gemma 3, Qwen 3).
+    var queryNorm: [Float]? = nil
+    var keyNorm: [Float]? = nil
 }
 
 struct LlamaWeights {
@@ -93,6 +110,7 @@ extension LlamaModel {
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
+        if arch == "gemma3" { return try loadGemma3GGUF(file: file, compactWeights: compactWeights) }
         guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
         let tokenizer = try BPETokenizer(gguf: file)
         func meta(_ key: String) throws -> Int {
@@ -158,9 +176,13 @@ extension LlamaModel {
         return (config, tokenizer, weights)
     }
 
-    /// Reads a Hugging Face llama checkpoint directory: `config.json`, `model.safetensors`, `tokenizer.json`.
-    /// Q/K rows are permuted from HF's half-split RoPE layout to the interleaved-pair layout used here (the
-    /// `permute` of llama.cpp's convert_hf_to_gguf.py).
+    /// Reads a Hugging Face llama (Llama 2/3, SmolLM2) or Qwen 3 checkpoint directory: `config.json`,
+    /// `model.safetensors`, `tokenizer.json`. Llama Q/K rows are permuted from HF's half-split RoPE layout to the
+    /// interleaved-pair layout used here (the `permute` of llama.cpp's convert_hf_to_gguf.py); Qwen 3 keeps the
+    /// half-split layout (its per-head q_norm/k_norm weights are in that order). `rope_scaling` may be absent,
+    /// "default" or "llama3". EOS/BOS are config.json's `eos_token_id` / `bos_token_id` when given (else SmolLM2's
+    /// token names); prompts start with BOS when tokenizer_config.json says `add_bos_token`, or, without that key,
+    /// when BOS is Llama 3's `<|begin_of_text|>`.
     static func loadSafetensors(directory: String) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let configPath = directory + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath),
@@ -168,7 +190,9 @@ extension LlamaModel {
             throw LanguageModelError.cannotLoad(path: configPath, reason: "missing or not a JSON object")
         }
         let arch = (json["model_type"] as? String) ?? "<missing model_type>"
-        guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
+        if ["gemma", "gemma2", "gemma3_text"].contains(arch) { return try loadGemmaSafetensors(directory: directory, configData: data) }
+        guard arch == "llama" || arch == "qwen3" else { throw LanguageModelError.wrongArchitecture(path: configPath, found: arch) }
+        let qwen3 = arch == "qwen3"
         func int(_ key: String) throws -> Int {
             guard let v = (json[key] as? NSNumber)?.intValue else {
                 throw LanguageModelError.invalidConfiguration(path: configPath, reason: "missing integer '\(key)'")
@@ -176,7 +200,7 @@ extension LlamaModel {
             return v
         }
         let d = try int("hidden_size"), heads = try int("num_attention_heads")
-        let config = LlamaConfiguration(
+        var config = LlamaConfiguration(
             dModel: d, layerCount: try int("num_hidden_layers"), headCount: heads,
             kvHeadCount: (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads,
             headDim: (json["head_dim"] as? NSNumber)?.intValue ?? d / max(1, heads),
@@ -185,8 +209,56 @@ extension LlamaModel {
             ropeBase: (json["rope_theta"] as? NSNumber)?.floatValue ?? 10000,
             contextLength: (json["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
             tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
+        if qwen3 {
+            config.family = .qwen3
+            config.ropeLayout = .halfSplit
+            config.queryKeyNorm = true
+            if (json["use_sliding_window"] as? Bool) == true {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "use_sliding_window is true (not supported for qwen3)")
+            }
+        }
+        if let scaling = json["rope_scaling"], !(scaling is NSNull) {
+            guard let dict = scaling as? [String: Any] else {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling is not an object")
+            }
+            let kind = (dict["rope_type"] as? String) ?? (dict["type"] as? String) ?? "<missing rope_type>"
+            switch kind {
+            case "default": break
+            case "llama3":
+                do {
+                    config.llama3RoPE = try JSONDecoder().decode(Llama3RoPEScaling.self, from: JSONSerialization.data(withJSONObject: dict))
+                } catch let DecodingError.keyNotFound(key, _) {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling misses '\(key.stringValue)'")
+                } catch {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling: \(error)")
+                }
+                guard let l3 = config.llama3RoPE, l3.factor >= 1, l3.highFreqFactor > l3.lowFreqFactor, l3.lowFreqFactor > 0,
+                      l3.originalMaxPositionEmbeddings > 0 else {
+                    throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling llama3 factors are inconsistent")
+                }
+            default:
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "rope_scaling type '\(kind)' (supported: default, llama3)")
+            }
+        }
         try config.validate(path: configPath)
-        let tokenizer = try BPETokenizer(tokenizerJSON: directory + "/tokenizer.json")
+        let tokenizerPath = directory + "/tokenizer.json"
+        let tokenizer: BPETokenizer
+        if let eosValue = json["eos_token_id"], !(eosValue is NSNull) {
+            let vocabulary = try TokenizerVocabulary(path: tokenizerPath)
+            guard let eosID = (eosValue as? NSNumber)?.intValue ?? (eosValue as? [NSNumber])?.first?.intValue else {
+                throw LanguageModelError.invalidConfiguration(path: configPath, reason: "eos_token_id is neither a number nor a list")
+            }
+            let eos = try vocabulary.token(eosID, key: "eos_token_id", config: configPath)
+            let bos = try (json["bos_token_id"] as? NSNumber).map { try vocabulary.token($0.intValue, key: "bos_token_id", config: configPath) }
+            var addsBOS = bos == "<|begin_of_text|>"
+            if let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
+               let tc = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let a = tc["add_bos_token"] as? Bool {
+                addsBOS = a && bos != nil
+            }
+            tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, eosToken: eos, bosToken: bos, addsBOS: addsBOS)
+        } else {
+            tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath)
+        }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         let c = config
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
@@ -194,9 +266,13 @@ extension LlamaModel {
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "model.layers.\(l)."
-            let q = Self.interleaveRoPERows(try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.dModel), heads: c.headCount, headDim: c.headDim, cols: c.dModel)
-            let k = Self.interleaveRoPERows(try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.dModel), heads: c.kvHeadCount, headDim: c.headDim, cols: c.dModel)
-            blocks.append(LlamaBlockWeights(
+            var q = try matrix(p + "self_attn.q_proj.weight", c.queryDim, c.dModel)
+            var k = try matrix(p + "self_attn.k_proj.weight", c.kvDim, c.dModel)
+            if c.ropeLayout == .interleaved {
+                q = Self.interleaveRoPERows(q, heads: c.headCount, headDim: c.headDim, cols: c.dModel)
+                k = Self.interleaveRoPERows(k, heads: c.kvHeadCount, headDim: c.headDim, cols: c.dModel)
+            }
+            var block = LlamaBlockWeights(
                 attentionNorm: try vector(p + "input_layernorm.weight", c.dModel),
                 qkv: WeightMatrix(stacking: [q, k, try matrix(p + "self_attn.v_proj.weight", c.kvDim, c.dModel)],
                                   rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
@@ -205,7 +281,12 @@ extension LlamaModel {
                 gateUp: WeightMatrix(stacking: [try matrix(p + "mlp.gate_proj.weight", c.ffnDim, c.dModel),
                                                 try matrix(p + "mlp.up_proj.weight", c.ffnDim, c.dModel)],
                                      rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
-                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "mlp.down_proj.weight", c.dModel, c.ffnDim))))
+                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "mlp.down_proj.weight", c.dModel, c.ffnDim)))
+            if c.queryKeyNorm {
+                block.queryNorm = try vector(p + "self_attn.q_norm.weight", c.headDim)
+                block.keyNorm = try vector(p + "self_attn.k_norm.weight", c.headDim)
+            }
+            blocks.append(block)
         }
         let output: WeightMatrix? = c.tiedEmbeddings || file.tensors["lm_head.weight"] == nil ? nil
             : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("lm_head.weight", c.vocabularySize, c.dModel))
@@ -242,9 +323,37 @@ extension BPETokenizer {
     public convenience init(gguf file: GGUFFile) throws {
         let path = file.path
         let model = (try? file.string("tokenizer.ggml.model")) ?? "<missing>"
-        guard model == "gpt2" else { throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.model '\(model)' (only byte-level BPE 'gpt2')") }
+        guard model == "gpt2" || model == "llama" else {
+            throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.model '\(model)' (supported: byte-level BPE 'gpt2', SentencePiece 'llama')")
+        }
         guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.strings else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.tokens")
+        }
+        if model == "llama" {
+            // SentencePiece BPE with scores (Gemma): token types 3 (control) and 4 (user-defined) are special.
+            guard let scoreValues = file.metadata["tokenizer.ggml.scores"]?.array else {
+                throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.scores")
+            }
+            var scores: [Float] = []
+            scores.reserveCapacity(scoreValues.count)
+            for v in scoreValues {
+                guard let d = v.double else { throw BPETokenizerError.malformedField(source: path, field: "tokenizer.ggml.scores", reason: "non-numeric score") }
+                scores.append(Float(d))
+            }
+            guard let types = file.metadata["tokenizer.ggml.token_type"]?.ints, types.count == tokens.count else {
+                throw BPETokenizerError.malformedField(source: path, field: "tokenizer.ggml.token_type", reason: "missing or not one type per token")
+            }
+            guard let eos = file.metadata["tokenizer.ggml.eos_token_id"]?.int else {
+                throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.eos_token_id")
+            }
+            let specials = Set(types.indices.filter { types[$0] == 3 || types[$0] == 4 })
+            try self.init(sentencePieceTokens: tokens, merges: nil, scores: scores, specialIDs: specials, eosID: eos,
+                          bosID: file.metadata["tokenizer.ggml.bos_token_id"]?.int,
+                          addsBOS: file.metadata["tokenizer.ggml.add_bos_token"]?.int.map { $0 != 0 } ?? true,
+                          unknownID: file.metadata["tokenizer.ggml.unknown_token_id"]?.int,
+                          addSpacePrefix: file.metadata["tokenizer.ggml.add_space_prefix"]?.int.map { $0 != 0 } ?? true,
+                          source: path)
+            return
         }
         guard let merges = file.metadata["tokenizer.ggml.merges"]?.strings else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.merges")

@@ -3,11 +3,12 @@ import Dispatch
 import ModelFormats
 import Tensor
 
-/// A weight matrix kept in its compact GGUF block format (Q4_1 or Q8_0), multiplied directly with the
+/// A weight matrix kept in its compact GGUF block format (Q4_1, Q8_0 or Q5_0), multiplied directly with the
 /// activations. Used for decode steps with few rows, where reading 0.6–1.1 bytes per weight instead of 4 is what
 /// bounds speed.
 ///
-/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q). With Float32 activations (the default)
+/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits). With
+/// Float32 activations (the default)
 /// the codes of a block are converted to floats once and shared by up to 8 activation rows, d·Σ qⱼxⱼ + m·Σ xⱼ
 /// (`ck_quantized_matmul`), equal to the dequantized-Float32 product up to summation order. With `.q8` the
 /// activations are rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C
@@ -22,14 +23,14 @@ final class QuantizedMatrix: @unchecked Sendable {
     let scales: UnsafeMutablePointer<Float>
     let mins: UnsafeMutablePointer<Float>
 
-    /// Stacks raw rows of several tensors of one block type (each `cols` wide).
-    init(type: GGMLType, cols: Int, parts: [[UInt8]]) {
-        precondition(type == .q4_1 || type == .q8_0)
+    /// Stacks raw rows of several tensors of one block type (each `cols` wide), then `raw`.
+    init(type: GGMLType, cols: Int, parts: [[UInt8]], raw: UnsafeRawBufferPointer? = nil) {
+        precondition(type == .q4_1 || type == .q8_0 || type == .q5_0)
         precondition(cols % 32 == 0, "QuantizedMatrix: \(cols) columns is not a whole number of blocks")
         self.type = type
         self.cols = cols
         bytesPerRow = cols / 32 * type.blockBytes
-        let total = parts.reduce(0) { $0 + $1.count }
+        let total = parts.reduce(0) { $0 + $1.count } + (raw?.count ?? 0)
         rows = total / bytesPerRow
         let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 64)
         var offset = 0
@@ -37,15 +38,37 @@ final class QuantizedMatrix: @unchecked Sendable {
             p.withUnsafeBytes { (data + offset).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
             offset += p.count
         }
+        if let raw, raw.count > 0 { (data + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
         self.data = data
         let blocks = rows * cols / 32
         scales = .allocate(capacity: max(1, blocks))
         mins = .allocate(capacity: max(1, blocks))
-        ck_quantized_scales(type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0), data.assumingMemoryBound(to: UInt8.self),
+        ck_quantized_scales(Self.code(type), data.assumingMemoryBound(to: UInt8.self),
                             bytesPerRow, rows, cols, scales, mins)
     }
 
+    /// Copies the raw rows of one tensor of `type` (`cols` wide) without an intermediate array.
+    convenience init(type: GGMLType, cols: Int, raw: UnsafeRawBufferPointer) {
+        self.init(type: type, cols: cols, parts: [], raw: raw)
+    }
+
     deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
+
+    /// The block types the compact kernel multiplies directly.
+    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0]
+
+    static func code(_ type: GGMLType) -> Int32 {
+        switch type {
+        case .q4_1: Int32(CK_Q4_1)
+        case .q5_0: Int32(CK_Q5_0)
+        default: Int32(CK_Q8_0)
+        }
+    }
+
+    /// Row `r` dequantized exactly (ggml's dequantize_row_*) into `out` (cols floats).
+    func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        GGMLDequantize.dequantize(type: type, source: UnsafeRawPointer(data + r * bytesPerRow), count: cols, into: out)
+    }
 
     /// Bytes held (blocks and decoded scales).
     var byteCount: Int { rows * bytesPerRow + 2 * rows * cols / 32 * MemoryLayout<Float>.size }
@@ -57,11 +80,13 @@ final class QuantizedMatrix: @unchecked Sendable {
                   accumulate: Bool = false, threads: Int, simd: Bool = true,
                   activations: ActivationPrecision = .float32) {
         guard n > 0 else { return }
-        let code: Int32 = type == .q4_1 ? Int32(CK_Q4_1) : Int32(CK_Q8_0)
+        let code = Self.code(type)
+        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0 always runs with Float32 activations.
+        let precision: ActivationPrecision = type == .q5_0 ? .float32 : activations
         let (rows, cols, bytesPerRow) = (self.rows, self.cols, self.bytesPerRow)
         let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
         let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
-        switch activations {
+        switch precision {
         case .float32:
             run(rows: rows, threads: threads) { lo, hi in
                 ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD)

@@ -58,7 +58,8 @@ public indirect enum GGUFValue: Sendable, Equatable {
 }
 
 /// The ggml tensor element types this reader knows (codes from ggml.h). Dequantization is implemented for
-/// F32, F16, BF16, Q8_0, Q4_0 and Q4_1; the others are recognised so errors can name them.
+/// F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K; the others are recognised so
+/// errors can name them.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
@@ -98,7 +99,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Whether `GGUFFile.floats` can dequantize this type.
     public var isDequantizable: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: true
         default: false
         }
     }
@@ -281,6 +282,20 @@ public final class GGUFFile: @unchecked Sendable {
         let t = try info(name)
         return try data.withUnsafeBytes { raw in
             try body(UnsafeRawBufferPointer(rebasing: raw[(dataOffset + t.offset)..<(dataOffset + t.offset + t.byteCount)]))
+        }
+    }
+
+    /// Tells the kernel the memory-mapped pages lying wholly inside tensor `name` are not needed now
+    /// (`madvise(MADV_DONTNEED)`): they leave the resident set and are read from the file again if touched. A loader
+    /// calls it after converting a tensor, so that the mapped file and its converted copy are not both resident.
+    public func releasePages(_ name: String) {
+        guard let t = tensors[name] else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let start = Int(bitPattern: base) + dataOffset + t.offset
+            let first = (start + page - 1) / page * page, last = (start + t.byteCount) / page * page
+            if last > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, Int32(MADV_DONTNEED)) }
         }
     }
 

@@ -129,7 +129,7 @@ public final class SweepRunner {
 
     func promptTokens() -> [[Int]] {
         configuration.prompts.map { prompt in
-            configuration.chat ? model.tokenizer.encode(model.tokenizer.chatPrompt(user: prompt)) : model.tokenizer.encode(prompt)
+            configuration.chat ? model.tokenizer.promptIDs(model.tokenizer.chatPrompt(user: prompt)) : model.tokenizer.promptIDs(prompt)
         }
     }
 

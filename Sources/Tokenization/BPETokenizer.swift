@@ -16,12 +16,19 @@ public final class BPETokenizer: @unchecked Sendable {
     public let tokens: [String]
     public let eosID: Int
     public let bosID: Int?
+    /// Whether prompts start with `bosID` (`promptIDs`): GGUF `tokenizer.ggml.add_bos_token`, or the family's
+    /// default / tokenizer_config.json `add_bos_token` for Hugging Face checkpoints. False for SmolLM2.
+    public let addsBOS: Bool
     /// Ids of tokens matched verbatim in input text and rendered verbatim in output.
     public let specialIDs: Set<Int>
+    /// Set for SentencePiece-style BPE (Gemma): no byte-level map; see `SentencePieceBPE`.
+    let sentencePiece: SentencePieceBPE?
+    /// Whether this is a SentencePiece-style tokenizer (Gemma) rather than byte-level BPE.
+    public var isSentencePiece: Bool { sentencePiece != nil }
 
-    private let vocabulary: [String: Int]
+    let vocabulary: [String: Int]
     /// (left id << 32 | right id) → (rank, merged id)
-    private let merges: [UInt64: (rank: Int32, id: Int32)]
+    let merges: [UInt64: (rank: Int32, id: Int32)]
     private let byteToken: [Int32]               // byte → token id of its single-character symbol
     private let tokenBytes: [[UInt8]]            // id → bytes it decodes to
     private let specials: [(text: [UInt8], id: Int)]
@@ -38,12 +45,14 @@ public final class BPETokenizer: @unchecked Sendable {
     ///   - specialIDs: ids of special tokens (GGUF token types CONTROL/USER_DEFINED, HF `added_tokens`).
     ///   - source: named in errors.
     public init(tokens: [String], merges mergeLines: [String], specialIDs: Set<Int>, eosID: Int, bosID: Int? = nil,
-                preTokenizer: BPEPreTokenizer, source: String) throws {
+                addsBOS: Bool = false, preTokenizer: BPEPreTokenizer, source: String) throws {
         self.source = source
         self.tokens = tokens
         self.preTokenizer = preTokenizer
         self.eosID = eosID
         self.bosID = bosID
+        self.addsBOS = addsBOS && bosID != nil
+        self.sentencePiece = nil
         guard !tokens.isEmpty else { throw BPETokenizerError.missingField(source: source, field: "tokens") }
         guard eosID >= 0, eosID < tokens.count else {
             throw BPETokenizerError.tokenIDOutOfRange(source: source, id: eosID, vocabularySize: tokens.count)
@@ -98,6 +107,81 @@ public final class BPETokenizer: @unchecked Sendable {
         }
     }
 
+    /// A SentencePiece-style BPE tokenizer (Gemma; Kudo & Richardson 2018 with BPE pieces): spaces become "▁"
+    /// (with a leading "▁" when `addSpacePrefix`), the text between special tokens is one piece, its UTF-8
+    /// characters are merged pairwise, and a character without a token becomes its bytes' `<0xXX>` tokens.
+    /// Pairs merge in order of `merges` rank (Hugging Face tokenizer.json) or, without merges, of the merged
+    /// token's `scores` entry, highest first (GGUF `tokenizer.ggml.scores`, llama.cpp's `llm_tokenizer_spm`);
+    /// ties go to the leftmost pair.
+    public init(sentencePieceTokens tokens: [String], merges mergeLines: [String]?, scores: [Float]?,
+                specialIDs: Set<Int>, eosID: Int, bosID: Int?, addsBOS: Bool, unknownID: Int?,
+                addSpacePrefix: Bool, source: String) throws {
+        self.source = source
+        self.tokens = tokens
+        self.preTokenizer = .gpt2
+        self.eosID = eosID
+        self.bosID = bosID
+        self.addsBOS = addsBOS
+        guard !tokens.isEmpty else { throw BPETokenizerError.missingField(source: source, field: "tokens") }
+        for id in [eosID] + [bosID, unknownID].compactMap({ $0 }) where id < 0 || id >= tokens.count {
+            throw BPETokenizerError.tokenIDOutOfRange(source: source, id: id, vocabularySize: tokens.count)
+        }
+        if addsBOS && bosID == nil { throw BPETokenizerError.missingField(source: source, field: "bos token id (the tokenizer adds BOS)") }
+        var vocabulary: [String: Int] = [:]
+        vocabulary.reserveCapacity(tokens.count)
+        for (i, t) in tokens.enumerated() where vocabulary[t] == nil { vocabulary[t] = i }
+        self.vocabulary = vocabulary
+        var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
+        if let mergeLines {
+            for (rank, line) in mergeLines.enumerated() {
+                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, let l = vocabulary[String(parts[0])], let r = vocabulary[String(parts[1])],
+                      let m = vocabulary[String(parts[0]) + String(parts[1])] else {
+                    throw BPETokenizerError.malformedField(source: source, field: "merges", reason: "rule #\(rank) '\(line)' names unknown tokens")
+                }
+                let key = UInt64(l) << 32 | UInt64(r)
+                if merges[key] == nil { merges[key] = (Int32(rank), Int32(m)) }
+            }
+        } else {
+            guard let scores, scores.count == tokens.count else {
+                throw BPETokenizerError.malformedField(source: source, field: "scores", reason: "\(scores?.count ?? 0) scores for \(tokens.count) tokens (needed without merges)")
+            }
+        }
+        self.merges = merges
+        var byteFallback = [Int32](repeating: -1, count: 256)
+        for b in 0..<256 { if let id = vocabulary[String(format: "<0x%02X>", b)] { byteFallback[b] = Int32(id) } }
+        let piece = SentencePieceBPE(scores: mergeLines == nil ? scores : nil, byteFallback: byteFallback,
+                                     unknownID: unknownID, addSpacePrefix: addSpacePrefix)
+        self.sentencePiece = piece
+        self.byteToken = byteFallback
+        var specialList: [(text: [UInt8], id: Int)] = []
+        var specialSet = Set<Int>()
+        for id in specialIDs {
+            guard id >= 0, id < tokens.count else {
+                throw BPETokenizerError.tokenIDOutOfRange(source: source, id: id, vocabularySize: tokens.count)
+            }
+            if byteFallback.contains(Int32(id)) { continue }   // <0xXX> decodes to its byte, is never typed
+            specialSet.insert(id)
+            if !tokens[id].isEmpty { specialList.append((Array(tokens[id].utf8), id)) }
+        }
+        specialList.sort { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
+        self.specials = specialList
+        self.specialIDs = specialSet
+        self.specialFirstBytes = Set(specialList.compactMap(\.text.first))
+        var byteOf = [Int: UInt8]()
+        for (b, id) in byteFallback.enumerated() where id >= 0 { byteOf[Int(id)] = UInt8(b) }
+        self.tokenBytes = tokens.enumerated().map { id, t in
+            if let b = byteOf[id] { return [b] }
+            if specialSet.contains(id) { return Array(t.utf8) }
+            return Array(t.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+        }
+    }
+
+    /// The ids of a prompt: `encode(text)`, after `bosID` when the tokenizer adds BOS (`addsBOS`).
+    public func promptIDs(_ text: String, parseSpecial: Bool = true) -> [Int] {
+        (addsBOS ? [bosID!] : []) + encode(text, parseSpecial: parseSpecial)
+    }
+
     /// The id of a token string, if in the vocabulary.
     public func id(for token: String) -> Int? { vocabulary[token] }
 
@@ -136,6 +220,10 @@ public final class BPETokenizer: @unchecked Sendable {
     }
 
     private func encodeOrdinary(_ bytes: ArraySlice<UInt8>, into out: inout [Int]) {
+        if let sentencePiece {
+            out.append(contentsOf: sentencePiece.encode(bytes, tokenizer: self, atStart: bytes.startIndex == 0))
+            return
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         for piece in preTokenizer.split(text) {
             let word = String(piece)

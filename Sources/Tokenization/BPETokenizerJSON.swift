@@ -7,7 +7,12 @@ extension BPETokenizer {
     /// pre-tokenizer is `smollm` when the file's `pre_tokenizer` contains `Digits` with `individual_digits`,
     /// `gpt2` otherwise. The end-of-sequence token is `eosToken` if given, else `<|im_end|>` / `<|endoftext|>` /
     /// `</s>`, whichever exists first.
-    public convenience init(tokenizerJSON path: String, eosToken: String? = nil) throws {
+    ///
+    /// A BPE model with `byte_fallback` (Gemma) is SentencePiece-style (`init(sentencePieceTokens:…)`): its
+    /// normalizer must replace " " by "▁" (optionally prepending "▁"), and `bosToken` / `eosToken` / `addsBOS`
+    /// come from the checkpoint's other files (config.json, tokenizer_config.json).
+    public convenience init(tokenizerJSON path: String, eosToken: String? = nil, bosToken: String? = nil,
+                            addsBOS: Bool = false) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw BPETokenizerError.cannotRead(path: path, reason: error.localizedDescription)
@@ -46,14 +51,43 @@ extension BPETokenizer {
                 throw BPETokenizerError.malformedField(source: path, field: "model.merges", reason: "rule #\(i) is neither \"a b\" nor [a, b]")
             }
         }
-        let preDescription = String(describing: root["pre_tokenizer"] ?? "")
-        let pre: BPEPreTokenizer = preDescription.contains("Digits") && preDescription.contains("individual_digits") ? .smollm : .gpt2
         let index = Dictionary(entries.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        if (model["byte_fallback"] as? Bool) == true {
+            let normalizer = String(describing: root["normalizer"] ?? "")
+            guard normalizer.contains("Replace"), normalizer.contains("\u{2581}") else {
+                throw BPETokenizerError.unsupported(source: path, what: "byte_fallback BPE whose normalizer does not replace \" \" by \"\u{2581}\"")
+            }
+            if let pre = root["pre_tokenizer"], !(pre is NSNull) {
+                throw BPETokenizerError.unsupported(source: path, what: "byte_fallback BPE with a pre_tokenizer (\(pre))")
+            }
+            func id(_ name: String?, _ field: String) throws -> Int? {
+                guard let name else { return nil }
+                guard let i = index[name] else { throw BPETokenizerError.unknownToken(source: path, token: name) }
+                return i
+            }
+            guard let eos = try id(eosToken, "eos") else { throw BPETokenizerError.missingField(source: path, field: "eos token (from the checkpoint's config)") }
+            try self.init(sentencePieceTokens: tokens, merges: merges, scores: nil, specialIDs: specialIDs, eosID: eos,
+                          bosID: try id(bosToken, "bos"), addsBOS: addsBOS,
+                          unknownID: (model["unk_token"] as? String).flatMap { index[$0] },
+                          addSpacePrefix: normalizer.contains("Prepend"), source: path)
+            return
+        }
+        let preDescription = String(describing: root["pre_tokenizer"] ?? "")
+        if preDescription.contains("Split") {
+            throw BPETokenizerError.unsupported(source: path, what: "pre_tokenizer with a Split regex (Llama 3 / Qwen patterns are not implemented): \(preDescription.prefix(200))")
+        }
+        let pre: BPEPreTokenizer = preDescription.contains("Digits") && preDescription.contains("individual_digits") ? .smollm : .gpt2
         let candidates = [eosToken, "<|im_end|>", "<|endoftext|>", "</s>"].compactMap { $0 }
         guard let eos = candidates.lazy.compactMap({ index[$0] }).first else {
             throw BPETokenizerError.missingField(source: path, field: "eos token (\(candidates.joined(separator: ", ")))")
         }
-        try self.init(tokens: tokens, merges: merges, specialIDs: specialIDs, eosID: eos, bosID: nil,
+        if let eosToken, index[eosToken] == nil { throw BPETokenizerError.unknownToken(source: path, token: eosToken) }
+        var bos: Int?
+        if let bosToken {
+            guard let b = index[bosToken] else { throw BPETokenizerError.unknownToken(source: path, token: bosToken) }
+            bos = b
+        }
+        try self.init(tokens: tokens, merges: merges, specialIDs: specialIDs, eosID: eos, bosID: bos, addsBOS: addsBOS,
                       preTokenizer: pre, source: path)
     }
 }

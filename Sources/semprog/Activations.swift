@@ -56,7 +56,7 @@ extension Semprog {
             let autoencoder = try SparseAutoencoder.load(directory: sae)
             let lm = try LlamaModel.load(path: model, threads: threads)
             try autoencoder.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
-            let ids = lm.tokenizer.encode(text)
+            let ids = lm.tokenizer.promptIDs(text)
             guard !ids.isEmpty else { throw CLIError.invalidArgument("--text: the text is empty") }
             let residual = try lm.residualStream(tokens: ids, layer: autoencoder.configuration.layer)
             let a = autoencoder.encode(residual)

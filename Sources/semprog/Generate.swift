@@ -72,7 +72,7 @@ extension Semprog {
                 let lm = try LlamaModel.load(path: model, threads: threads)
                 lm.activationPrecision = activations
                 let text = chat.map { lm.tokenizer.chatPrompt(user: $0) } ?? prompt ?? ""
-                let ids = lm.tokenizer.encode(text)
+                let ids = lm.tokenizer.promptIDs(text)
                 guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }
                 var hook: SteeringVectorHook?
                 if let steerVector, let steerLayer {

@@ -8,6 +8,43 @@ import Testing
 /// ModelFormats (ggml-quants.c's formulas), for every activation-row count the kernel specialises (1…8) and
 /// beyond (groups of 8), with and without accumulation.
 @Suite struct QuantizedMatrixTests {
+    /// Q5_0 (Gemma 3 270M's ffn_gate/ffn_up): random blocks with finite scales, the kernel against the Float64
+    /// product of the exactly dequantized weights (`GGMLDequantize`, equal to the gguf package bit for bit).
+    @Test func q5_0MatchesDequantizedProduct() {
+        var rng = SplitMix64(seed: 55)
+        let rows = 70, cols = 96, blocks = rows * cols / 32
+        var bytes = [UInt8](repeating: 0, count: blocks * 22)
+        for b in 0..<blocks {
+            let d = Float16(Float(rng.nextGaussian()) * 0.1).bitPattern
+            bytes[b * 22] = UInt8(d & 0xFF); bytes[b * 22 + 1] = UInt8(d >> 8)
+            for j in 2..<22 { bytes[b * 22 + j] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        var dequantized = [Float](repeating: 0, count: rows * cols)
+        bytes.withUnsafeBytes { GGMLDequantize.dequantize(type: .q5_0, source: $0.baseAddress!, count: rows * cols, into: &dequantized) }
+        let matrix = QuantizedMatrix(type: .q5_0, cols: cols, parts: [bytes])
+        #expect(matrix.rows == rows)
+        var row = [Float](repeating: 0, count: cols)
+        matrix.dequantizeRow(3, into: &row)
+        #expect(row == Array(dequantized[(3 * cols)..<(4 * cols)]))
+        for n in [1, 2, 5, 8, 11] {
+            let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) }
+            var expected = [Double](repeating: 0, count: n * rows)
+            for i in 0..<n { for r in 0..<rows {
+                var s = 0.0
+                for k in 0..<cols { s += Double(x[i * cols + k]) * Double(dequantized[r * cols + k]) }
+                expected[i * rows + r] = s
+            } }
+            for simd in [true, false] {
+                for activations in [ActivationPrecision.float32, .q8] {
+                    var out = [Float](repeating: 0.5, count: n * rows)
+                    matrix.multiply(x, rows: n, into: &out, accumulate: true, threads: 2, simd: simd, activations: activations)
+                    let err = zip(out, expected).map { abs(Double($0) - 0.5 - $1) }.max()!
+                    #expect(err < 1e-3, "q5_0 n=\(n) simd=\(simd) \(activations): error \(err)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: [GGMLType.q4_1, .q8_0])
     func matchesDequantizedProduct(type: GGMLType) {
         var rng = SplitMix64(seed: UInt64(type.rawValue))

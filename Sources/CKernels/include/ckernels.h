@@ -26,7 +26,7 @@ void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panel
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd);
 
 /// GGML block types understood by ck_quantized_matmul.
-enum { CK_Q4_1 = 3, CK_Q8_0 = 8 };
+enum { CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q8_0 = 8 };
 
 /// Decodes the binary16 block scales d (and Q4_1 minimums m; 0 for Q8_0) of `rows` rows of k columns into
 /// Float32 arrays of rows × k/32.
@@ -77,6 +77,15 @@ void ck_attend_decode(const float *q, const uint16_t *keys, const uint16_t *valu
 /// order is fixed by this code alone (no BLAS), so results do not depend on the CPU's BLAS kernels or on threads.
 void ck_attend_f32(const float *q, const float *keys, long k_stride, const float *values, long v_stride, long count,
                    long head_dim, float scale, float *scores, float *out, int use_simd);
+
+/// ck_attend_decode and ck_attend_f32 with attention-logit soft-capping (Gemma 2): each score s = q·k·scale becomes
+/// softcap · tanh(s / softcap) before the softmax; softcap ≤ 0 is none (the plain functions pass 0).
+void ck_attend_decode_capped(const float *q, const uint16_t *keys, const uint16_t *values, long count, long stride,
+                             long head_dim, long head0, long head1, long group_size, float scale, float softcap,
+                             float *scores, float *out, int use_simd);
+void ck_attend_f32_capped(const float *q, const float *keys, long k_stride, const float *values, long v_stride,
+                          long count, long head_dim, float scale, float softcap, float *scores, float *out,
+                          int use_simd);
 
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
