@@ -92,11 +92,11 @@ import Testing
     }
 
     /// The outputs named in issue #23, as the demo generated them, are in the set, labelled and judged degenerate.
-    @Test(arguments: ["please}}}}", " thus////", "dis-//-/--", "when/ when / or/"])
+    @Test(arguments: ["please}}}}", " thus////", "dis-//-/--", " when/ when / or/"])
     func issueExamplesAreDegraded(prefix: String) throws {
         let set = try Self.load()
-        let matches = set.items.filter { $0.text.hasPrefix(prefix) }
-        #expect(!matches.isEmpty, "no output starting with \(prefix)")
+        let matches = set.items.filter { $0.text.contains(prefix) }
+        #expect(!matches.isEmpty, "no output containing \(prefix)")
         let rule = DegradationRule()
         for item in matches {
             #expect(item.label == 1)

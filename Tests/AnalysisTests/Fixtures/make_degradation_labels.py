@@ -4,12 +4,12 @@
   sample: python3 make_degradation_labels.py sample DB OUT.tsv   (seeded sample of the demo's generations)
   build:  python3 make_degradation_labels.py build DB LABELS.tsv degradation_labels.json
 
-The sample takes, for every feature and magnitude of the sweep 'demo', 2 of its prompts (random.Random(23)),
-plus every output that the issue #23 names. LABELS.tsv is the sample with a hand-written label column
+The sample takes every output of the sweep 'demo' for its first two prompts (prompt ids 1 and 2: all 12 features x
+16 magnitudes), plus every output of the other prompts that issue #23 names. LABELS.tsv is the sample with a hand-written label column
 (generation id, label 0/1); the labelling rule is in README.md beside this file. Perplexities come from the
 database's generation_metrics (an analysis run with --model).
 """
-import json, random, sqlite3, struct, sys
+import json, sqlite3, struct, sys
 
 def rows(db):
     con = sqlite3.connect(db)
@@ -26,14 +26,7 @@ NAMED = ["please}}}}", "thus////", "dis-//-/", "when/ when / or/"]
 
 def sample(db, out):
     data = rows(db)
-    rng = random.Random(23)
-    cells = {}
-    for r in data:
-        cells.setdefault((r["feature"], r["magnitude"]), []).append(r)
-    chosen = set()
-    for key in sorted(cells):
-        for r in rng.sample(cells[key], min(2, len(cells[key]))):
-            chosen.add(r["id"])
+    chosen = {r["id"] for r in data if r["prompt"] in (1, 2)}
     for r in data:
         if any(n in r["text"] for n in NAMED):
             chosen.add(r["id"])
