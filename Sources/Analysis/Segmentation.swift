@@ -121,7 +121,7 @@ public func segmentStages(magnitudes: [Double], embeddings: [[Float]], penalty: 
 /// (1 − δ)(n₁ + n₂ − ‖n₁c₁ + n₂c₂‖) ≫ δ; κ (default `defaultMultiplier`) sits between the two and was chosen on
 /// synthetic sweeps with planted stages at noise levels from tight to loose stages (within-stage cosine 0.9 to
 /// 0.35; `SegmentationRecoveryTests`: mean stage count within 10 % of planted and ARI ≥ 0.9 at every level; κ from
-/// 1.75 to 2 kept the count within 1 % at all of them, κ = 2.5 under-counted by 11 % at the loosest, and the former
+/// 1.75 to 2 kept the count within 4 % at all of them, κ = 2.5 under-counted by 11 % at the loosest, and the former
 /// fixed λ = 0.5 over-segments there, ARI 0.80). λ is at least `minimumPenalty`. A fixed λ (`AnalysisSettings.stagePenalty`) bypasses the rule.
 public struct PenaltySelection: Codable, Sendable, Equatable {
     public static let defaultMultiplier = 2.0
