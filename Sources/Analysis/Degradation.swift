@@ -1,66 +1,140 @@
 import CZlib
 import Foundation
 
+/// What the repetition measures of `DegradationMetrics` count.
+public enum RepetitionUnit: String, Codable, Sendable, Equatable {
+    /// The model's token ids, as generated (stored with the sweep).
+    case tokens
+    /// No ids are known (imported sweeps): the text's characters, with runs of letters or digits of a
+    /// space-separated script counted as one unit (see `DegradationMetrics.characterUnits(of:)`).
+    case characters
+}
+
 /// Surface measures of how degenerate one generated text is. All ratios are unitless in [0, 1] unless noted.
+///
+/// The repetition measures (distinct-n, longest repeat share) are computed over the model's **token ids** when
+/// they are known and over **character units** otherwise, never over whitespace words alone: a loop without
+/// spaces (`please}}}}}}}}`, ` thus//////`) is one "word" but many repeated tokens. The whitespace-word distinct-2
+/// is kept as one more signal (`wordDistinct2`).
 public struct DegradationMetrics: Codable, Sendable, Equatable {
-    /// Number of whitespace-separated, lower-cased tokens (see `DegradationMetrics.tokens(of:)`).
+    /// What `tokenCount`, `distinct1…3` and `longestRepeatShare` count: token ids or character units.
+    public var unit: RepetitionUnit
+    /// Number of units (token ids, or character units).
     public var tokenCount: Int
-    /// distinct-n = unique n-grams / total n-grams for n = 1, 2, 3 (Li et al. 2016, NAACL, "A Diversity-Promoting
-    /// Objective Function for Neural Conversation Models"); 1 when the text has fewer than n tokens.
+    /// distinct-n = unique n-grams / total n-grams of units, for n = 1, 2, 3 (Li et al. 2016, NAACL, "A
+    /// Diversity-Promoting Objective Function for Neural Conversation Models"); 1 when there are fewer than n units.
     public var distinct1: Double
     public var distinct2: Double
     public var distinct3: Double
-    /// L / N, where L is the length in tokens of the longest token sequence that occurs at least twice in the text
-    /// (occurrences may overlap) and N the token count; 0 for an empty text. "a b a b a b" → 4/6.
+    /// L / N, where L is the length in units of the longest unit sequence that occurs at least twice
+    /// (occurrences may overlap) and N the unit count; 0 for an empty text. "a b a b a b" → 4/6.
     public var longestRepeatShare: Double
+    /// Number of whitespace-separated, lower-cased words (see `DegradationMetrics.words(of:)`).
+    public var wordCount: Int
+    /// distinct-2 over whitespace words (1 when fewer than 2 words): the older, word-level repetition signal.
+    public var wordDistinct2: Double
     /// zlib compression ratio = bytes after `compress2` at level 9 / UTF-8 bytes (the Store's convention: lower =
     /// more repetitive; fluent English of a few hundred bytes ≈ 0.6–0.9, loops < 0.3; short texts can exceed 1
     /// because of zlib's fixed overhead). 1 for an empty text. Reference: Shaib et al. (2024), "Standardizing the
     /// Measurement of Text Diversity", arXiv:2403.00553 (who report the inverse, raw / compressed).
     public var compressionRatio: Double
-    /// Share of tokens that are not words: after trimming surrounding punctuation a token is a word when it is
-    /// letters (with inner apostrophes or hyphens, at most 25 characters) or a number; everything else
-    /// (symbol runs, mixed letters and digits or symbols, bare punctuation, over-long strings) is a non-word.
+    /// Share of whitespace words that are not words (see `isWord`/`isNeutral`): symbol runs of 3 or more
+    /// characters, malformed letter–digit mixtures, letter runs over 25 characters in a space-separated script,
+    /// or words carrying more symbols than letters and digits + 2. Single or double punctuation marks and
+    /// operators (`-`, `=`, `+`, `//`, `**`) are neutral (left out of numerator and denominator), so code, lists
+    /// and formulas are not non-words; 0 when every word is neutral.
     public var nonWordShare: Double
-    /// Perplexity of the text under the unsteered model, when it was computed elsewhere (exp of the mean
-    /// negative log-likelihood per token, in nats); nil when not available.
+    /// Perplexity of the generated tokens under the unsteered model given the prompt (exp of the mean negative
+    /// log-likelihood per token, in nats), computed outside this module; nil when not available.
     public var perplexity: Double?
 
     enum CodingKeys: String, CodingKey {
-        case tokenCount = "token_count", distinct1 = "distinct_1", distinct2 = "distinct_2", distinct3 = "distinct_3"
-        case longestRepeatShare = "longest_repeat_share", compressionRatio = "compression_ratio"
-        case nonWordShare = "non_word_share", perplexity
+        case unit, tokenCount = "token_count", distinct1 = "distinct_1", distinct2 = "distinct_2", distinct3 = "distinct_3"
+        case longestRepeatShare = "longest_repeat_share", wordCount = "word_count", wordDistinct2 = "word_distinct_2"
+        case compressionRatio = "compression_ratio", nonWordShare = "non_word_share", perplexity
     }
 
-    /// Computes every measure of `text`; `perplexity` is passed through (it needs the language model).
-    public init(text: String, perplexity: Double? = nil) {
-        let tokens = Self.tokens(of: text)
-        tokenCount = tokens.count
-        let ids = Self.integerIDs(tokens)
-        distinct1 = Self.distinct(ids, n: 1)
-        distinct2 = Self.distinct(ids, n: 2)
-        distinct3 = Self.distinct(ids, n: 3)
-        longestRepeatShare = ids.isEmpty ? 0 : Double(Self.longestRepeatLength(ids)) / Double(ids.count)
+    /// Computes every measure of `text`; the repetition measures run over `tokenIDs` when given (and non-empty for
+    /// a non-empty text), else over `characterUnits(of: text)`. `perplexity` is passed through (it needs the model).
+    public init(text: String, tokenIDs: [Int]? = nil, perplexity: Double? = nil) {
+        let units: [Int]
+        if let tokenIDs, !tokenIDs.isEmpty || text.isEmpty {
+            unit = .tokens
+            units = Self.integerIDs(tokenIDs)
+        } else {
+            unit = .characters
+            units = Self.integerIDs(Self.characterUnits(of: text))
+        }
+        tokenCount = units.count
+        distinct1 = Self.distinct(units, n: 1)
+        distinct2 = Self.distinct(units, n: 2)
+        distinct3 = Self.distinct(units, n: 3)
+        longestRepeatShare = units.isEmpty ? 0 : Double(Self.longestRepeatLength(units)) / Double(units.count)
+        let words = Self.words(of: text)
+        wordCount = words.count
+        wordDistinct2 = Self.distinct(Self.integerIDs(words), n: 2)
         compressionRatio = Self.compressionRatio(text)
-        nonWordShare = tokens.isEmpty ? 0 : Double(tokens.count { !Self.isWord($0) }) / Double(tokens.count)
+        let judged = words.filter { !Self.isNeutral($0) }
+        nonWordShare = judged.isEmpty ? 0 : Double(judged.count { !Self.isWord($0) }) / Double(judged.count)
         self.perplexity = perplexity
     }
 
-    public init(tokenCount: Int, distinct1: Double, distinct2: Double, distinct3: Double, longestRepeatShare: Double,
+    public init(unit: RepetitionUnit = .tokens, tokenCount: Int, distinct1: Double, distinct2: Double, distinct3: Double,
+                longestRepeatShare: Double, wordCount: Int? = nil, wordDistinct2: Double? = nil,
                 compressionRatio: Double, nonWordShare: Double, perplexity: Double?) {
-        self.tokenCount = tokenCount; self.distinct1 = distinct1; self.distinct2 = distinct2; self.distinct3 = distinct3
-        self.longestRepeatShare = longestRepeatShare; self.compressionRatio = compressionRatio
-        self.nonWordShare = nonWordShare; self.perplexity = perplexity
+        self.unit = unit; self.tokenCount = tokenCount; self.distinct1 = distinct1; self.distinct2 = distinct2
+        self.distinct3 = distinct3; self.longestRepeatShare = longestRepeatShare
+        self.wordCount = wordCount ?? tokenCount; self.wordDistinct2 = wordDistinct2 ?? distinct2
+        self.compressionRatio = compressionRatio; self.nonWordShare = nonWordShare; self.perplexity = perplexity
     }
 
-    /// Tokens for the surface measures: the text lower-cased and split on whitespace.
-    public static func tokens(of text: String) -> [Substring] {
+    /// Whitespace words: the text lower-cased and split on whitespace.
+    public static func words(of text: String) -> [Substring] {
+        text.lowercased().split(whereSeparator: { $0.isWhitespace })
+    }
+
+    /// Whether a scalar belongs to a script written without spaces between words (Han, kana, Hangul, Thai,
+    /// Lao, Khmer, Myanmar): such characters are one unit each and never make an over-long word.
+    static func isUnspacedScript(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x0E00...0x0EFF, 0x1000...0x109F, 0x1780...0x17FF, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
+             0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x2FA1F: true
+        default: false
+        }
+    }
+
+    static func isAlphanumeric(_ s: Unicode.Scalar) -> Bool {
+        s.properties.isAlphabetic || s.properties.numericType != nil || s.properties.generalCategory == .nonspacingMark
+            || s.properties.generalCategory == .spacingMark
+    }
+
+    /// Character units, for texts without token ids: the lower-cased text with whitespace dropped, where a run of
+    /// letters or digits (of a space-separated script) is one unit and every other character — each punctuation
+    /// mark, symbol, or character of an unspaced script — is a unit of its own. "please}}}}" → please } } } }
+    /// (a loop), "Hello, world" → hello , world. Roughly the granularity of a subword tokenizer's pre-tokenizer.
+    public static func characterUnits(of text: String) -> [Substring] {
         let lower = text.lowercased()
-        return lower.split(whereSeparator: { $0.isWhitespace })
+        var out: [Substring] = []
+        var runStart: String.Index?
+        var index = lower.startIndex
+        while index < lower.endIndex {
+            let character = lower[index]
+            let next = lower.index(after: index)
+            let scalar = character.unicodeScalars.first!
+            if isAlphanumeric(scalar) && !isUnspacedScript(scalar) {
+                if runStart == nil { runStart = index }
+            } else {
+                if let start = runStart { out.append(lower[start..<index]); runStart = nil }
+                if !character.isWhitespace { out.append(lower[index..<next]) }
+            }
+            index = next
+        }
+        if let start = runStart { out.append(lower[start..<lower.endIndex]) }
+        return out
     }
 
-    static func integerIDs(_ tokens: [Substring]) -> [Int] {
-        var table: [Substring: Int] = [:]
+    static func integerIDs<T: Hashable>(_ tokens: [T]) -> [Int] {
+        var table: [T: Int] = [:]
         return tokens.map { token in
             if let id = table[token] { return id }
             let id = table.count
@@ -68,7 +142,6 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
             return id
         }
     }
-
     /// distinct-n over integer token ids.
     static func distinct(_ ids: [Int], n: Int) -> Double {
         guard ids.count >= n else { return 1 }
@@ -118,50 +191,65 @@ public struct DegradationMetrics: Codable, Sendable, Equatable {
         return Double(destinationLength) / Double(bytes.count)
     }
 
-    static let trimmed = CharacterSet.punctuationCharacters.union(.symbols).union(CharacterSet(charactersIn: "\"'`"))
+    /// A whitespace word without letters or digits of at most 2 characters (`-`, `=`, `//`, `**`, `…`): neutral,
+    /// neither word nor non-word (punctuation and operators of prose, lists, code and formulas).
+    static func isNeutral(_ token: Substring) -> Bool {
+        token.count <= 2 && !token.unicodeScalars.contains(where: isAlphanumeric)
+    }
 
-    /// Whether a token is a word or a number (see `nonWordShare`).
+    /// Whether a whitespace word is a word (see `nonWordShare`). Its letter–digit pieces (maximal runs of
+    /// letters, marks and digits) must each be letters only, digits only, letters then digits (`utf8`, `x1`) or
+    /// digits then at most 3 letters (`1st`, `5pm`), at most 25 characters long unless in an unspaced script; and
+    /// the word may carry at most (letters and digits + 2) other characters (`print(i)`, `(1999).`, `don't`).
     static func isWord(_ token: Substring) -> Bool {
-        let core = String(token).trimmingCharacters(in: trimmed)
-        guard !core.isEmpty, core.count <= 25 else { return false }
-        let scalars = core.unicodeScalars
-        if scalars.allSatisfy({ CharacterSet.decimalDigits.contains($0) || $0 == "." || $0 == "," || $0 == "%" }) {
-            return scalars.contains { CharacterSet.decimalDigits.contains($0) }
+        var pieces: [[Unicode.Scalar]] = [[]]
+        var symbols = 0, alphanumerics = 0
+        for s in token.unicodeScalars {
+            if isAlphanumeric(s) { pieces[pieces.count - 1].append(s); alphanumerics += 1 }
+            else { symbols += 1; if !pieces[pieces.count - 1].isEmpty { pieces.append([]) } }
         }
-        var previousWasJoiner = true
-        for s in scalars {
-            if CharacterSet.letters.contains(s) || CharacterSet.nonBaseCharacters.contains(s) {
-                previousWasJoiner = false
-            } else if s == "'" || s == "’" || s == "-" {
-                if previousWasJoiner { return false }
-                previousWasJoiner = true
-            } else {
-                return false
+        pieces.removeAll { $0.isEmpty }
+        guard !pieces.isEmpty, symbols <= alphanumerics + 2 else { return false }
+        for piece in pieces {
+            if piece.count > 25 && !piece.contains(where: isUnspacedScript) { return false }
+            let isDigit = piece.map { $0.properties.numericType != nil }
+            guard let firstDigit = isDigit.firstIndex(of: true) else { continue }  // letters only
+            if firstDigit == 0 {
+                // digits, then at most 3 letters
+                guard let firstLetter = isDigit.firstIndex(of: false) else { continue }
+                if isDigit[firstLetter...].contains(true) || piece.count - firstLetter > 3 { return false }
+            } else if isDigit[firstDigit...].contains(false) {
+                return false  // letters, digits, letters again
             }
         }
-        return !previousWasJoiner
+        return true
     }
 }
 
 /// The rule that turns `DegradationMetrics` into a degradation score and a degraded / not-degraded verdict.
 ///
 /// Each measure gets a severity in [0, 1] by linear interpolation between a fluent anchor (severity 0) and a
-/// degenerate anchor (severity 1), clipped (an anchor pair may run either way):
-///   repetition       1 − distinct-2          fluent 0.10, degenerate 0.70
-///   loop             longest repeat share    fluent 0.10, degenerate 0.50
-///   compression      compression ratio       fluent 0.50, degenerate 0.30 (compressed / raw bytes)
-///   gibberish        non-word share          fluent 0.05, degenerate 0.45
-///   perplexity       log10(perplexity)       fluent log10 50, degenerate log10 1000 (only when given)
-/// Repetition and loop are evaluated only for texts of at least `minimumTokens` tokens (short texts cannot show
-/// them); an empty text has severity 1. **score = the maximum severity**, so one clear sign of breakdown is
-/// enough; **degraded ⇔ score ≥ `threshold`** (default 0.5, i.e. at least halfway from fluent to degenerate on
-/// some measure). Anchors were set on hand-made fluent and degenerate texts (see DegradationTests); the sweep's
-/// degradation onset is robust to them because degraded outputs sit far past the midpoints.
+/// degenerate anchor (severity 1), clipped: severity(x) = clamp((x − fluent) / (degenerate − fluent), 0, 1).
+///   repetition        1 − distinct-2 of units (tokens)  fluent 0.10, degenerate 0.50
+///   loop              longest repeat share of units      fluent 0.15, degenerate 0.50
+///   word repetition   1 − distinct-2 of whitespace words fluent 0.10, degenerate 0.70
+///   compression       compression ratio                  fluent 0.50, degenerate 0.30 (compressed / raw bytes)
+///   gibberish         non-word share                     fluent 0.10, degenerate 0.50
+///   perplexity        log10(perplexity)                  fluent log10 50, degenerate log10 1000 (when given)
+/// The repetition and loop severities need at least `minimumTokens` units, word repetition at least
+/// `minimumTokens` words (short texts cannot show them); an empty text has severity 1.
+/// **score = the maximum severity**, so one clear sign of breakdown is enough; **degraded ⇔ score ≥ `threshold`**
+/// (default 0.5: at least halfway from fluent to degenerate on some measure).
+///
+/// Validation: the labelled set `Tests/AnalysisTests/Fixtures/degradation_labels.json` (real demo outputs with
+/// their token ids and perplexities, labelled by the rule written in its README) — accuracy, false-positive and
+/// false-negative rates are in the README and asserted by `DegradationLabelledSetTests`.
 public struct DegradationRule: Codable, Sendable, Equatable {
-    public var repetitionFluent = 0.10, repetitionDegenerate = 0.70
-    public var loopFluent = 0.10, loopDegenerate = 0.50
+    public var repetitionFluent = 0.10, repetitionDegenerate = 0.50
+    public var loopFluent = 0.15, loopDegenerate = 0.50
+    public var wordRepetitionFluent = 0.10, wordRepetitionDegenerate = 0.70
     public var compressionFluent = 0.50, compressionDegenerate = 0.30
-    public var nonWordFluent = 0.05, nonWordDegenerate = 0.45
+    public var nonWordFluent = 0.10, nonWordDegenerate = 0.50
     public var perplexityFluent = 50.0, perplexityDegenerate = 1000.0
     public var minimumTokens = 8
     public var threshold = 0.5
@@ -171,6 +259,7 @@ public struct DegradationRule: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case repetitionFluent = "repetition_fluent", repetitionDegenerate = "repetition_degenerate"
         case loopFluent = "loop_fluent", loopDegenerate = "loop_degenerate"
+        case wordRepetitionFluent = "word_repetition_fluent", wordRepetitionDegenerate = "word_repetition_degenerate"
         case compressionFluent = "compression_fluent", compressionDegenerate = "compression_degenerate"
         case nonWordFluent = "non_word_fluent", nonWordDegenerate = "non_word_degenerate"
         case perplexityFluent = "perplexity_fluent", perplexityDegenerate = "perplexity_degenerate"
@@ -185,6 +274,8 @@ public struct DegradationRule: Codable, Sendable, Equatable {
         repetitionDegenerate = try value(.repetitionDegenerate, d.repetitionDegenerate)
         loopFluent = try value(.loopFluent, d.loopFluent)
         loopDegenerate = try value(.loopDegenerate, d.loopDegenerate)
+        wordRepetitionFluent = try value(.wordRepetitionFluent, d.wordRepetitionFluent)
+        wordRepetitionDegenerate = try value(.wordRepetitionDegenerate, d.wordRepetitionDegenerate)
         compressionFluent = try value(.compressionFluent, d.compressionFluent)
         compressionDegenerate = try value(.compressionDegenerate, d.compressionDegenerate)
         nonWordFluent = try value(.nonWordFluent, d.nonWordFluent)
@@ -201,6 +292,7 @@ public struct DegradationRule: Codable, Sendable, Equatable {
     public func validate() throws {
         let pairs: [(String, Double, Double)] = [
             ("repetition", repetitionFluent, repetitionDegenerate), ("loop", loopFluent, loopDegenerate),
+            ("word_repetition", wordRepetitionFluent, wordRepetitionDegenerate),
             ("compression", compressionDegenerate, compressionFluent), ("non_word", nonWordFluent, nonWordDegenerate),
             ("perplexity", perplexityFluent, perplexityDegenerate),
         ]
@@ -223,19 +315,29 @@ public struct DegradationRule: Codable, Sendable, Equatable {
         max(0, min(1, (value - fluent) / (degenerate - fluent)))
     }
 
-    /// Degradation score in [0, 1]: the largest severity (see the type's documentation).
-    public func score(_ m: DegradationMetrics) -> Double {
-        if m.tokenCount == 0 { return 1 }
-        var s = Self.severity(m.compressionRatio, fluent: compressionFluent, degenerate: compressionDegenerate)
-        s = max(s, Self.severity(m.nonWordShare, fluent: nonWordFluent, degenerate: nonWordDegenerate))
+    /// The severity of each measure, by name (repetition, loop, word_repetition, compression, gibberish,
+    /// perplexity); a measure that does not apply (too short, no perplexity) is absent.
+    public func severities(_ m: DegradationMetrics) -> [String: Double] {
+        var s: [String: Double] = [:]
+        s["compression"] = Self.severity(m.compressionRatio, fluent: compressionFluent, degenerate: compressionDegenerate)
+        s["gibberish"] = Self.severity(m.nonWordShare, fluent: nonWordFluent, degenerate: nonWordDegenerate)
         if m.tokenCount >= minimumTokens {
-            s = max(s, Self.severity(1 - m.distinct2, fluent: repetitionFluent, degenerate: repetitionDegenerate))
-            s = max(s, Self.severity(m.longestRepeatShare, fluent: loopFluent, degenerate: loopDegenerate))
+            s["repetition"] = Self.severity(1 - m.distinct2, fluent: repetitionFluent, degenerate: repetitionDegenerate)
+            s["loop"] = Self.severity(m.longestRepeatShare, fluent: loopFluent, degenerate: loopDegenerate)
+        }
+        if m.wordCount >= minimumTokens {
+            s["word_repetition"] = Self.severity(1 - m.wordDistinct2, fluent: wordRepetitionFluent, degenerate: wordRepetitionDegenerate)
         }
         if let p = m.perplexity, p.isFinite, p > 0 {
-            s = max(s, Self.severity(log10(p), fluent: log10(perplexityFluent), degenerate: log10(perplexityDegenerate)))
+            s["perplexity"] = Self.severity(log10(p), fluent: log10(perplexityFluent), degenerate: log10(perplexityDegenerate))
         }
         return s
+    }
+
+    /// Degradation score in [0, 1]: the largest severity (see the type's documentation); 1 for an empty text.
+    public func score(_ m: DegradationMetrics) -> Double {
+        if m.tokenCount == 0 { return 1 }
+        return severities(m).values.max() ?? 0
     }
 
     /// degraded ⇔ score ≥ threshold.

@@ -161,9 +161,11 @@ public struct SweepAnalysis: Codable, Sendable, Equatable {
     public var headline: AnalysisHeadline
     /// Features left out of some summaries (no outputs, no explanation, no density), with the reason.
     public var skippedFeatures: [SkippedFeature]
+    /// The stage penalty used and how it was chosen (see `PenaltySelection`).
+    public var penaltySelection: PenaltySelection
 
     enum CodingKeys: String, CodingKey {
         case settings, generations, trajectories, features, penaltySensitivity = "penalty_sensitivity", headline
-        case skippedFeatures = "skipped_features"
+        case skippedFeatures = "skipped_features", penaltySelection = "penalty_selection"
     }
 }

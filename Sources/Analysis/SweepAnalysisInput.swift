@@ -46,18 +46,22 @@ public struct GenerationInput: Codable, Sendable, Equatable {
     public var embedding: [Float]
     /// Sentence embedding of the generation's description (from a describer), when there is one.
     public var descriptionEmbedding: [Float]?
-    /// Perplexity of `text` under the unsteered model, when computed.
+    /// Perplexity of the generated tokens under the unsteered model given the prompt, when computed.
     public var perplexity: Double?
+    /// The model's token ids of `text` as generated (the Store's `generations.token_ids`); nil for imported
+    /// sweeps, whose repetition measures then run over character units (see `DegradationMetrics`).
+    public var tokenIDs: [Int]?
 
     public init(featureID: String, promptID: String, magnitude: Double, text: String, embedding: [Float],
-                descriptionEmbedding: [Float]? = nil, perplexity: Double? = nil) {
+                descriptionEmbedding: [Float]? = nil, perplexity: Double? = nil, tokenIDs: [Int]? = nil) {
         self.featureID = featureID; self.promptID = promptID; self.magnitude = magnitude; self.text = text
         self.embedding = embedding; self.descriptionEmbedding = descriptionEmbedding; self.perplexity = perplexity
+        self.tokenIDs = tokenIDs
     }
 
     enum CodingKeys: String, CodingKey {
         case featureID = "feature_id", promptID = "prompt_id", magnitude, text, embedding
-        case descriptionEmbedding = "description_embedding", perplexity
+        case descriptionEmbedding = "description_embedding", perplexity, tokenIDs = "token_ids"
     }
 }
 
@@ -65,8 +69,11 @@ public struct GenerationInput: Codable, Sendable, Equatable {
 public struct AnalysisSettings: Codable, Sendable, Equatable {
     /// Degradation score and rule.
     public var degradation = DegradationRule()
-    /// Segmentation penalty per stage (units of summed 1 − cos; see `StageSegmenter`).
-    public var stagePenalty = 0.5
+    /// Segmentation penalty per stage (units of summed 1 − cos; see `StageSegmenter`); nil (the default) chooses
+    /// it from the data: `penaltyMultiplier` × the sweep's within-stage noise (see `PenaltySelection`).
+    public var stagePenalty: Double? = nil
+    /// κ of the data-driven penalty λ = κ · δ̂ (see `PenaltySelection`).
+    public var penaltyMultiplier = PenaltySelection.defaultMultiplier
     /// Penalties of the sensitivity curve (mean stage count as the penalty moves).
     public var penaltyGrid: [Double] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
     /// Options of the RQ3 rank correlation.
@@ -75,7 +82,8 @@ public struct AnalysisSettings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case degradation, stagePenalty = "stage_penalty", penaltyGrid = "penalty_grid", correlation
+        case degradation, stagePenalty = "stage_penalty", penaltyMultiplier = "penalty_multiplier"
+        case penaltyGrid = "penalty_grid", correlation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,6 +91,7 @@ public struct AnalysisSettings: Codable, Sendable, Equatable {
         let d = AnalysisSettings()
         degradation = try c.decodeIfPresent(DegradationRule.self, forKey: .degradation) ?? d.degradation
         stagePenalty = try c.decodeIfPresent(Double.self, forKey: .stagePenalty) ?? d.stagePenalty
+        penaltyMultiplier = try c.decodeIfPresent(Double.self, forKey: .penaltyMultiplier) ?? d.penaltyMultiplier
         penaltyGrid = try c.decodeIfPresent([Double].self, forKey: .penaltyGrid) ?? d.penaltyGrid
         correlation = try c.decodeIfPresent(RankCorrelationOptions.self, forKey: .correlation) ?? d.correlation
         try validate()
@@ -91,8 +100,8 @@ public struct AnalysisSettings: Codable, Sendable, Equatable {
     /// Throws on a negative or non-finite penalty, or an invalid degradation rule.
     public func validate() throws {
         try degradation.validate()
-        for p in [stagePenalty] + penaltyGrid where !(p >= 0 && p.isFinite) {
-            throw AnalysisError.invalidSetting(name: "stage_penalty/penalty_grid", value: "\(p)", expected: "finite numbers ≥ 0")
+        for p in [stagePenalty ?? 0, penaltyMultiplier] + penaltyGrid where !(p >= 0 && p.isFinite) {
+            throw AnalysisError.invalidSetting(name: "stage_penalty/penalty_multiplier/penalty_grid", value: "\(p)", expected: "finite numbers ≥ 0")
         }
     }
 }

@@ -93,7 +93,7 @@ extension SweepAnalysis {
         let explanationUnits: [[Double]?] = input.features.map { $0.explanationEmbedding.map(Vectors.unitDouble) }
         let generations: [GenerationAnalysis] = parallelMap(count: input.generations.count, threads: threads) { g in
             let gen = input.generations[g]
-            let metrics = DegradationMetrics(text: gen.text, perplexity: gen.perplexity)
+            let metrics = DegradationMetrics(text: gen.text, tokenIDs: gen.tokenIDs, perplexity: gen.perplexity)
             let score = rule.score(metrics)
             var output: Double?, description: Double?
             if let e = explanationUnits[featureOf[gen.featureID]!] {
@@ -108,7 +108,29 @@ extension SweepAnalysis {
         // Baseline similarity between prompts, for any subset of prompts.
         let baselineUnits = input.prompts.map { Vectors.unitDouble($0.embedding) }
         let grid_ = grid
-        let penalties = settings.penaltyGrid
+
+        // Onsets, then the penalty (from the fluent prefixes when not fixed).
+        var fluentCounts = [[Int]](repeating: [], count: input.features.count)
+        var onsets = [[DegradationOnset?]](repeating: [], count: input.features.count)
+        var fluentPrefixes: [[[Float]]] = []
+        for f in analysedFeatures {
+            fluentCounts[f] = Array(repeating: 0, count: input.prompts.count)
+            onsets[f] = Array(repeating: nil, count: input.prompts.count)
+            for p in input.prompts.indices where !grid[f][p].isEmpty {
+                let positions = grid[f][p]
+                let onset = try degradationOnsetPosition(magnitudes: positions.map { input.generations[$0].magnitude },
+                                                         degraded: positions.map { generations[$0].degraded })
+                onsets[f][p] = onset
+                fluentCounts[f][p] = onset?.index ?? positions.count
+                fluentPrefixes.append(positions[0..<fluentCounts[f][p]].map { input.generations[$0].embedding })
+            }
+        }
+        let selection: PenaltySelection = settings.stagePenalty.map {
+            PenaltySelection(penalty: $0, dataDriven: false, noiseEstimate: nil, multiplier: settings.penaltyMultiplier, pairCount: 0)
+        } ?? PenaltySelection.choose(fluentPrefixes, multiplier: settings.penaltyMultiplier)
+        let stagePenalty = selection.penalty
+        let penalties = settings.penaltyGrid.contains(stagePenalty) ? settings.penaltyGrid : (settings.penaltyGrid + [stagePenalty]).sorted()
+        let onsets_ = onsets, fluentCounts_ = fluentCounts
 
         // 2. Per feature: trajectories, stages, summaries.
         struct FeatureWork: Sendable {
@@ -124,10 +146,10 @@ extension SweepAnalysis {
             for p in input.prompts.indices where !grid_[f][p].isEmpty {
                 let positions = grid_[f][p]
                 let magnitudes = positions.map { input.generations[$0].magnitude }
-                let onset = try degradationOnsetPosition(magnitudes: magnitudes, degraded: positions.map { generations[$0].degraded })
-                let fluentCount = onset?.index ?? positions.count
+                let onset = onsets_[f][p]
+                let fluentCount = fluentCounts_[f][p]
                 let segmenter = StageSegmenter(embeddings: positions[0..<fluentCount].map { input.generations[$0].embedding })
-                let stages = segmenter.stages(penalty: settings.stagePenalty, magnitudes: Array(magnitudes[0..<fluentCount]))
+                let stages = segmenter.stages(penalty: stagePenalty, magnitudes: Array(magnitudes[0..<fluentCount]))
                 for (i, penalty) in penalties.enumerated() { stageCountsByPenalty[i].append(Double(segmenter.stageCount(penalty: penalty))) }
                 var labels = [Int](repeating: -1, count: positions.count)
                 for stage in stages { for m in stage.memberIndices { labels[m] = stage.index } }
@@ -215,6 +237,6 @@ extension SweepAnalysis {
             sparsityVsRobustness: correlation)
         return SweepAnalysis(settings: settings, generations: generations, trajectories: work.flatMap(\.trajectories),
                              features: summaries, penaltySensitivity: penaltySensitivity, headline: headline,
-                             skippedFeatures: skipped)
+                             skippedFeatures: skipped, penaltySelection: selection)
     }
 }

@@ -11,9 +11,13 @@ public struct SyntheticSweep: Sendable {
 
     /// - Parameters:
     ///   - noise: standard deviation of the per-component Gaussian noise added to a stage's direction before
-    ///     normalising (per component; with dimension d the noise norm is about noise·√d).
+    ///     normalising (per component; with dimension d the noise norm is about noise·√d, and two outputs of one
+    ///     stage have cosine ≈ 1 / (1 + noise²·d): 0.87 for the default 0.02 at d = 384, 0.6 for 0.042).
+    ///   - stageSimilarity: cosine ρ between the stage directions (0: independent random directions). Real sentence
+    ///     embeddings of unrelated English outputs share a common component (all-MiniLM-L6-v2 cosines ≈ 0.2–0.4);
+    ///     with ρ > 0 each stage direction is √ρ·s + √(1−ρ)·r for one shared direction s and a random r.
     public init(features: Int = 82, prompts: Int = 8, magnitudes: Int = 16, dimension: Int = 384,
-                noise: Double = 0.02, seed: UInt64 = 7) {
+                noise: Double = 0.02, stageSimilarity: Double = 0, seed: UInt64 = 7) {
         var rng = SplitMix64(seed: seed)
         func gaussian() -> Double {
             // Box–Muller
@@ -25,6 +29,16 @@ public struct SyntheticSweep: Sendable {
             return v.map { Float($0 / n) }
         }
         func randomDirection() -> [Double] { (0..<dimension).map { _ in gaussian() } }
+        func normalised(_ v: [Double]) -> [Double] {
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / n }
+        }
+        let shared = stageSimilarity > 0 ? normalised(randomDirection()) : []
+        func stageDirection() -> [Double] {
+            guard stageSimilarity > 0 else { return randomDirection() }
+            let own = normalised(randomDirection())
+            return zip(shared, own).map { stageSimilarity.squareRoot() * $0 + (1 - stageSimilarity).squareRoot() * $1 }
+        }
         func around(_ center: [Double]) -> [Float] {
             let n = center.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return unit(center.map { $0 / n + noise * gaussian() })
@@ -74,7 +88,7 @@ public struct SyntheticSweep: Sendable {
             let stageCount = min(max(1, onset), 1 + rng.nextIndex(below: 5))
             stageCounts.append(stageCount); onsets.append(onset)
             // Stage boundaries: split 0..<onset into stageCount nearly equal runs.
-            let stageDirections = (0..<stageCount).map { _ in randomDirection() }
+            let stageDirections = (0..<stageCount).map { _ in stageDirection() }
             for p in 0..<prompts {
                 for m in 0..<magnitudes {
                     let text: String, embedding: [Float]

@@ -127,8 +127,8 @@ struct AnalysisPipelineOptions {
     var describer: String?
     /// Worker threads for the analysis and for OpenBLAS.
     var threads: Int
-    /// Perplexity of a generation's text under the unsteered model, when a model was given.
-    var perplexity: (@Sendable (_ prompt: String, _ text: String, _ chat: Bool) throws -> Double?)?
+    /// Perplexities of generations under the unsteered model, when a model was given (`PerplexityScorer`).
+    var perplexity: PerplexityScorer.Batch?
     var quiet = false
 }
 
@@ -179,6 +179,8 @@ struct AnalysisRunSummary: Codable, Equatable {
     /// RQ1.
     var meanStageCount: Double
     var stagePenalty: Double
+    /// How the penalty was chosen: "data-driven: κ × δ̂ = …" or "fixed (--penalty)".
+    var stagePenaltyRule: String?
     var penaltySensitivity: [PenaltyPoint]
     /// The headline similarity: description–explanation when the sweep is described, else output–explanation.
     var meanExplanationSimilarity: Double?
@@ -204,6 +206,7 @@ struct AnalysisRunSummary: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case sweep, featureCount = "feature_count", promptCount = "prompt_count", generationCount = "generation_count"
         case degradedShare = "degraded_share", meanStageCount = "mean_stage_count", stagePenalty = "stage_penalty"
+        case stagePenaltyRule = "stage_penalty_rule"
         case penaltySensitivity = "penalty_sensitivity", meanExplanationSimilarity = "mean_explanation_similarity"
         case similarityBasis = "similarity_basis", meanSimilarityDescription = "mean_similarity_description"
         case meanSimilarityOutput = "mean_similarity_output", meanConsistency = "mean_consistency"
@@ -219,6 +222,7 @@ struct AnalysisRunSummary: Codable, Equatable {
         try c.encode(promptCount, forKey: .promptCount); try c.encode(generationCount, forKey: .generationCount)
         try c.encode(degradedShare, forKey: .degradedShare); try c.encode(meanStageCount, forKey: .meanStageCount)
         try c.encode(stagePenalty, forKey: .stagePenalty); try c.encode(penaltySensitivity, forKey: .penaltySensitivity)
+        try c.encode(stagePenaltyRule, forKey: .stagePenaltyRule)
         try c.encode(meanExplanationSimilarity, forKey: .meanExplanationSimilarity)
         try c.encode(similarityBasis, forKey: .similarityBasis)
         try c.encode(meanSimilarityDescription, forKey: .meanSimilarityDescription)
@@ -395,10 +399,11 @@ struct AnalysisPipeline {
         var perplexities = [Double?](repeating: nil, count: contents.generations.count)
         if let perplexity = options.perplexity {
             let line = ProgressLine("perplexity", quiet: options.quiet)
-            for (i, g) in contents.generations.enumerated() {
-                perplexities[i] = try perplexity(contents.prompts[g.promptId] ?? "", g.text, sweep.chat)
-                line.update(done: i + 1, total: contents.generations.count, unit: "texts")
+            let requests = contents.generations.map {
+                PerplexityRequest(prompt: contents.prompts[$0.promptId] ?? "", chat: sweep.chat,
+                                  tokenIDs: $0.tokens.map { $0.map(Int.init) }, text: $0.text)
             }
+            perplexities = try perplexity(requests) { line.update(done: $0, total: requests.count, unit: "texts") }
             line.finish()
         }
 
@@ -408,13 +413,11 @@ struct AnalysisPipeline {
             let description = descriptions[g.id!] != nil ? descriptionVectors.next()! : nil
             generationInputs.append(GenerationInput(featureID: String(g.featureIndex), promptID: String(g.promptId),
                                                     magnitude: g.magnitude, text: g.text, embedding: outputVectors[i],
-                                                    descriptionEmbedding: description, perplexity: perplexities[i]))
+                                                    descriptionEmbedding: description, perplexity: perplexities[i],
+                                                    tokenIDs: g.tokens.map { $0.map(Int.init) }))
         }
         var settings = AnalysisSettings()
-        if let penalty = options.penalty {
-            settings.stagePenalty = penalty
-            if !settings.penaltyGrid.contains(penalty) { settings.penaltyGrid = (settings.penaltyGrid + [penalty]).sorted() }
-        }
+        if let penalty = options.penalty { settings.stagePenalty = penalty }
         let input = SweepAnalysisInput(
             features: featureInputs,
             prompts: zip(promptOrder, zip(baselineList, baselineVectors)).map { PromptBaseline(promptID: String($0.0), text: $0.1.0, embedding: $0.1.1) },
@@ -438,14 +441,27 @@ struct AnalysisPipeline {
                                                          outputCosine: analysis.explanationCosineOutput))
         }
         let baselineByPrompt = Dictionary(uniqueKeysWithValues: zip(promptOrder.map(String.init), baselineList))
+        let baselineVectorByPrompt = Dictionary(uniqueKeysWithValues: zip(promptOrder.map(String.init), baselineVectors))
         for t in result.trajectories {
             let feature = Int(t.featureID)!, prompt = Int64(t.promptID)!
             records.onsets.append(OnsetRecord(sweepId: sweepId, featureIndex: feature, promptId: prompt,
                                               onsetMagnitude: t.onset?.magnitude, robustness: t.robustnessInMaxActivations))
             for stage in t.stages {
-                let texts = stage.memberIndices.map { contents.generations[t.generationIndices[$0]].text }
-                let label = StageLabel.label(stageTexts: texts, baseline: baselineByPrompt[t.promptID] ?? "")
-                let example = texts[texts.count / 2]
+                let members = stage.memberIndices.map { t.generationIndices[$0] }
+                // Label and example from the stage's fluent outputs only (a stage may hold an isolated degraded
+                // output before the onset); a stage of degraded outputs only says so.
+                let fluent = members.filter { !result.generations[$0].degraded }
+                let texts = fluent.map { contents.generations[$0].text }
+                let label: String, example: String
+                if texts.isEmpty {
+                    label = "(degraded outputs only)"
+                    example = ""
+                } else {
+                    let closeness = StageLabel.meanCosine(fluent.map { outputVectors[$0] }, baselineVectorByPrompt[t.promptID] ?? [])
+                    label = StageLabel.label(stageTexts: texts, baseline: baselineByPrompt[t.promptID] ?? "",
+                                             baselineCosine: closeness)
+                    example = texts[texts.count / 2]
+                }
                 records.stages.append(StageRecord(sweepId: sweepId, featureIndex: feature, promptId: prompt, stageIndex: stage.index,
                                                   startMagnitude: stage.magnitudeLow, endMagnitude: stage.magnitudeHigh,
                                                   label: label, exampleText: example))
@@ -480,7 +496,8 @@ struct AnalysisPipeline {
         let headlineSimilarity = useDescriptions ? (h.meanSimilarityDescription ?? h.meanSimilarityOutput) : h.meanSimilarityOutput
         let summary = AnalysisRunSummary(
             sweep: sweep.name, featureCount: h.featureCount, promptCount: h.promptCount, generationCount: h.generationCount,
-            degradedShare: h.degradedShare, meanStageCount: h.meanStageCount, stagePenalty: settings.stagePenalty,
+            degradedShare: h.degradedShare, meanStageCount: h.meanStageCount, stagePenalty: result.penaltySelection.penalty,
+            stagePenaltyRule: Self.penaltyRule(result.penaltySelection),
             penaltySensitivity: result.penaltySensitivity.map { .init(penalty: $0.penalty, meanStageCount: $0.meanStageCount) },
             meanExplanationSimilarity: headlineSimilarity,
             similarityBasis: useDescriptions && h.meanSimilarityDescription != nil ? "description" : "output",
@@ -501,7 +518,9 @@ struct AnalysisPipeline {
         stat("feature_count", Double(h.featureCount)); stat("prompt_count", Double(h.promptCount))
         stat("generation_count", Double(h.generationCount)); stat("degraded_share", h.degradedShare)
         stat("mean_stage_count", h.meanStageCount, "RQ1: mean over features of the median stage count over prompts")
-        stat("stage_penalty", settings.stagePenalty)
+        stat("stage_penalty", result.penaltySelection.penalty, Self.penaltyRule(result.penaltySelection))
+        stat("stage_penalty_noise_estimate", result.penaltySelection.noiseEstimate,
+             "median over adjacent fluent outputs of (1 − cos)/2 (\(result.penaltySelection.pairCount) pairs)")
         stat("mean_explanation_similarity", headlineSimilarity, summary.similarityBasis)
         stat("mean_similarity_description", h.meanSimilarityDescription, describer)
         stat("mean_similarity_output", h.meanSimilarityOutput)
@@ -520,20 +539,40 @@ struct AnalysisPipeline {
         return summary
     }
 
+    /// One line saying how the stage penalty was chosen.
+    static func penaltyRule(_ s: Analysis.PenaltySelection) -> String {
+        guard s.dataDriven else { return "fixed (--penalty)" }
+        guard let d = s.noiseEstimate else { return String(format: "data-driven: no neighbouring outputs differ; minimum %.3f", s.penalty) }
+        return String(format: "data-driven: κ %.2g × within-stage noise δ̂ %.4f (median of (1 − cos)/2 over %d adjacent fluent pairs)",
+                      s.multiplier, d, s.pairCount)
+    }
+
     static func preview(_ text: String, limit: Int = 40) -> String {
         let flat = text.replacingOccurrences(of: "\n", with: " ")
         return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
     }
 }
 
-/// Stage labels: the terms most over-represented in a stage's outputs relative to the prompt's baseline, by the
-/// describers' `contrastiveTerms` (log-odds ratio with an informative Dirichlet prior, Monroe, Colaresi & Quinn
-/// 2008), stopwords left out: the `count` terms with the largest positive z.
+/// Stage labels: "(like the baseline)" when the stage's outputs are close to the prompt's baseline by embedding
+/// (mean cosine ≥ `baselineCosineThreshold`); otherwise the terms most over-represented in the stage's outputs
+/// relative to the baseline, by the describers' `contrastiveTerms` (log-odds ratio with an informative Dirichlet
+/// prior, Monroe, Colaresi & Quinn 2008), stopwords left out: the `count` terms with the largest positive z, or
+/// "(no distinctive terms)" when none stands out although the outputs differ from the baseline.
 enum StageLabel {
-    /// Up to `count` terms, comma-separated; "(like the baseline)" when no term stands out.
-    static func label(stageTexts: [String], baseline: String, count: Int = 3) -> String {
+    /// all-MiniLM-L6-v2 cosine above which an output reads as the baseline (near-paraphrases score ≈ 0.85–1;
+    /// outputs on the same topic but saying something else, ≈ 0.5–0.8).
+    static let baselineCosineThreshold = 0.85
+
+    /// Mean cosine of `vectors` with `baseline` (0 when either is empty or zero).
+    static func meanCosine(_ vectors: [[Float]], _ baseline: [Float]) -> Double {
+        guard !vectors.isEmpty, !baseline.isEmpty else { return 0 }
+        return vectors.reduce(0) { $0 + cosineSimilarity($1, baseline) } / Double(vectors.count)
+    }
+
+    static func label(stageTexts: [String], baseline: String, baselineCosine: Double, count: Int = 3) -> String {
+        if baselineCosine >= baselineCosineThreshold { return "(like the baseline)" }
         let terms = contrastiveTerms(target: stageTexts, reference: [baseline], excludingStopwords: true)
         let top = terms.filter { $0.z > 0 }.prefix(count).map(\.term)
-        return top.isEmpty ? "(like the baseline)" : top.joined(separator: ", ")
+        return top.isEmpty ? "(no distinctive terms)" : top.joined(separator: ", ")
     }
 }

@@ -33,7 +33,7 @@ extension Semprog {
         @Option(name: .long, help: "GGUF language model: adds the perplexity of each output under the unsteered model.")
         var model: String?
 
-        @Option(name: .long, help: "Stage segmentation penalty (summed 1 − cos per extra stage; default 0.5).")
+        @Option(name: .long, help: "Stage segmentation penalty (summed 1 − cos per extra stage; default: chosen from the data, 2 × the within-stage noise).")
         var penalty: Double?
 
         @Option(name: .long, help: "Use the descriptions of this describer (import, contrastive, llm, local).")
@@ -96,7 +96,8 @@ extension Semprog {
                 ("sweep", s.sweep),
                 ("features × prompts", "\(s.featureCount) × \(s.promptCount) (\(s.generationCount) generations)"),
                 ("degraded share", number(s.degradedShare)),
-                ("RQ1 mean stage count", number(s.meanStageCount, 2) + " (penalty \(number(s.stagePenalty, 2)))"),
+                ("RQ1 mean stage count", number(s.meanStageCount, 2) + " (penalty \(number(s.stagePenalty, 3)))"),
+                ("RQ1 penalty rule", s.stagePenaltyRule ?? "—"),
                 ("RQ1 penalty sensitivity", s.penaltySensitivity.map { "\(number($0.penalty, 2))→\(number($0.meanStageCount, 2))" }.joined(separator: " ")),
                 ("mean explanation similarity", number(s.meanExplanationSimilarity) + " (\(s.similarityBasis)s"
                     + (s.describer.map { ", describer \($0)" } ?? "") + ")"),
@@ -122,24 +123,6 @@ extension Semprog {
                 return ([key + pad + "  " + (lines.first.map(String.init) ?? "")]
                         + lines.dropFirst().map { String(repeating: " ", count: width + 2) + $0 }).joined(separator: "\n")
             }.joined(separator: "\n")
-        }
-    }
-}
-
-/// Perplexity of a generation under the unsteered language model (optional input to the degradation score):
-/// the output's tokens as the continuation of the prompt (wrapped in the chat template when the sweep was run
-/// with chat prompts). nil for an empty output or prompt.
-enum PerplexityScorer {
-    static func make(modelPath: String, threads: Int) throws -> @Sendable (String, String, Bool) throws -> Double? {
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw CLIError.invalidArgument("--model: \(modelPath): no such file")
-        }
-        let lm = try LlamaModel.load(path: modelPath, threads: threads)
-        return { prompt, text, chat in
-            let context = lm.tokenizer.encode(chat ? lm.tokenizer.chatPrompt(user: prompt) : prompt)
-            let continuation = lm.tokenizer.encode(text, parseSpecial: false)
-            guard !context.isEmpty, !continuation.isEmpty else { return nil }
-            return try lm.perplexity(context: context, continuation: continuation)
         }
     }
 }

@@ -100,7 +100,7 @@ extension Semprog {
                                          + quietFlag)
             // 5–7. Describe, analyse, report.
             try await Self.runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)
-            try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo"] + plan.analyzeArguments)
+            try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo", "--model", model] + plan.analyzeArguments)
             try await Self.runSubcommand(["report", "--db", database, "--sweep", "demo", "--out", out,
                                           "--feature-selection", DemoFeatureChoice.rule])
             Terminal.error(String(format: "demo: finished in %.0f s", Date().timeIntervalSince(started)))

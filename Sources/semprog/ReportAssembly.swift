@@ -7,8 +7,9 @@ import Store
 ///
 /// Mapping choices:
 /// - Stages are segmented per (feature, prompt); a feature page lists its stages by ordinal (stage 1, 2, …): the
-///   magnitude range spans every prompt's stage of that ordinal, label and example come from the first prompt
-///   (lowest id) that has it. The progression strip colours each cell by its stage ordinal.
+///   magnitude range is the median over prompts of that ordinal's start and end (a union of the prompts'
+///   ranges would overlap the next stage's), label and example come from the first prompt (lowest id) that has
+///   it with a fluent example (examples are never degraded outputs). The progression strip colours each cell by its stage ordinal.
 /// - Similarity vs magnitude uses the description–explanation cosine when the analysis used descriptions,
 ///   otherwise the output–explanation cosine (the analysis summary's `similarity_basis`).
 /// - Features without a sparsity (no fraction_nonzero) get no page (the report needs a finite log10 density);
@@ -19,6 +20,12 @@ enum ReportAssembly {
         /// Feature indices left without a page, with the reason.
         var omitted: [(feature: Int, reason: String)]
         var warnings: [String]
+    }
+
+    /// Median (mean of the two middle values for an even count); the values must not be empty.
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
     static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String,
@@ -93,9 +100,12 @@ enum ReportAssembly {
             for k in 0..<ordinalCount {
                 let members = promptIds.compactMap { p in stagesByPrompt[p]?.first { $0.stageIndex == k } }
                 guard let first = members.first else { continue }
-                stages.append(StageReport(magnitudeLow: members.map(\.startMagnitude).min()!,
-                                          magnitudeHigh: members.map(\.endMagnitude).max()!,
-                                          label: first.label, exampleOutput: first.exampleText))
+                // The median range over the prompts that have this stage (a union would overlap the next
+                // stage's); label and example from the first prompt with a fluent example.
+                let shown = members.first { !$0.exampleText.isEmpty } ?? first
+                stages.append(StageReport(magnitudeLow: Self.median(members.map(\.startMagnitude)),
+                                          magnitudeHigh: Self.median(members.map(\.endMagnitude)),
+                                          label: shown.label, exampleOutput: shown.exampleText))
             }
 
             // Progression strip.

@@ -19,6 +19,7 @@ import Testing
 
     @Test func distinctAndRepeatOnHandMadeTexts() {
         let m = DegradationMetrics(text: "a b a b a b")
+        #expect(m.unit == .characters && m.wordCount == 6 && m.wordDistinct2 == 2.0 / 5)
         #expect(m.tokenCount == 6)
         #expect(m.distinct1 == 2.0 / 6)
         #expect(m.distinct2 == 2.0 / 5)
@@ -43,9 +44,13 @@ import Testing
     @Test func nonWordShare() {
         #expect(DegradationMetrics(text: "Hello, world! It's well-known (1999).").nonWordShare == 0)
         #expect(DegradationMetrics(text: "@@@ ### word x7z$ ok").nonWordShare == 3.0 / 5)
+        // Operators and single punctuation are neutral; code-like words are words.
+        #expect(DegradationMetrics(text: "x = foo(bar) + 1 - print(i);").nonWordShare == 0)
         #expect(DegradationMetrics.isWord("café"))
         #expect(!DegradationMetrics.isWord("--"))
-        #expect(!DegradationMetrics.isWord("abc123"))
+        #expect(!DegradationMetrics.isWord("abc1x3"))
+        #expect(DegradationMetrics.isWord("utf8") && DegradationMetrics.isWord("1st"))
+        #expect(!DegradationMetrics.isWord("please}}}}}}}}}}}}"))
         #expect(DegradationMetrics.isWord("3.14"))
     }
 
@@ -93,5 +98,74 @@ import Testing
         #expect(throws: AnalysisError.lengthMismatch(field: "degraded", expected: 2, got: 1)) {
             try degradationOnset(magnitudes: [1, 2], degraded: [true])
         }
+    }
+}
+
+/// The failure modes of issue #23 and the texts that must not be judged degenerate.
+@Suite struct DegradationFailureModeTests {
+    /// The demo's outputs judged fluent by the whitespace-word detector (distinct-1 = 1.0): loops of a token or a
+    /// short token cycle without spaces. Shown here as their first characters and as the model emitted them.
+    static let loopsWithoutSpaces = [
+        "please}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}",
+        " thus////////////////////////////////////////////////////////////",
+        "dis-//-/------------------------------------------------------",
+        "when/ when / or/ when/ or////////////////////////////////////////",
+    ]
+
+    @Test(arguments: loopsWithoutSpaces)
+    func loopsWithoutSpacesAreDegradedOverCharacters(text: String) {
+        let rule = DegradationRule()
+        let m = DegradationMetrics(text: text)
+        #expect(m.unit == .characters)
+        #expect(rule.isDegraded(m), "score \(rule.score(m)), severities \(rule.severities(m))")
+    }
+
+    /// The same loops as token ids (a word token, then one repeated symbol token or a short cycle).
+    @Test func tokenLoopsAreDegraded() {
+        let rule = DegradationRule()
+        let oneToken = [4567] + Array(repeating: 21390, count: 31)           // please + }}}} × 31
+        let cycle = [11, 12, 13, 11, 12, 14] + Array(repeating: [11, 12, 13, 12], count: 6).flatMap { $0 } + Array(repeating: 15, count: 2)
+        let slow = Array((100..<114)) + Array(repeating: [7, 8], count: 9).flatMap { $0 }  // 14 fluent tokens, then a 2-cycle
+        for (name, ids) in [("one token", oneToken), ("4-cycle", cycle), ("late 2-cycle", slow)] {
+            let m = DegradationMetrics(text: "please}}}}", tokenIDs: ids)
+            #expect(m.unit == .tokens && m.tokenCount == ids.count)
+            #expect(rule.isDegraded(m), "\(name): score \(rule.score(m)), \(rule.severities(m))")
+        }
+        // The old detector saw one word and called it fluent: whitespace words are now only one signal.
+        #expect(DegradationMetrics(text: Self.loopsWithoutSpaces[0]).wordCount == 1)
+    }
+
+    static let notDegenerate = [
+        // code
+        "def area(r):\n    return 3.14159 * r ** 2\n\nfor i in range(10):\n    print(i, area(i))",
+        "let total = items.map { $0.price }.reduce(0, +) // sum of prices\nif total > 100 { applyDiscount() }",
+        // lists
+        "1. Preheat the oven to 200 degrees.\n2. Chop the onions and garlic.\n3. Fry them in olive oil.\n4. Add the tomatoes and simmer for 20 minutes.",
+        "- apples\n- pears\n- bread\n- milk\n- eggs\n- cheese\n- coffee",
+        // verse
+        "Roses are red, violets are blue,\nsugar is sweet, and so are you.\nThe sea is wide, the sky is high,\nand clouds drift slowly, drifting by.",
+        // numbers
+        "The readings were 3.14, 2.72, 1.41, 1.73, 2.24 and 2.65; the mean is 2.31 (n = 6, sd = 0.61).",
+        "Call 555-0142 between 9:00 and 17:30, or write to P.O. Box 1234, 10115 Berlin.",
+        // not English
+        "Le voyage a commencé à l'aube : nous avons traversé la forêt, puis la rivière, avant d'arriver au village.",
+        "Am Wochenende gehe ich gern wandern, lese ein gutes Buch und koche mit Freunden ein einfaches Abendessen.",
+        "我们早上出发，穿过森林和河流，傍晚终于到达了山脚下的小村庄。",
+        "週末は友達と公園を散歩して、夜は家で映画を見るのが好きです。",
+        "Путешествие началось на рассвете: мы пересекли лес и реку и к вечеру добрались до деревни.",
+    ]
+
+    @Test(arguments: notDegenerate)
+    func codeListsVerseNumbersAndOtherLanguagesAreNotDegenerate(text: String) {
+        let rule = DegradationRule()
+        let m = DegradationMetrics(text: text)
+        #expect(!rule.isDegraded(m), "score \(rule.score(m)), severities \(rule.severities(m)): \(text)")
+    }
+
+    @Test func characterUnits() {
+        #expect(DegradationMetrics.characterUnits(of: "Hello, world!") == ["hello", ",", "world", "!"])
+        #expect(DegradationMetrics.characterUnits(of: "ab}}") == ["ab", "}", "}"])
+        #expect(DegradationMetrics.characterUnits(of: "我们早") == ["我", "们", "早"])
+        #expect(DegradationMetrics.characterUnits(of: "  ").isEmpty)
     }
 }

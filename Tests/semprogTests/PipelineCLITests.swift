@@ -150,6 +150,12 @@ import TestSupport
         #expect(analysis.onsets.count == 18)
         #expect(analysis.featureSummaries.count == 6)
         #expect(!analysis.stages.isEmpty && analysis.stages.allSatisfy { !$0.label.isEmpty && !$0.exampleText.isEmpty })
+        // A stage's example is one of its own fluent outputs, never a degraded one (issue #23).
+        for stage in analysis.stages {
+            let members = generations.filter { $0.featureIndex == stage.featureIndex && $0.promptId == stage.promptId
+                && $0.magnitude >= stage.startMagnitude && $0.magnitude <= stage.endMagnitude }
+            #expect(members.contains { $0.text == stage.exampleText && analysis.metrics[$0.id!]?.degraded == false })
+        }
         #expect(!analysis.penaltySensitivity.isEmpty)
         #expect(analysis.consistency.count == 6 * 8)
         #expect(analysis.statistics["rq3_rho"]?.value != nil)

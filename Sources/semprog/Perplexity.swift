@@ -1,0 +1,49 @@
+import Foundation
+import LanguageModel
+
+/// One output to score: its prompt (as the sweep sent it) and what was generated.
+struct PerplexityRequest: Sendable {
+    var prompt: String
+    /// Whether the sweep wrapped the prompt in the chat template.
+    var chat: Bool
+    /// The generated token ids as stored by the sweep; nil (imported sweeps) re-encodes `text`.
+    var tokenIDs: [Int]?
+    var text: String
+}
+
+/// Perplexity of steered outputs under the unsteered language model (an input of the degradation score):
+/// exp of the mean negative log-likelihood (nats) of the generated tokens, teacher-forced, given the prompt's
+/// tokens exactly as the sweep encoded them (`SweepRunner.promptTokens`: the chat template when the sweep used
+/// it). The stored token ids are scored when there are any, so the value is that of the tokens the model
+/// produced; an imported sweep's text is re-encoded (without parsing special tokens). nil for an empty output.
+/// Items are scored `batchSize` at a time through `LlamaModel.perplexities`, many sequences per forward pass.
+enum PerplexityScorer {
+    typealias Batch = @Sendable (_ requests: [PerplexityRequest], _ progress: (Int) -> Void) throws -> [Double?]
+
+    static func make(modelPath: String, threads: Int, batchSize: Int = 32) throws -> Batch {
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw CLIError.invalidArgument("--model: \(modelPath): no such file")
+        }
+        let lm = try LlamaModel.load(path: modelPath, threads: threads)
+        return { requests, progress in
+            var contextCache: [String: [Int]] = [:]
+            var items: [(context: [Int], continuation: [Int])] = [], positions: [Int] = []
+            for (i, r) in requests.enumerated() {
+                let key = (r.chat ? "1" : "0") + r.prompt
+                let context = contextCache[key] ?? lm.tokenizer.encode(r.chat ? lm.tokenizer.chatPrompt(user: r.prompt) : r.prompt)
+                contextCache[key] = context
+                let continuation = r.tokenIDs ?? lm.tokenizer.encode(r.text, parseSpecial: false)
+                guard !context.isEmpty, !continuation.isEmpty else { continue }
+                items.append((context, continuation)); positions.append(i)
+            }
+            var out = [Double?](repeating: nil, count: requests.count)
+            for start in stride(from: 0, to: items.count, by: max(1, batchSize)) {
+                let end = min(items.count, start + max(1, batchSize))
+                let values = try lm.perplexities(Array(items[start..<end]))
+                for (k, v) in values.enumerated() { out[positions[start + k]] = v }
+                progress(end)
+            }
+            return out
+        }
+    }
+}
