@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 import Testing
 @testable import Analysis
@@ -167,5 +168,31 @@ import Testing
         #expect(DegradationMetrics.characterUnits(of: "ab}}") == ["ab", "}", "}"])
         #expect(DegradationMetrics.characterUnits(of: "我们早") == ["我", "们", "早"])
         #expect(DegradationMetrics.characterUnits(of: "  ").isEmpty)
+    }
+}
+
+/// The O(n log n) longest-repeat search against the O(n²) definition on seeded random sequences.
+@Suite struct LongestRepeatTests {
+    static func bruteForce(_ ids: [Int]) -> Int {
+        var best = 0
+        for i in 0..<ids.count {
+            for j in (i + 1)..<max(i + 1, ids.count) {
+                var k = 0
+                while j + k < ids.count && ids[i + k] == ids[j + k] { k += 1 }
+                best = max(best, k)
+            }
+        }
+        return best
+    }
+
+    @Test(arguments: [2, 3, 5, 40])
+    func matchesTheDefinition(alphabet: Int) {
+        var rng = SplitMix64(seed: UInt64(alphabet))
+        for length in [0, 1, 2, 3, 7, 30, 120] {
+            let ids = (0..<length).map { _ in Int(rng.next() % UInt64(alphabet)) }
+            #expect(DegradationMetrics.longestRepeatLength(ids) == Self.bruteForce(ids), "\(ids)")
+        }
+        #expect(DegradationMetrics.longestRepeatLength([Int](repeating: 7, count: 50)) == 49, "a loop of one token overlaps itself")
+        #expect(DegradationMetrics.longestRepeatLength([1, 2, 3, 1, 2, 3, 1, 2]) == 5)
     }
 }
