@@ -34,9 +34,10 @@ public final class SteeringSession {
         self.saeSHA256 = try SHA256Digest.hex(ofFile: sae.source?.weightsPath ?? saePath + "/sae_weights.safetensors")
     }
 
-    public static func load(modelPath: String, saePath: String) throws -> SteeringSession {
+    /// Loads both; `hook` replaces the hook the SAE's files give or imply (`--hook`).
+    public static func load(modelPath: String, saePath: String, hook: String? = nil) throws -> SteeringSession {
         let model = try LlamaModel.load(path: modelPath)
-        let sae = try SparseAutoencoder.load(directory: saePath)
+        let sae = try SparseAutoencoder.load(directory: saePath, hook: hook)
         return try SteeringSession(model: model, sae: sae, modelPath: modelPath, saePath: saePath)
     }
 

@@ -16,6 +16,8 @@ extension Semprog {
 
         @Option(help: "SAE directory in SAELens format (cfg.json + sae_weights.safetensors).")
         var sae: String
+        @Option(help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
+        var hook: String?
 
         @Option(help: "The text, tokenized as `generate --prompt` does (no BOS added).")
         var text: String
@@ -53,7 +55,7 @@ extension Semprog {
         struct Output: Codable { var tokens: [TokenEntry]; var top: [TopEntry] }
 
         func compute() throws {
-            let autoencoder = try SparseAutoencoder.load(directory: sae)
+            let autoencoder = try SparseAutoencoder.load(directory: sae, hook: hook)
             let lm = try LlamaModel.load(path: model, threads: threads)
             try autoencoder.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
             let ids = lm.tokenizer.promptIDs(text)

@@ -25,7 +25,7 @@ extension Semprog {
         }
 
         func run() async throws {
-            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
+            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
             session.model.threads = threads
             let count = min(features, session.sae.configuration.dSae)
             var settings = FeatureScreenSettings()

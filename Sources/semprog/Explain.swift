@@ -19,6 +19,8 @@ extension Semprog {
 
         @Option(help: "SAE directory in SAELens format.")
         var sae: String
+        @Option(help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
+        var hook: String?
 
         @Option(parsing: .upToNextOption, help: "Text files to scan. Default: models/corpus/fortunes.txt.")
         var corpus: [String] = []
@@ -85,11 +87,13 @@ extension Semprog {
         /// features' statistics and built-in explanations in one transaction. `top_contexts` holds the JSON array
         /// of `FeatureContext`, `promoted_tokens` the JSON array of `TokenLogit`.
         static func store(_ statistics: [FeatureStatistics], saePath: String, configuration: SAEConfiguration,
+                          weightsPath: String? = nil,
                           database: String) throws {
             let db = try StoreDatabase(path: database)
             // Absolute, standardized path: the store identifies an SAE by path + content hash (as sweep does).
             let saePath = URL(fileURLWithPath: saePath).standardizedFileURL.path
-            let sha = try SHA256Digest.hex(ofFile: saePath + "/sae_weights.safetensors")
+            // The weights file of whichever format the SAE came in (as `SteeringSession` hashes it).
+            let sha = try SHA256Digest.hex(ofFile: weightsPath ?? saePath + "/sae_weights.safetensors")
             let saeId = try db.registerSAE(SAERecord(path: saePath, sha256: sha, hook: configuration.hookName,
                                                      dIn: configuration.dIn, dSAE: configuration.dSae,
                                                      architecture: configuration.architecture.rawValue,
@@ -110,7 +114,7 @@ extension Semprog {
         }
 
         func explain() throws {
-            let autoencoder = try SparseAutoencoder.load(directory: sae)
+            let autoencoder = try SparseAutoencoder.load(directory: sae, hook: hook)
             let selected: [Int]?
             if let features {
                 var list: [Int] = []
@@ -165,7 +169,8 @@ extension Semprog {
                 throw CLIError.invalidArgument("--out: cannot write \(path): \(error.localizedDescription)")
             }
             if let database {
-                try Self.store(statistics, saePath: sae, configuration: autoencoder.configuration, database: database)
+                try Self.store(statistics, saePath: sae, configuration: autoencoder.configuration,
+                               weightsPath: autoencoder.source?.weightsPath, database: database)
             }
             for s in statistics.prefix(selected == nil ? 10 : statistics.count) {
                 print(String(format: "#%d density %.5f max %.2f: ", s.feature, s.fractionNonzero, s.maxActivation)

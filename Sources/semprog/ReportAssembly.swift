@@ -60,7 +60,8 @@ enum ReportAssembly {
             sweepName: sweep.name,
             model: displayPath(contents.model?.path ?? settings?.model ?? "unknown"),
             sae: displayPath((contents.sae?.path).flatMap { $0.isEmpty ? nil : $0 } ?? settings?.sae ?? "unknown"),
-            hook: (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
+            // The hook the sweep steered (its settings; `--hook` may differ from the SAE's own), else the SAE's.
+            hook: settings?.extra["hook"] ?? (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
             magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
             method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
             promptCount: promptIds.count, semprogVersion: Semprog.version, runDate: iso.string(from: sweep.createdAt),

@@ -42,7 +42,7 @@ extension Semprog {
             settings.factor = factor
             settings.logitLensTokens = logitLensK
             settings.batchSize = batchSize
-            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
+            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
             let line = ProgressLine("screen", quiet: quiet)
             let start = Date()
             let results = try FeatureScreen.screenAndStore(session: session, databasePath: db, features: list,

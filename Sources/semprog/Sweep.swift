@@ -12,9 +12,14 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Language model (.gguf file). Default: models/SmolLM2-135M-Instruct.Q4_1.gguf")
     var model: String?
 
-    /// The SAE directory in SAELens format (cfg.json + sae_weights.safetensors).
-    @Option(name: .long, help: "SAE directory in SAELens format (cfg.json + sae_weights.safetensors).")
+    /// The SAE folder, in any format `semprog sae info` reads (SAELens, Gemma Scope 1/2, sparsify).
+    @Option(name: .long, help: "SAE folder (SAELens, Gemma Scope 1/2 or sparsify; see 'semprog sae info').")
     var sae: String
+
+    /// A hook that replaces the one the SAE's files give or imply (e.g. for a Gemma Scope folder moved out of its
+    /// release layout).
+    @Option(name: .long, help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
+    var hook: String?
 
     var modelPath: String { model ?? DefaultPaths.languageModel }
 }
@@ -99,7 +104,7 @@ extension Semprog {
             let shardValue = try shard.map { try Shard(parsing: $0) }
             // Lists given by the user are checked before the model loads.
             let givenFeatures = try features.map(FeatureList.parse) ?? featureFile.map(FeatureList.read)
-            let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae)
+            let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
             let featureList: [Int]
             if let givenFeatures {
                 featureList = givenFeatures

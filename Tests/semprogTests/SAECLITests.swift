@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 
 /// End-to-end tests of `semprog activations`, `train-sae`, `explain` and `bench sae` on the real SmolLM2 model
@@ -67,6 +68,39 @@ import Testing
 
         let text = try CLIRunner.run(["activations", "--sae", Self.referenceSAE, "--text", "Hello world", "--top", "2"])
         #expect(text.status == 0 && text.stdout.contains("whole text") && text.stdout.contains("\"Hello\""))
+    }
+
+    /// `--hook` replaces the SAE's own hook in activations, screen and sweep; a Gemma Scope folder (params.npz, hook from
+    /// the folder names) is steered and screened like any SAELens folder.
+    @Test func hookOverrideAndGemmaScopeFolders() throws {
+        let gemmaScope = Self.root.appendingPathComponent("Tests/Fixtures/reference/sae-formats/gemma-scope-2b-pt-res/layer_6/width_16k/average_l0_20").path
+        struct Output: Decodable { struct Token: Decodable { var features: [Feature] }; struct Feature: Decodable { var index: Int; var activation: Float }; var tokens: [Token] }
+        func activations(_ extra: [String], sae: String) throws -> Output? {
+            let r = try CLIRunner.run(["activations", "--sae", sae, "--text", "The weather today is sunny", "--top", "3", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try? JSONDecoder().decode(Output.self, from: Data(r.stdout.utf8))
+        }
+        let own = try #require(try activations([], sae: Self.referenceSAE))
+        let moved = try #require(try activations(["--hook", "blocks.3.hook_resid_post"], sae: Self.referenceSAE))
+        #expect(own.tokens.map { $0.features.map(\.activation) } != moved.tokens.map { $0.features.map(\.activation) },
+                "another hook reads another residual stream")
+        let refused = try CLIRunner.run(["activations", "--sae", Self.referenceSAE, "--text", "hi", "--hook", "hook_embed"])
+        #expect(refused.status != 0 && refused.stderr.contains("hook_embed"), "\(refused.stderr)")
+        _ = try #require(try activations([], sae: gemmaScope))
+
+        let dir = Self.scratch("gemmascope")
+        let db = dir.appendingPathComponent("g.sqlite").path
+        let screen = try CLIRunner.run(["screen", "--sae", gemmaScope, "--db", db, "--features", "0-3", "--json", "--quiet"])
+        #expect(screen.status == 0, "\(screen.stderr)")
+        let prompts = dir.appendingPathComponent("p.txt").path
+        try "Hello\n".write(toFile: prompts, atomically: true, encoding: .utf8)
+        let sweep = try CLIRunner.run(["sweep", "--sae", gemmaScope, "--hook", "blocks.4.hook_resid_post", "--features", "1",
+                                       "--prompts", prompts, "--magnitudes", "0,10", "--units", "absolute", "--max-tokens", "2",
+                                       "--db", db, "--quiet"])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let store = try StoreDatabase(path: db, access: .readOnly)
+        let settings = try store.resolveSweep(nil).settings()
+        #expect(settings.extra["hook"] == "blocks.4.hook_resid_post", "the sweep records the hook it steered: \(settings.extra)")
     }
 
     @Test func activationsBadInput() throws {
