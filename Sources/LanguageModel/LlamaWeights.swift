@@ -106,6 +106,25 @@ struct LlamaWeights {
 }
 
 extension LlamaModel {
+    /// The tensors every GGUF decoder block has (llama.cpp's names `blk.L.attn_q.weight` …), q/k/v and gate/up
+    /// stacked; a family adds its extra norms to the result.
+    static func ggufBlock(prefix p: String, _ c: LlamaConfiguration,
+                          matrix: (String, Int, Int) throws -> [Float],
+                          vector: (String, Int) throws -> [Float]) throws -> LlamaBlockWeights {
+        LlamaBlockWeights(
+            attentionNorm: try vector(p + "attn_norm.weight", c.dModel),
+            qkv: WeightMatrix(stacking: [try matrix(p + "attn_q.weight", c.queryDim, c.dModel),
+                                         try matrix(p + "attn_k.weight", c.kvDim, c.dModel),
+                                         try matrix(p + "attn_v.weight", c.kvDim, c.dModel)],
+                              rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
+            output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "attn_output.weight", c.dModel, c.queryDim)),
+            ffnNorm: try vector(p + "ffn_norm.weight", c.dModel),
+            gateUp: WeightMatrix(stacking: [try matrix(p + "ffn_gate.weight", c.ffnDim, c.dModel),
+                                            try matrix(p + "ffn_up.weight", c.ffnDim, c.dModel)],
+                                 rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
+            down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim)))
+    }
+
     /// Reads configuration, tokenizer and weights from a GGUF file (architecture `llama`, tokenizer `gpt2`).
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
@@ -139,18 +158,7 @@ extension LlamaModel {
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            blocks.append(LlamaBlockWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", c.dModel),
-                qkv: WeightMatrix(stacking: [try matrix(p + "attn_q.weight", c.queryDim, c.dModel),
-                                             try matrix(p + "attn_k.weight", c.kvDim, c.dModel),
-                                             try matrix(p + "attn_v.weight", c.kvDim, c.dModel)],
-                                  rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
-                output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "attn_output.weight", c.dModel, c.queryDim)),
-                ffnNorm: try vector(p + "ffn_norm.weight", c.dModel),
-                gateUp: WeightMatrix(stacking: [try matrix(p + "ffn_gate.weight", c.ffnDim, c.dModel),
-                                                try matrix(p + "ffn_up.weight", c.ffnDim, c.dModel)],
-                                     rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
-                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim))))
+            blocks.append(try ggufBlock(prefix: p, c, matrix: matrix, vector: vector))
         }
         let weights = LlamaWeights(
             tokenEmbedding: WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("token_embd.weight", c.vocabularySize, c.dModel)),

@@ -100,18 +100,7 @@ extension LlamaModel {
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            var b = LlamaBlockWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", c.dModel),
-                qkv: WeightMatrix(stacking: [try matrix(p + "attn_q.weight", c.queryDim, c.dModel),
-                                             try matrix(p + "attn_k.weight", c.kvDim, c.dModel),
-                                             try matrix(p + "attn_v.weight", c.kvDim, c.dModel)],
-                                  rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
-                output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "attn_output.weight", c.dModel, c.queryDim)),
-                ffnNorm: try vector(p + "ffn_norm.weight", c.dModel),
-                gateUp: WeightMatrix(stacking: [try matrix(p + "ffn_gate.weight", c.ffnDim, c.dModel),
-                                                try matrix(p + "ffn_up.weight", c.ffnDim, c.dModel)],
-                                     rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
-                down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim)))
+            var b = try LlamaModel.ggufBlock(prefix: p, c, matrix: matrix, vector: vector)
             b.postAttentionNorm = try vector(p + "post_attention_norm.weight", c.dModel)
             b.postFFNNorm = try vector(p + "post_ffw_norm.weight", c.dModel)
             b.queryNorm = try vector(p + "attn_q_norm.weight", c.headDim)
