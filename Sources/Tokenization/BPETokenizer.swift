@@ -70,18 +70,7 @@ public final class BPETokenizer: @unchecked Sendable {
             throw BPETokenizerError.malformedField(source: source, field: "tokens", reason: "no byte-level tokens at all")
         }
         self.byteToken = byteToken
-        var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
-        merges.reserveCapacity(mergeLines.count)
-        for (rank, line) in mergeLines.enumerated() {
-            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, let l = vocabulary[String(parts[0])], let r = vocabulary[String(parts[1])],
-                  let m = vocabulary[String(parts[0]) + String(parts[1])] else {
-                throw BPETokenizerError.malformedField(source: source, field: "merges", reason: "rule #\(rank) '\(line)' names unknown tokens")
-            }
-            let key = UInt64(l) << 32 | UInt64(r)
-            if merges[key] == nil { merges[key] = (Int32(rank), Int32(m)) }
-        }
-        self.merges = merges
+        self.merges = try Self.mergeTable(mergeLines, vocabulary: vocabulary, source: source)
         let inverse = ByteLevel.characterToByte
         var specialList: [(text: [UInt8], id: Int)] = []
         var specialSet = Set<Int>()
@@ -133,15 +122,7 @@ public final class BPETokenizer: @unchecked Sendable {
         self.vocabulary = vocabulary
         var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
         if let mergeLines {
-            for (rank, line) in mergeLines.enumerated() {
-                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, let l = vocabulary[String(parts[0])], let r = vocabulary[String(parts[1])],
-                      let m = vocabulary[String(parts[0]) + String(parts[1])] else {
-                    throw BPETokenizerError.malformedField(source: source, field: "merges", reason: "rule #\(rank) '\(line)' names unknown tokens")
-                }
-                let key = UInt64(l) << 32 | UInt64(r)
-                if merges[key] == nil { merges[key] = (Int32(rank), Int32(m)) }
-            }
+            merges = try Self.mergeTable(mergeLines, vocabulary: vocabulary, source: source)
         } else {
             guard let scores, scores.count == tokens.count else {
                 throw BPETokenizerError.malformedField(source: source, field: "scores", reason: "\(scores?.count ?? 0) scores for \(tokens.count) tokens (needed without merges)")
@@ -189,6 +170,23 @@ public final class BPETokenizer: @unchecked Sendable {
     public func token(for id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
 
     /// Token ids of `text` (no BOS). Special-token strings in the text become their ids when `parseSpecial`.
+    /// The merge rules "left right" as a table (left id << 32 | right id) → (rank, merged id); the first rule of a
+    /// pair wins. A rule naming a token the vocabulary lacks is refused by its number.
+    static func mergeTable(_ lines: [String], vocabulary: [String: Int], source: String) throws -> [UInt64: (rank: Int32, id: Int32)] {
+        var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
+        merges.reserveCapacity(lines.count)
+        for (rank, line) in lines.enumerated() {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let l = vocabulary[String(parts[0])], let r = vocabulary[String(parts[1])],
+                  let m = vocabulary[String(parts[0]) + String(parts[1])] else {
+                throw BPETokenizerError.malformedField(source: source, field: "merges", reason: "rule #\(rank) '\(line)' names unknown tokens")
+            }
+            let key = UInt64(l) << 32 | UInt64(r)
+            if merges[key] == nil { merges[key] = (Int32(rank), Int32(m)) }
+        }
+        return merges
+    }
+
     public func encode(_ text: String, parseSpecial: Bool = true) -> [Int] {
         var out: [Int] = []
         let bytes = Array(text.utf8)
