@@ -36,14 +36,24 @@ extension StoreDatabase {
         }
     }
 
-    /// The stored scores of the SAE registered with this path and content hash, by feature index.
+    /// The stored scores of the SAE registered with this path and content hash, by feature index (the first
+    /// registration that has a score wins).
     public func featureScores(saePath: String, sha256: String) throws -> [Int: FeatureScoreRecord] {
+        try scores(where: "a.path = ? AND (a.sha256 = ? OR a.sha256 = '')", arguments: [saePath, sha256])
+    }
+
+    /// The scores of the SAE with id `saeId` (the report reads them through the sweep's SAE).
+    public func featureScores(saeId: Int64) throws -> [Int: FeatureScoreRecord] {
+        try scores(where: "a.id = ?", arguments: [saeId])
+    }
+
+    private func scores(where condition: String, arguments: StatementArguments) throws -> [Int: FeatureScoreRecord] {
         try read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT f.feature_index, s.output_score, s.input_score, s.logit_lens_tokens, s.settings
                 FROM feature_scores s JOIN features f ON f.id = s.feature_id JOIN saes a ON a.id = f.sae_id
-                WHERE a.path = ? AND (a.sha256 = ? OR a.sha256 = '') ORDER BY a.id
-                """, arguments: [saePath, sha256])
+                WHERE \(condition) ORDER BY a.id
+                """, arguments: arguments)
             var out: [Int: FeatureScoreRecord] = [:]
             for row in rows {
                 let index: Int = row[0]
@@ -52,24 +62,6 @@ extension StoreDatabase {
                 out[index] = FeatureScoreRecord(featureIndex: index, outputScore: row[1], inputScore: row[2],
                                                 logitLensTokens: (BlobCoding.decodeInt32s(blob) ?? []).map(Int.init),
                                                 settings: row[4])
-            }
-            return out
-        }
-    }
-
-    /// The scores of the SAE with id `saeId` (the report reads them through the sweep's SAE).
-    public func featureScores(saeId: Int64) throws -> [Int: FeatureScoreRecord] {
-        try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT f.feature_index, s.output_score, s.input_score, s.logit_lens_tokens, s.settings
-                FROM feature_scores s JOIN features f ON f.id = s.feature_id WHERE f.sae_id = ?
-                """, arguments: [saeId])
-            var out: [Int: FeatureScoreRecord] = [:]
-            for row in rows {
-                let blob: Data = row[3]
-                out[row[0]] = FeatureScoreRecord(featureIndex: row[0], outputScore: row[1], inputScore: row[2],
-                                                 logitLensTokens: (BlobCoding.decodeInt32s(blob) ?? []).map(Int.init),
-                                                 settings: row[4])
             }
             return out
         }
