@@ -33,23 +33,89 @@ public struct Comparison: Sendable {
     public var a: ReportData
     public var b: ReportData
     public var labels: (String, String)
-    /// Pairs of positions in `a.features` and `b.features` showing the same SAE feature.
+    /// Pairs of positions in `a.features` and `b.features` showing the same (or, across SAEs, the most similar)
+    /// SAE feature.
     public var matches: [(Int, Int)]
-    /// How features were matched ("feature index (same SAE)") or why they were not.
+    /// The cosine similarity of the two explanations of each match when features were matched by explanation
+    /// (same order as `matches`), nil when they were matched by index.
+    public var matchSimilarities: [Double?]
+    /// How features were matched ("by feature index (same SAE)", "by explanation similarity …") or why they were not.
     public var matching: String
 
-    /// Matches features by index when both runs use the same SAE (same SAE path and Neuronpedia id); otherwise
-    /// leaves them unmatched.
-    public init(a: ReportData, b: ReportData, labels: (String, String) = ("A", "B")) {
+    /// Sentence embeddings of the features' explanations, one per feature of each run in the order of
+    /// `a.features` and `b.features` (nil where a feature has no explanation). Any embedding works; cosine is
+    /// computed here, so the vectors need not be normalised.
+    public struct ExplanationEmbeddings: Sendable {
+        public var a: [[Float]?]
+        public var b: [[Float]?]
+        public init(a: [[Float]?], b: [[Float]?]) { self.a = a; self.b = b }
+    }
+
+    /// The default least cosine similarity of two explanations for their features to be paired across SAEs.
+    /// 0.5 with all-MiniLM-L6-v2 (see the README's `compare` section for how explanations of unrelated and of
+    /// related features score with it).
+    public static let defaultMinimumSimilarity = 0.5
+
+    /// Matches features by index when both runs use the same SAE (same SAE path and Neuronpedia id). Otherwise,
+    /// given `explanationEmbeddings`, pairs features by the cosine similarity of their explanations (one to one,
+    /// greedily from the most similar pair, pairs below `minimumSimilarity` left out; see
+    /// `matchByExplanation`); without embeddings the features stay unmatched.
+    public init(a: ReportData, b: ReportData, labels: (String, String) = ("A", "B"),
+                explanationEmbeddings: ExplanationEmbeddings? = nil,
+                minimumSimilarity: Double = Comparison.defaultMinimumSimilarity) {
         self.a = a; self.b = b; self.labels = labels
         if a.run.sae == b.run.sae && a.run.neuronpediaId == b.run.neuronpediaId {
             let positions = Dictionary(b.features.enumerated().map { ($1.index, $0) }, uniquingKeysWith: { x, _ in x })
             matches = a.features.enumerated().compactMap { i, f in positions[f.index].map { (i, $0) } }
+            matchSimilarities = Array(repeating: nil, count: matches.count)
             matching = "by feature index (both runs use the SAE \(a.run.sae)): \(matches.count) features in both"
+        } else if let e = explanationEmbeddings, e.a.count == a.features.count, e.b.count == b.features.count {
+            let m = Self.matchByExplanation(e.a, e.b, minimumSimilarity: minimumSimilarity)
+            matches = m.map { ($0.a, $0.b) }
+            matchSimilarities = m.map(\.cosine)
+            matching = "by explanation similarity (the runs use different SAEs, \(a.run.sae) and \(b.run.sae)): "
+                + "\(matches.count) pairs with cosine ≥ \(Self.format(minimumSimilarity)), one to one, most similar first"
         } else {
             matches = []
+            matchSimilarities = []
             matching = "not matched: the runs use different SAEs (\(a.run.sae) and \(b.run.sae)), so feature indices name different features"
         }
+    }
+
+    /// Cosine similarity of two vectors (Float64 sums); nil when the lengths differ or either has norm 0.
+    static func cosine(_ x: [Float], _ y: [Float]) -> Double? {
+        guard x.count == y.count, !x.isEmpty else { return nil }
+        var dot = 0.0, nx = 0.0, ny = 0.0
+        for k in x.indices {
+            let p = Double(x[k]), q = Double(y[k])
+            dot += p * q; nx += p * p; ny += q * q
+        }
+        guard nx > 0, ny > 0 else { return nil }
+        return dot / (nx.squareRoot() * ny.squareRoot())
+    }
+
+    /// One-to-one matching by cosine similarity: all pairs (i, j) with cosine ≥ `minimumSimilarity`, sorted by
+    /// cosine (descending; ties by i, then j), are taken in turn when neither side is taken yet. Greedy matching
+    /// keeps every chosen pair the best still available for both features, which is what a reader checks; it is
+    /// not the assignment of largest total similarity. Result in order of the first run's positions.
+    public static func matchByExplanation(_ a: [[Float]?], _ b: [[Float]?], minimumSimilarity: Double)
+        -> [(a: Int, b: Int, cosine: Double)] {
+        var candidates: [(a: Int, b: Int, cosine: Double)] = []
+        for (i, x) in a.enumerated() {
+            guard let x else { continue }
+            for (j, y) in b.enumerated() {
+                guard let y, let c = cosine(x, y), c >= minimumSimilarity else { continue }
+                candidates.append((i, j, c))
+            }
+        }
+        candidates.sort { $0.cosine != $1.cosine ? $0.cosine > $1.cosine : ($0.a != $1.a ? $0.a < $1.a : $0.b < $1.b) }
+        var usedA = Set<Int>(), usedB = Set<Int>()
+        var result: [(a: Int, b: Int, cosine: Double)] = []
+        for c in candidates where !usedA.contains(c.a) && !usedB.contains(c.b) {
+            usedA.insert(c.a); usedB.insert(c.b)
+            result.append(c)
+        }
+        return result.sorted { $0.a < $1.a }
     }
 
     // MARK: Statistics
@@ -173,6 +239,85 @@ public struct Comparison: Sendable {
         return s
     }
 
+    // MARK: Curves
+
+    /// The magnitude axis both runs share: their magnitudes when the units agree, else the step index (the
+    /// runs' magnitudes then measure different things and are not put on one scale).
+    func curveAxis() -> (label: String, xa: [Double], xb: [Double]) {
+        if a.run.magnitudeUnit == b.run.magnitudeUnit {
+            return ("magnitude (" + TextSanitizer.clean(a.run.magnitudeUnit, maxCharacters: 40, keepNewlines: false) + ")",
+                    a.run.magnitudes, b.run.magnitudes)
+        }
+        let unitA = TextSanitizer.clean(a.run.magnitudeUnit, maxCharacters: 30, keepNewlines: false)
+        let unitB = TextSanitizer.clean(b.run.magnitudeUnit, maxCharacters: 30, keepNewlines: false)
+        return ("magnitude step (\(labels.0): \(unitA), \(labels.1): \(unitB))",
+                a.run.magnitudes.indices.map(Double.init), b.run.magnitudes.indices.map(Double.init))
+    }
+
+    /// Mean over a run's features of the per-feature mean similarity to the explanation, per magnitude (NaN where
+    /// no feature has a value).
+    static func meanSimilarityCurve(_ d: ReportData) -> [Double] {
+        d.run.magnitudes.indices.map { k in
+            let v = d.features.compactMap { f in k < f.similarity.count ? f.similarity[k].mean : nil }.filter(\.isFinite)
+            return v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count)
+        }
+    }
+
+    /// Share of a run's cells (features × prompts) judged degraded, per magnitude (NaN where there are none).
+    static func degradedShareCurve(_ d: ReportData) -> [Double] {
+        d.run.magnitudes.indices.map { k in
+            var n = 0, degraded = 0
+            for f in d.features { for row in f.progression.degraded where k < row.count { n += 1; if row[k] { degraded += 1 } } }
+            return n == 0 ? .nan : Double(degraded) / Double(n)
+        }
+    }
+
+    /// Matched pairs drawn as small multiples (the first this many, in the order of `matches`).
+    public static let maximumOverlaidPairs = 24
+
+    /// The overlaid curves of compare.html: (1) both runs' mean similarity to the explanation and share of
+    /// degraded cells vs magnitude; (2) for matched features, each pair's similarity curves in one panel.
+    public func curveFigures() -> [StudyFigure] {
+        let (label, xa, xb) = curveAxis()
+        let ca = Palette.color(0), cb = Palette.color(1)
+        func lines(_ ya: [Double], _ yb: [Double]) -> [PlotLayer] {
+            [.line(LineSeries(x: xa, y: ya, label: labels.0, color: ca, markers: true)),
+             .line(LineSeries(x: xb, y: yb, label: labels.1, color: cb, dashed: true, markers: true))]
+        }
+        var figures: [StudyFigure] = []
+        let mean = Panel(title: "similarity to the explanation (mean over features)", x: Axis(label: label),
+                         y: Axis(label: "cosine similarity"),
+                         layers: lines(Self.meanSimilarityCurve(a), Self.meanSimilarityCurve(b)), legend: .insideTopRight)
+        let degraded = Panel(title: "degraded outputs", x: Axis(label: label), y: Axis(label: "share of cells", range: 0...1),
+                             layers: lines(Self.degradedShareCurve(a), Self.degradedShareCurve(b)), legend: .insideTopLeft)
+        figures.append(StudyFigure(name: "compare-curves",
+                                   caption: "Run \(labels.0) (solid) and run \(labels.1) (dashed): mean similarity of the generations to the "
+                                       + "explanation and share of degraded outputs, per magnitude.",
+                                   figure: Figure(width: 860, height: 300, title: "Both runs over magnitude",
+                                                  panels: [mean, degraded], columns: 2)))
+        let shown = matches.prefix(Self.maximumOverlaidPairs)
+        if !shown.isEmpty {
+            let panels = shown.enumerated().map { k, m -> Panel in
+                let fa = a.features[m.0], fb = b.features[m.1]
+                var title = fa.index == fb.index && matchSimilarities[k] == nil
+                    ? "feature \(fa.index)" : "\(labels.0) \(fa.index) · \(labels.1) \(fb.index)"
+                if let c = matchSimilarities[k] { title += String(format: " (cos %.2f)", c) }
+                return Panel(title: title, x: Axis(label: label), y: Axis(label: "similarity"),
+                             layers: lines(fa.similarity.map(\.mean), fb.similarity.map(\.mean)),
+                             legend: k == 0 ? .insideTopRight : .none)
+            }
+            let columns = min(3, panels.count)
+            let rows = (panels.count + columns - 1) / columns
+            let more = matches.count > shown.count ? " (the first \(shown.count) of \(matches.count) pairs)" : ""
+            figures.append(StudyFigure(name: "compare-matched-similarity",
+                                       caption: "Matched features\(more): similarity to the explanation per magnitude, run \(labels.0) "
+                                           + "solid, run \(labels.1) dashed.",
+                                       figure: Figure(width: 300 * Double(columns), height: 40 + 210 * Double(rows),
+                                                      title: "Matched features, overlaid", panels: panels, columns: columns)))
+        }
+        return figures
+    }
+
     // MARK: Output
 
     /// compare.html: settings, RQ table and matched features (all text escaped; links to explorer.html).
@@ -214,16 +359,33 @@ public struct Comparison: Sendable {
         }
         h += "</table>\n<h2 id=\"features\">Features</h2>\n<p>Matched \(e(matching)).</p>\n"
         if !matches.isEmpty {
-            h += "<table><tr><th>feature</th><th>explanation</th><th>stages \(la)</th><th>stages \(lb)</th><th>robustness \(la)</th><th>robustness \(lb)</th><th>mean sim. \(la)</th><th>mean sim. \(lb)</th></tr>\n"
-            for (i, j) in matches {
+            let byExplanation = matchSimilarities.contains { $0 != nil }
+            h += byExplanation
+                ? "<table><tr><th>feature \(la)</th><th>feature \(lb)</th><th>cosine</th><th>explanation \(la)</th><th>explanation \(lb)</th>"
+                : "<table><tr><th>feature</th><th>explanation</th>"
+            h += "<th>stages \(la)</th><th>stages \(lb)</th><th>robustness \(la)</th><th>robustness \(lb)</th><th>mean sim. \(la)</th><th>mean sim. \(lb)</th></tr>\n"
+            for (k, (i, j)) in matches.enumerated() {
                 let fa = a.features[i], fb = b.features[j]
                 let sa = Explorer.similarityStats(fa).mean, sb = Explorer.similarityStats(fb).mean
-                h += "<tr><td class=\"num\">\(fa.index)</td><td><bdi>\(e(fa.explanation))</bdi></td>"
-                    + "<td class=\"num\">\(fa.stageCount)</td><td class=\"num\">\(fb.stageCount)</td>"
+                if byExplanation {
+                    h += "<tr><td class=\"num\">\(fa.index)</td><td class=\"num\">\(fb.index)</td>"
+                        + "<td class=\"num\">\(matchSimilarities[k].map { String(format: "%.3f", $0) } ?? "—")</td>"
+                        + "<td><bdi>\(e(fa.explanation))</bdi></td><td><bdi>\(e(fb.explanation))</bdi></td>"
+                } else {
+                    h += "<tr><td class=\"num\">\(fa.index)</td><td><bdi>\(e(fa.explanation))</bdi></td>"
+                }
+                h += "<td class=\"num\">\(fa.stageCount)</td><td class=\"num\">\(fb.stageCount)</td>"
                     + "<td class=\"num\">\(Self.format(fa.robustness))</td><td class=\"num\">\(Self.format(fb.robustness))</td>"
                     + "<td class=\"num\">\(sa.map(Self.format) ?? "—")</td><td class=\"num\">\(sb.map(Self.format) ?? "—")</td></tr>\n"
             }
             h += "</table>\n"
+        }
+        let figures = curveFigures()
+        if !figures.isEmpty {
+            h += "<h2 id=\"curves\">Curves, overlaid</h2>\n"
+            for f in figures {
+                h += "<figure><img src=\"figures/\(f.name).svg\" alt=\"\(e(f.caption))\"><figcaption>\(e(f.caption))</figcaption></figure>\n"
+            }
         }
         h += "</body></html>\n"
         return h
@@ -237,14 +399,31 @@ public struct Comparison: Sendable {
         try b.validate()
         let explorer = try Explorer.render(comparing: a, label: labels.0, with: b, label: labels.1, matches: matches)
         let page = html()
+        let figures = curveFigures()
         var written: [String] = []
         try ReportWriter.writeFolder(folder, force: force) { temp in
-            for (name, text) in [("compare.html", page), (Explorer.fileName, explorer)] {
-                do { try Data(text.utf8).write(to: temp.appendingPathComponent(name)) } catch {
+            var files: [(String, Data)] = [("compare.html", Data(page.utf8)), (Explorer.fileName, Data(explorer.utf8))]
+            for f in figures {
+                do {
+                    files.append(("figures/\(f.name).svg", try FigureRenderer.render(f.figure, as: .svg)))
+                    files.append(("figures/\(f.name).png", try FigureRenderer.render(f.figure, as: .png, scale: 2)))
+                } catch {
+                    throw ReportError.figureFailed(name: f.name, reason: error.localizedDescription)
+                }
+            }
+            if !figures.isEmpty {
+                do {
+                    try FileManager.default.createDirectory(at: temp.appendingPathComponent("figures"), withIntermediateDirectories: true)
+                } catch {
+                    throw ReportError.outputNotWritable(path: temp.appendingPathComponent("figures").path, reason: error.localizedDescription)
+                }
+            }
+            for (name, data) in files {
+                do { try data.write(to: temp.appendingPathComponent(name)) } catch {
                     throw ReportError.outputNotWritable(path: temp.appendingPathComponent(name).path, reason: error.localizedDescription)
                 }
             }
-            written = ["compare.html", Explorer.fileName]
+            written = files.map(\.0)
             return written
         }
         return written

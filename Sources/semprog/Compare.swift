@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Report
+import TextEmbedding
 
 extension Semprog {
     /// `semprog compare`: two analysed sweeps side by side (compare.html) and one explorer with both.
@@ -22,6 +23,12 @@ extension Semprog {
 
         @Flag(name: .long, help: "Write into a non-empty folder without an earlier report; its files are kept.")
         var force = false
+
+        @Option(name: .long, help: "Sentence-embedding model folder, for matching features across SAEs by explanation.")
+        var embeddingModel: String = DefaultPaths.embeddingModel
+
+        @Option(name: .long, help: "Least cosine similarity of two explanations to pair their features across SAEs.")
+        var minSimilarity: Double = Comparison.defaultMinimumSimilarity
 
         /// `--db FILE [--sweep NAME]` twice, in order (collected as given, so each --sweep pairs with its --db).
         @Argument(parsing: .allUnrecognized, help: "--db A.sqlite [--sweep NAME] --db B.sqlite [--sweep NAME]")
@@ -51,16 +58,36 @@ extension Semprog {
             return result
         }
 
-        func validate() throws { _ = try Self.pairs(runs) }
+        func validate() throws {
+            _ = try Self.pairs(runs)
+            guard minSimilarity.isFinite, (-1...1).contains(minSimilarity) else {
+                throw ValidationError("--min-similarity must be a cosine in [-1, 1], got \(minSimilarity)")
+            }
+        }
+
+        /// MiniLM embeddings of both runs' explanations, when the runs use different SAEs (else nil: features
+        /// are matched by index).
+        static func explanationEmbeddings(_ a: ReportData, _ b: ReportData, model: String) throws -> Comparison.ExplanationEmbeddings? {
+            guard a.run.sae != b.run.sae || a.run.neuronpediaId != b.run.neuronpediaId else { return nil }
+            let embedder = try SentenceEmbedder.load(directory: model)
+            func embed(_ d: ReportData) throws -> [[Float]?] {
+                let texts = d.features.map { $0.explanation.trimmingCharacters(in: .whitespacesAndNewlines) }
+                let nonEmpty = texts.filter { !$0.isEmpty }
+                var vectors = try embedder.embed(nonEmpty).makeIterator()
+                return texts.map { $0.isEmpty ? nil : vectors.next() }
+            }
+            return Comparison.ExplanationEmbeddings(a: try embed(a), b: try embed(b))
+        }
 
         func run() async throws {
             do {
                 let p = try Self.pairs(runs)
                 let a = try ReportCommand.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
                 let b = try ReportCommand.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
-                let comparison = Comparison(a: a, b: b)
+                let embeddings = try Self.explanationEmbeddings(a, b, model: embeddingModel)
+                let comparison = Comparison(a: a, b: b, explanationEmbeddings: embeddings, minimumSimilarity: minSimilarity)
                 try comparison.write(to: URL(fileURLWithPath: out), force: force)
-                print("wrote \(out): compare.html, explorer.html (\(a.features.count) + \(b.features.count) features; matched \(comparison.matching))")
+                print("wrote \(out): compare.html, explorer.html, figures/ (\(a.features.count) + \(b.features.count) features; matched \(comparison.matching))")
             } catch let e as ValidationError {
                 throw e
             } catch {

@@ -65,7 +65,12 @@ import TestSupport
         b.features[2].outputs![1][3] = "</script><img src=x onerror=\"window.__pwned='b'\">"
         let out = dir.appendingPathComponent("cmp")
         let files = try Comparison(a: a, b: b).write(to: out)
-        #expect(files == ["compare.html", "explorer.html"])
+        #expect(files == ["compare.html", "explorer.html", "figures/compare-curves.svg", "figures/compare-curves.png",
+                          "figures/compare-matched-similarity.svg", "figures/compare-matched-similarity.png"])
+        for f in files where f.hasSuffix(".png") {
+            let png = try Data(contentsOf: out.appendingPathComponent(f))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 2000, "\(f): \(png.count) bytes")
+        }
         let page = try String(contentsOf: out.appendingPathComponent("compare.html"), encoding: .utf8)
         #expect(page.contains("href=\"explorer.html\"") && page.contains("blocks.6.hook_resid_post"))
         #expect(!page.contains("<script") && page.contains("&lt;script&gt;"))
@@ -85,5 +90,69 @@ import TestSupport
         #expect(!dom2.stdout.contains("<img"))
         // A rerun replaces the comparison (manifest) without --force.
         try Comparison(a: a, b: b).write(to: out)
+    }
+
+    /// Unit vectors along axes, and mixtures, whose cosines are known by hand.
+    static func v(_ x: Float, _ y: Float, _ z: Float) -> [Float] { [x, y, z] }
+
+    @Test func explanationMatchingIsGreedyOneToOneAboveTheThreshold() {
+        // a0 = e1, a1 = e2, a2 = (e1 + e2)/√2 (unnormalised: the norm must not matter), a3 has no explanation.
+        // b0 = e1 (cos 1 with a0, 0.707 with a2), b1 = (e1 + e2) (cos 0.707 with a0, a1; 1 with a2),
+        // b2 = e3 (cos 0 with all).
+        let a: [[Float]?] = [Self.v(1, 0, 0), Self.v(0, 1, 0), Self.v(3, 3, 0), nil]
+        let b: [[Float]?] = [Self.v(2, 0, 0), Self.v(1, 1, 0), Self.v(0, 0, 1)]
+        let m = Comparison.matchByExplanation(a, b, minimumSimilarity: 0.5)
+        // Cos 1 pairs first: (0, 0) and (2, 1); then a1's best, b1, is taken, and its cos with b0 (0) or b2 (0)
+        // is below 0.5, so a1 stays unmatched.
+        #expect(m.map(\.a) == [0, 2] && m.map(\.b) == [0, 1])
+        #expect(m.allSatisfy { abs($0.cosine - 1) < 1e-12 })
+        // Lowering the threshold below 0 lets a1 take what is left (b2, cos 0; ties by index).
+        let all = Comparison.matchByExplanation(a, b, minimumSimilarity: -1)
+        #expect(all.map(\.a) == [0, 1, 2] && all.map(\.b) == [0, 2, 1])
+        #expect(abs(all[1].cosine) < 1e-12)
+        // A zero vector has no direction: never matched.
+        #expect(Comparison.matchByExplanation([Self.v(0, 0, 0)], [Self.v(1, 0, 0)], minimumSimilarity: -1).isEmpty)
+    }
+
+    @Test func differentSAEsAreMatchedByExplanationWhenEmbeddingsAreGiven() throws {
+        let (a, b0) = pair()
+        var b = b0
+        b.run.sae = "another SAE"
+        for i in b.features.indices { b.features[i].index += 1000 }
+        // Run B's feature k says what run A's feature (4 − k) says; one run-B feature says something else.
+        let basis: [[Float]] = (0..<5).map { k in (0..<6).map { $0 == k ? 1 : 0 } }
+        var eb: [[Float]?] = (0..<5).map { basis[4 - $0] }
+        eb[2] = (0..<6).map { $0 == 5 ? 1 : 0 }
+        let c = Comparison(a: a, b: b, explanationEmbeddings: .init(a: basis, b: eb))
+        #expect(c.matches.map(\.0) == [0, 1, 3, 4] && c.matches.map(\.1) == [4, 3, 1, 0])
+        #expect(c.matchSimilarities.allSatisfy { $0 != nil && abs($0! - 1) < 1e-12 })
+        #expect(c.matching.contains("by explanation similarity") && c.matching.contains("4 pairs"))
+        // The paired interval now runs over the 4 matched pairs.
+        let rq1 = try #require(c.rows().first { $0.name.hasPrefix("RQ1") })
+        #expect(rq1.method.contains("paired") && rq1.method.contains("4"))
+        let page = c.html()
+        #expect(page.contains("<th>cosine</th>") && page.contains(">\(b.features[4].index)<") && page.contains("1.000"))
+        #expect(page.contains("figures/compare-matched-similarity.svg"))
+        // Embeddings of the wrong count are not used.
+        #expect(Comparison(a: a, b: b, explanationEmbeddings: .init(a: basis, b: [])).matches.isEmpty)
+    }
+
+    @Test func overlaidCurvesAreTheMeansOfEachRun() throws {
+        var (a, b) = pair()
+        // Degraded cells: run A has 1 of the 15 cells (5 features × 3 prompts) at magnitude 2 degraded.
+        for i in a.features.indices { a.features[i].progression.degraded = Array(repeating: Array(repeating: false, count: 6), count: 3) }
+        a.features[1].progression.degraded[2][2] = true
+        let share = Comparison.degradedShareCurve(a)
+        #expect(share[2] == 1.0 / 15 && share[0] == 0)
+        let mean = Comparison.meanSimilarityCurve(a)
+        let expected3 = a.features.map { $0.similarity[3].mean }.reduce(0, +) / 5
+        #expect(abs(mean[3] - expected3) < 1e-12)
+        // Different units: the x axis is the magnitude step, and says both units.
+        b.run.magnitudeUnit = "factor"
+        let c = Comparison(a: a, b: b)
+        let axis = c.curveAxis()
+        #expect(axis.xb == [0, 1, 2, 3, 4, 5] && axis.label.contains("factor") && axis.label.contains(a.run.magnitudeUnit))
+        #expect(c.curveFigures().map(\.name) == ["compare-curves", "compare-matched-similarity"])
+        #expect(Comparison(a: a, b: b).curveFigures()[1].figure.panels.count == 5)
     }
 }
