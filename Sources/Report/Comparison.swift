@@ -217,7 +217,7 @@ public struct Comparison: Sendable {
         let x = a.run, y = b.run
         func list(_ v: [Double]) -> String { v.map(Self.format).joined(separator: ", ") }
         let pairs: [(String, String, String)] = [
-            ("sweep", x.sweepName, y.sweepName), ("model", x.model, y.model), ("SAE", x.sae, y.sae),
+            ("sweep", x.sweepName, y.sweepName), ("model", x.model, y.model), ("SAE", x.sae, y.sae), ("SAE format", x.saeSourceLine ?? "—", y.saeSourceLine ?? "—"),
             ("Neuronpedia id", x.neuronpediaId ?? "—", y.neuronpediaId ?? "—"), ("hook", x.hook, y.hook),
             ("magnitudes", list(x.magnitudes), list(y.magnitudes)), ("magnitude unit", x.magnitudeUnit, y.magnitudeUnit),
             ("method", x.method, y.method), ("positions", x.positions, y.positions),

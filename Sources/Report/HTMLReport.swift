@@ -22,6 +22,7 @@ enum HTMLReport {
             ("semprog version", run.semprogVersion), ("Run date", run.runDate),
         ]
         if let selection = run.featureSelection { metadata.insert(("Feature selection", selection), at: 4) }
+        if let source = run.saeSourceLine { metadata.insert(("SAE format", source), at: 3) }
         let s = d.summary
         let rq3 = s.rq3
         let summary: [(String, String)] = [

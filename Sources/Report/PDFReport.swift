@@ -109,6 +109,7 @@ enum PDFReport {
         c.y += 20
         c.keyValue("Model", clean(run.model))
         c.keyValue("SAE", clean(run.sae))
+        if let source = run.saeSourceLine { c.keyValue("SAE format", clean(source)) }
         c.keyValue("Hook", clean(run.hook))
         c.keyValue("Magnitudes", run.magnitudes.map { format($0) }.joined(separator: ", ") + " (\(clean(run.magnitudeUnit, 60)))")
         c.keyValue("Method", clean(run.method))

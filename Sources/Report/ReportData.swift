@@ -44,23 +44,38 @@ public struct RunMetadata: Codable, Sendable, Equatable {
     /// How the swept features were chosen (e.g. the demo's rule: by output score per density stratum), when
     /// the caller says so; nil in older data.
     public var featureSelection: String?
+    /// The release format the SAE was read as (e.g. "Gemma Scope 1 (params.npz)", "SAELens"), when stored.
+    public var saeFormat: String?
+    /// The SAE release the folder names give (e.g. "gemma-scope-2b-pt-res"), when known.
+    public var saeRelease: String?
 
     public init(sweepName: String, model: String, sae: String, hook: String, magnitudes: [Double],
                 magnitudeUnit: String, method: String, positions: String, seeds: [UInt64], promptCount: Int,
                 semprogVersion: String, runDate: String, neuronpediaId: String? = nil, promptTexts: [String]? = nil,
-                baselines: [String]? = nil, featureSelection: String? = nil) {
+                baselines: [String]? = nil, featureSelection: String? = nil, saeFormat: String? = nil,
+                saeRelease: String? = nil) {
         self.sweepName = sweepName; self.model = model; self.sae = sae; self.hook = hook; self.magnitudes = magnitudes
         self.magnitudeUnit = magnitudeUnit; self.method = method; self.positions = positions; self.seeds = seeds
         self.promptCount = promptCount; self.semprogVersion = semprogVersion; self.runDate = runDate
         self.neuronpediaId = neuronpediaId; self.promptTexts = promptTexts; self.baselines = baselines
-        self.featureSelection = featureSelection
+        self.featureSelection = featureSelection; self.saeFormat = saeFormat; self.saeRelease = saeRelease
+    }
+
+    /// "format — release R" for the report's metadata, nil when neither is known.
+    public var saeSourceLine: String? {
+        switch (saeFormat.flatMap { $0.isEmpty ? nil : $0 }, saeRelease.flatMap { $0.isEmpty ? nil : $0 }) {
+        case let (f?, r?): return "\(f) — release \(r)"
+        case let (f?, nil): return f
+        case let (nil, r?): return "release \(r)"
+        case (nil, nil): return nil
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case sweepName = "sweep_name", model, sae, hook, magnitudes, magnitudeUnit = "magnitude_unit", method, positions
         case seeds, promptCount = "prompt_count", semprogVersion = "semprog_version", runDate = "run_date"
         case neuronpediaId = "neuronpedia_id", promptTexts = "prompt_texts", baselines
-        case featureSelection = "feature_selection"
+        case featureSelection = "feature_selection", saeFormat = "sae_format", saeRelease = "sae_release"
     }
 }
 

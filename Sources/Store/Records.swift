@@ -28,13 +28,20 @@ public struct SAERecord: Codable, Sendable, Equatable {
     public var dSAE: Int
     public var architecture: String
     public var neuronpediaId: String?
+    /// The release format the files were read as (`SAEFormat` raw value: "saelens", "saelens-pre6", "gemma-scope",
+    /// "gemma-scope-2", "sparsify"; empty
+    /// when unknown, as for SAEs registered before the "v3-sae-source" migration or imported sweeps).
+    public var format: String
+    /// The release the folder names give (e.g. "gemma-scope-2b-pt-res"), when known.
+    public var release: String?
     public init(id: Int64? = nil, path: String, sha256: String = "", hook: String = "", dIn: Int = 0, dSAE: Int = 0,
-                architecture: String = "", neuronpediaId: String? = nil) {
+                architecture: String = "", neuronpediaId: String? = nil, format: String = "", release: String? = nil) {
         self.id = id; self.path = path; self.sha256 = sha256; self.hook = hook; self.dIn = dIn; self.dSAE = dSAE
-        self.architecture = architecture; self.neuronpediaId = neuronpediaId
+        self.architecture = architecture; self.neuronpediaId = neuronpediaId; self.format = format; self.release = release
     }
     enum CodingKeys: String, CodingKey {
         case id, path, sha256, hook, dIn = "d_in", dSAE = "d_sae", architecture, neuronpediaId = "neuronpedia_id"
+        case format, release
     }
 }
 

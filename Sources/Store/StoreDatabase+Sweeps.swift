@@ -31,6 +31,8 @@ extension StoreDatabase {
             if existing.dSAE == 0 { existing.dSAE = sae.dSAE }
             if existing.architecture.isEmpty { existing.architecture = sae.architecture }
             if existing.neuronpediaId == nil { existing.neuronpediaId = sae.neuronpediaId }
+            if existing.format.isEmpty { existing.format = sae.format }
+            if existing.release == nil { existing.release = sae.release }
             try existing.update(db)
             return existing.id!
         }
@@ -41,6 +43,9 @@ extension StoreDatabase {
     }
 
     public func registerSAE(_ sae: SAERecord) throws -> Int64 { try write { db in try Self.registerSAE(db, sae) } }
+
+    /// All SAEs of the database, by id.
+    public func saes() throws -> [SAERecord] { try read { db in try SAERecord.order(Column("id")).fetchAll(db) } }
 
     // MARK: Sweeps
 

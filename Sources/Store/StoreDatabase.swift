@@ -377,6 +377,13 @@ public final class StoreDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-sae-source") { db in
+            // The release format and release each SAE was read as, so reports can name them.
+            try db.execute(sql: """
+                ALTER TABLE saes ADD COLUMN format TEXT NOT NULL DEFAULT '';
+                ALTER TABLE saes ADD COLUMN release TEXT;
+                """)
+        }
         return migrator
     }()
 }

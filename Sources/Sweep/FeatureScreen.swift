@@ -110,7 +110,9 @@ extension FeatureScreen {
         let store = try StoreDatabase(path: databasePath)
         let c = session.sae.configuration
         let saeId = try store.registerSAE(SAERecord(path: session.saePath, sha256: session.saeSHA256, hook: c.hookName,
-                                                    dIn: c.dIn, dSAE: c.dSae, architecture: c.architecture.rawValue))
+                                                    dIn: c.dIn, dSAE: c.dSae, architecture: c.architecture.rawValue,
+                                                    format: session.sae.source?.format.rawValue ?? "",
+                                                    release: session.sae.source?.release))
         try store.saveFeatureScores(saeId: saeId, results.map {
             FeatureScoreRecord(featureIndex: $0.feature, outputScore: $0.output.score, inputScore: $0.inputScore,
                                logitLensTokens: $0.logitLensTokens, settings: recorded)

@@ -143,7 +143,8 @@ public final class SweepRunner {
         let saeId = try store.registerSAE(SAERecord(path: configuration.saePath, sha256: configuration.saeSHA256,
                                                     hook: configuration.hookName, dIn: sae.configuration.dIn,
                                                     dSAE: sae.configuration.dSae,
-                                                    architecture: sae.configuration.architecture.rawValue))
+                                                    architecture: sae.configuration.architecture.rawValue,
+                                                    format: sae.source?.format.rawValue ?? "", release: sae.source?.release))
         let sweep = try store.createOrValidateSweep(name: name, settings: configuration.storeSettings,
                                                     modelId: modelId, saeId: saeId)
         let sweepId = sweep.id!

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Sweep
 
 extension Semprog {
     /// `semprog neuronpedia import|fetch`: Neuronpedia explanations, density and max activation for an SAE.
@@ -44,14 +45,16 @@ extension Semprog.Neuronpedia {
             discussion: """
                 Files: feature JSON as returned by /api/feature/{modelId}/{layer}/{index} (.json), or JSONL bulk \
                 exports, gzipped (.jsonl.gz) or not. All files are imported in one transaction; any error leaves \
-                the database unchanged. The SAE's cfg.json gives d_sae (indices must be below it) and \
-                neuronpedia_id (modelId/layer of every record must match it unless --force).
+                the database unchanged. The SAE folder may be of any format semprog reads (SAELens, Gemma Scope 1 \
+                and 2, sparsify): it gives d_sae (indices must be below it); a SAELens cfg.json also gives \
+                neuronpedia_id (modelId/layer of every record must match it unless --force); without one, all \
+                records must agree and their modelId/layer is stored as the SAE's id.
                 """)
 
         @Option(name: .long, help: "The semprog database (created when missing).")
         var db: String
 
-        @Option(name: .long, help: "The SAE folder (holding cfg.json) or its cfg.json.")
+        @Option(name: .long, help: "The SAE folder (SAELens, Gemma Scope 1/2, sparsify) or a SAELens cfg.json.")
         var sae: String
 
         @OptionGroup var options: NeuronpediaStoreOptions
@@ -65,7 +68,7 @@ extension Semprog.Neuronpedia {
         }
 
         func run() async throws {
-            let descriptor = try SAEDescriptor.read(saePath: sae)
+            let descriptor = try SAEDescriptor.read(anySAEFolder: sae)
             let store = try StoreDatabase(path: db)
             let summary = try store.importNeuronpedia(files: files, sae: descriptor, force: options.force,
                                                       preference: try options.preference)
@@ -100,7 +103,7 @@ extension Semprog.Neuronpedia {
         @Option(name: .customLong("base-url"), help: "API base URL.")
         var baseURL: String = NeuronpediaFetcher.defaultBaseURL.absoluteString
 
-        @Option(name: .long, help: "Import the fetched features against this SAE (folder or cfg.json).")
+        @Option(name: .long, help: "Import the fetched features against this SAE (any format's folder, or a cfg.json).")
         var sae: String?
 
         @Option(name: .long, help: "Also write each feature's JSON into this folder.")
@@ -136,7 +139,7 @@ extension Semprog.Neuronpedia {
 
         func run() async throws {
             let indices = try NeuronpediaFetcher.parseIndices(features)
-            let descriptor = try sae.map { try SAEDescriptor.read(saePath: $0) }
+            let descriptor = try sae.map { try SAEDescriptor.read(anySAEFolder: $0) }
             if let descriptor, let bad = indices.first(where: { $0 >= descriptor.dSAE }) {
                 throw CLIError.invalidArgument("--features: index \(bad) is beyond the SAE's size (d_sae = \(descriptor.dSAE))")
             }

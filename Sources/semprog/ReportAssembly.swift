@@ -1,5 +1,6 @@
 import Foundation
 import Report
+import SparseAutoencoder
 import Store
 
 /// Fills `ReportData` from the database only: the analysis tables written by `semprog analyze` (no statistic is
@@ -72,7 +73,9 @@ enum ReportAssembly {
                 let texts = promptIds.map { byPrompt[$0] }
                 return texts.contains(nil) ? nil : texts.map { $0! }
             }(),
-            featureSelection: featureSelection)
+            featureSelection: featureSelection,
+            saeFormat: (contents.sae?.format).flatMap { $0.isEmpty ? nil : (SAEFormat(rawValue: $0)?.title ?? $0) },
+            saeRelease: contents.sae?.release)
 
         // Per-generation rows by feature.
         var generationsByFeature: [Int: [GenerationRecord]] = [:]

@@ -83,6 +83,17 @@ func hostileData() -> ReportData {
         #expect(throws: ReportError.self) { try g.validate() }
     }
 
+    @Test func saeSourceLineNamesFormatAndRelease() {
+        var run = ReportData.synthetic(featureCount: 1).run
+        #expect(run.saeSourceLine == nil)
+        run.saeFormat = "SAELens (v6 cfg.json)"
+        #expect(run.saeSourceLine == "SAELens (v6 cfg.json)")
+        run.saeRelease = "gemma-2b-it-res-jb"
+        #expect(run.saeSourceLine == "SAELens (v6 cfg.json) — release gemma-2b-it-res-jb")
+        run.saeFormat = ""
+        #expect(run.saeSourceLine == "release gemma-2b-it-res-jb")
+    }
+
     @Test func missingFieldInJSONIsNamed() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -160,6 +171,8 @@ func hostileData() -> ReportData {
         var data = ReportData.synthetic(featureCount: 3, promptCount: 6, magnitudeCount: 10)
         for i in data.features.indices { data.features[i].outputScore = [0.0123, 0.456, 0.789][i] }
         data.run.featureSelection = "by output score, one per density stratum"
+        data.run.saeFormat = "Gemma Scope 1 (params.npz)"
+        data.run.saeRelease = "gemma-scope-2b-pt-res"
         #expect(StudyFigures.studyWide(data).count == 4)
         let out = dir.appendingPathComponent("report")
         let summary = try ReportWriter(templateDirectory: templates, threads: 2).write(data, to: out)
@@ -172,6 +185,9 @@ func hostileData() -> ReportData {
         let text = try poppler("pdftotext", [out.appendingPathComponent("report.pdf").path, "-"])
         #expect(text.contains("output score 0.789"))
         #expect(text.contains("Feature selection"))
+        // The SAE's release format and release, on the title page and in the HTML metadata.
+        #expect(text.contains("Gemma Scope 1 (params.npz) — release gemma-scope-2b-pt-res"))
+        #expect(html.contains("SAE format") && html.contains("gemma-scope-2b-pt-res"))
         // The features' own figures still sit on their pages (the study-wide count shifted them by one).
         #expect(html.contains("feature-\(data.features[2].index)-degradation") || html.contains("Feature \(data.features[2].index)"))
         // Unscreened data: no figure (g).

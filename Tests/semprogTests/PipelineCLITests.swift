@@ -186,6 +186,9 @@ import TestSupport
         #expect(figures.contains { $0.hasSuffix(".png") } && figures.contains { $0.hasSuffix(".svg") })
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         #expect(html.contains("references to dogs and puppies"))
+        // An imported sweep does not say how its SAE was read: the report claims no format (a semprog sweep
+        // stores it with the SAE: SAECLITests.hookOverrideAndGemmaScopeFolders; shown: ReportWriterTests).
+        #expect(!html.contains("SAE format"))
         let summaryCSV = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8)
         #expect(summaryCSV.split(separator: "\n").count == 7)
 

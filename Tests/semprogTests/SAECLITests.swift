@@ -101,6 +101,26 @@ import Testing
         let store = try StoreDatabase(path: db, access: .readOnly)
         let settings = try store.resolveSweep(nil).settings()
         #expect(settings.extra["hook"] == "blocks.4.hook_resid_post", "the sweep records the hook it steered: \(settings.extra)")
+        // The SAE is stored with the format and release it was read as (the report names them).
+        let record = try #require(try store.saes().first { $0.path.hasSuffix("average_l0_20") })
+        #expect(record.format == "gemma-scope" && record.release == "gemma-scope-2b-pt-res" && record.dSAE == 96, "\(record)")
+
+        // Neuronpedia explanations import against a Gemma Scope folder (no cfg.json): d_sae (96) from params.npz.
+        let np = dir.appendingPathComponent("np.jsonl").path
+        try #"{"modelId":"gemma-2-2b","layer":"6-gemmascope-res-16k","index":"5","description":"weather words","typeName":"t","explanationModelName":"m"}"#
+            .appending("\n").write(toFile: np, atomically: true, encoding: .utf8)
+        let imported = try CLIRunner.run(["neuronpedia", "import", "--db", db, "--sae", gemmaScope, np])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let beyond = dir.appendingPathComponent("beyond.jsonl").path
+        try #"{"modelId":"gemma-2-2b","layer":"6-gemmascope-res-16k","index":"96","description":"x","typeName":"t","explanationModelName":"m"}"#
+            .appending("\n").write(toFile: beyond, atomically: true, encoding: .utf8)
+        let refusedIndex = try CLIRunner.run(["neuronpedia", "import", "--db", db, "--sae", gemmaScope, beyond])
+        #expect(refusedIndex.status != 0 && refusedIndex.stderr.contains("d_sae = 96") && refusedIndex.stderr.contains("beyond.jsonl"),
+                "\(refusedIndex.stderr)")
+        let after = try StoreDatabase(path: db, access: .readOnly)
+        let stored = try #require(try after.saes().first { $0.path.hasSuffix("average_l0_20") })
+        #expect(stored.neuronpediaId == "gemma-2-2b/6-gemmascope-res-16k" && stored.format == "gemma-scope", "\(stored)")
+        #expect(try after.preferredExplanations(saeId: stored.id!).mapValues(\.text) == [5: "weather words"])
     }
 
     @Test func activationsBadInput() throws {
