@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanguageModel
 import Store
+import Study
 
 extension Semprog {
     /// `semprog analyze`: degradation, onsets, stages (RQ1), similarity to the explanation, consistency (RQ2) and

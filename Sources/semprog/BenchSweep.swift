@@ -3,6 +3,7 @@ import Foundation
 import LanguageModel
 import SparseAutoencoder
 import Store
+import Study
 import Sweep
 import Tensor
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Study
 
 extension Semprog {
     /// `semprog neuronpedia import|fetch`: Neuronpedia explanations, density and max activation for an SAE.

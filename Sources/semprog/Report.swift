@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Store
+import Study
 
 extension Semprog {
     /// `semprog report`: writes report.html, report.pdf, figures/ and summary.csv for an analysed sweep.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Study
 import Sweep
 
 extension Semprog {

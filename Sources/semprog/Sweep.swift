@@ -4,6 +4,7 @@ import LanguageModel
 import ModelFormats
 import SparseAutoencoder
 import Store
+import Study
 import Sweep
 
 /// Options that identify the model and SAE of a run.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanguageModel
 import SparseAutoencoder
+import Study
 import Tensor
 
 extension Semprog {
