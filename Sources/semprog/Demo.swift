@@ -26,8 +26,8 @@ extension Semprog {
         var quick = false
         @Option(help: "Database (default: OUT.sqlite beside the report folder).")
         var db: String?
-        @Flag(help: "No progress lines.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func run() async throws {
             let plan = DemoPlan(quick: quick)

@@ -23,8 +23,8 @@ extension Semprog {
                 described under the same key are skipped; the same pair described in another sweep is reused.
                 """)
 
-        @Option(name: .long, help: "The semprog database.")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "Sweep name (default: the only sweep in the database).")
         var sweep: String?
@@ -47,17 +47,17 @@ extension Semprog {
         @Option(name: .long, help: "Seconds before an llm request times out.")
         var timeout: Double = 60
 
-        @Option(name: .long, help: "GGUF model for the local describer (default: models/SmolLM2-135M-Instruct.Q4_1.gguf).")
-        var model: String?
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String? { modelOptions.model }
 
         @Option(name: .customLong("max-tokens"), help: "Longest local description, in tokens.")
         var maxTokens: Int = 32
 
-        @Option(name: .long, help: "Threads for the local model (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int? { threadOptions.threads }
 
-        @Flag(name: .long, help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             guard ["contrastive", "llm", "local"].contains(describer) else {

@@ -11,13 +11,12 @@ extension Semprog {
             commandName: "explain",
             abstract: "Feature statistics over a corpus and built-in explanations of an SAE's features (JSON lines).")
 
-        @Option(help: "Model: a .gguf file or a model directory.")
-        var model: String = DefaultPaths.languageModel
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String { modelOptions.modelPath }
 
-        @Option(help: "SAE directory in SAELens format.")
-        var sae: String
-        @Option(help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
-        var hook: String?
+        @OptionGroup var saeOptions: SAEOptions
+        var sae: String { saeOptions.sae }
+        var hook: String? { saeOptions.hook }
 
         @Option(parsing: .upToNextOption, help: "Text files to scan. Default: models/corpus/fortunes.txt.")
         var corpus: [String] = []
@@ -46,11 +45,11 @@ extension Semprog {
         @Option(name: [.customLong("db"), .customLong("database")], help: "SQLite database: also store the statistics (features table) and explanations (source 'semprog') against the SAE.")
         var database: String?
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
-        @Flag(help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             guard tokens >= 1 else { throw ValidationError("--tokens must be positive") }

@@ -49,8 +49,8 @@ extension Semprog.Neuronpedia {
                 neuronpedia_id (modelId/layer of every record must match it unless --force).
                 """)
 
-        @Option(name: .long, help: "The semprog database (created when missing).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "The SAE folder (holding cfg.json) or its cfg.json.")
         var sae: String
@@ -86,8 +86,8 @@ extension Semprog.Neuronpedia {
                 OUT/INDEX.json.
                 """)
 
-        @Option(name: .long, help: "The semprog database (created when missing).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .customLong("model-id"), help: "Neuronpedia model id, e.g. gpt2-small.")
         var modelId: String
