@@ -165,7 +165,7 @@ public struct AnalysisPipeline {
 
         // Records.
         let sweepId = sweep.id!
-        var records = Store.SweepAnalysis()
+        var records = StoredSweepAnalysis()
         for (g, analysis) in zip(contents.generations, result.generations) {
             let m = analysis.metrics
             records.metrics.append(GenerationMetricsRecord(
@@ -207,7 +207,9 @@ public struct AnalysisPipeline {
         for f in result.features {
             let index = Int(f.featureID)!
             let similarity = useDescriptions ? (f.similarityDescription ?? f.similarityOutput) : f.similarityOutput
-            let density = contents.features[index]?.fractionNonzero.flatMap { $0 > 0 && $0 <= 1 ? log10($0) : nil }
+            // The density RQ3 used (nil for a feature it left out, e.g. one without max activation), so the report's
+            // scatter shows exactly the features of ρ.
+            let density = f.log10Density
             records.featureSummaries.append(FeatureSummaryRecord(
                 sweepId: sweepId, featureIndex: index, stageCount: f.stageCount,
                 robustness: f.robustnessInMaxActivations, log10Density: density,
@@ -238,10 +240,8 @@ public struct AnalysisPipeline {
             similarityBasis: useDescriptions && h.meanSimilarityDescription != nil ? "description" : "output",
             meanSimilarityDescription: h.meanSimilarityDescription, meanSimilarityOutput: h.meanSimilarityOutput,
             meanConsistency: h.meanConsistency, meanStageAgreement: h.meanStageAgreement,
-            sparsityVsRobustness: .init(n: c.n, rho: c.rho, pValue: c.pValue, pPermutation: c.pPermutation,
-                                        permutationIsExact: c.permutationIsExact, ciLow: c.ciLow, ciHigh: c.ciHigh,
-                                        confidenceLevel: c.confidenceLevel, kendallTau: c.kendallTau,
-                                        kendallPValue: c.kendallPValue, undefinedReason: c.undefinedReason),
+            sparsityVsRobustness: c,
+            rq3Features: result.features.filter { $0.log10Density != nil }.map { Int($0.featureID)! }.sorted(),
             robustnessUnits: robustnessUnits, describer: describer, embeddingModel: cache.modelKey,
             embeddingsCached: cache.cachedCount, embeddingsComputed: cache.computedCount,
             perplexity: options.perplexity != nil, skippedFeatures: skipped, notes: notes)

@@ -1,34 +1,9 @@
+import Analysis
 import Foundation
 
 /// The headline of an analysis, printed by `semprog analyze` (table or `--json`) and stored as JSON in
 /// `sweep_statistics` (name `summary_json`) so the report and later runs can show it without recomputing.
 public struct AnalysisRunSummary: Codable, Equatable {
-    public struct Correlation: Codable, Equatable {
-        public var n: Int
-        public var rho: Double?
-        public var pValue: Double?
-        public var pPermutation: Double?
-        public var permutationIsExact: Bool?
-        public var ciLow: Double?
-        public var ciHigh: Double?
-        public var confidenceLevel: Double
-        public var kendallTau: Double?
-        public var kendallPValue: Double?
-        public var undefinedReason: String?
-        public enum CodingKeys: String, CodingKey {
-            case n, rho, pValue = "p_value", pPermutation = "p_permutation", permutationIsExact = "permutation_is_exact"
-            case ciLow = "ci_low", ciHigh = "ci_high", confidenceLevel = "confidence_level"
-            case kendallTau = "kendall_tau", kendallPValue = "kendall_p_value", undefinedReason = "undefined_reason"
-        }
-        public func encode(to encoder: any Encoder) throws {  // nulls kept, so every field is always present
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(n, forKey: .n); try c.encode(rho, forKey: .rho); try c.encode(pValue, forKey: .pValue)
-            try c.encode(pPermutation, forKey: .pPermutation); try c.encode(permutationIsExact, forKey: .permutationIsExact)
-            try c.encode(ciLow, forKey: .ciLow); try c.encode(ciHigh, forKey: .ciHigh)
-            try c.encode(confidenceLevel, forKey: .confidenceLevel); try c.encode(kendallTau, forKey: .kendallTau)
-            try c.encode(kendallPValue, forKey: .kendallPValue); try c.encode(undefinedReason, forKey: .undefinedReason)
-        }
-    }
     public struct Skipped: Codable, Equatable {
         public var feature: Int
         public var reason: String
@@ -59,8 +34,12 @@ public struct AnalysisRunSummary: Codable, Equatable {
     /// RQ2.
     public var meanConsistency: Double?
     public var meanStageAgreement: Double?
-    /// RQ3.
-    public var sparsityVsRobustness: Correlation
+    /// RQ3: Spearman ρ of log10 density vs robustness over the features in `rq3Features` (the analysis's own type,
+    /// stored and reported as is).
+    public var sparsityVsRobustness: RankCorrelationSummary
+    /// The features RQ3 correlated (those with a density and, when the sweep needs one, a max activation); nil in
+    /// summaries written before it was recorded.
+    public var rq3Features: [Int]?
     /// Unit of robustness: "max_activation" or the sweep's magnitude units when no max activation is known.
     public var robustnessUnits: String
     public var describer: String?
@@ -79,6 +58,7 @@ public struct AnalysisRunSummary: Codable, Equatable {
         case similarityBasis = "similarity_basis", meanSimilarityDescription = "mean_similarity_description"
         case meanSimilarityOutput = "mean_similarity_output", meanConsistency = "mean_consistency"
         case meanStageAgreement = "mean_stage_agreement", sparsityVsRobustness = "sparsity_vs_robustness"
+        case rq3Features = "rq3_features"
         case robustnessUnits = "robustness_units", describer, embeddingModel = "embedding_model"
         case embeddingsCached = "embeddings_cached", embeddingsComputed = "embeddings_computed", perplexity
         case skippedFeatures = "skipped_features", notes
@@ -97,6 +77,7 @@ public struct AnalysisRunSummary: Codable, Equatable {
         try c.encode(meanSimilarityOutput, forKey: .meanSimilarityOutput)
         try c.encode(meanConsistency, forKey: .meanConsistency); try c.encode(meanStageAgreement, forKey: .meanStageAgreement)
         try c.encode(sparsityVsRobustness, forKey: .sparsityVsRobustness)
+        try c.encode(rq3Features, forKey: .rq3Features)
         try c.encode(robustnessUnits, forKey: .robustnessUnits); try c.encode(describer, forKey: .describer)
         try c.encode(embeddingModel, forKey: .embeddingModel); try c.encode(embeddingsCached, forKey: .embeddingsCached)
         try c.encode(embeddingsComputed, forKey: .embeddingsComputed); try c.encode(perplexity, forKey: .perplexity)

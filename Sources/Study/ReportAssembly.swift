@@ -88,7 +88,7 @@ public enum ReportAssembly {
         for fs in stored.featureSummaries {
             let index = fs.featureIndex
             guard let density = fs.log10Density, density.isFinite else {
-                omitted.append((index, "no sparsity (fraction_nonzero)")); continue
+                omitted.append((index, "left out of RQ3 (no fraction_nonzero in (0, 1], or no max activation)")); continue
             }
             guard let robustness = fs.robustness, robustness.isFinite else {
                 omitted.append((index, "no robustness")); continue
@@ -174,16 +174,30 @@ public enum ReportAssembly {
             return IntervalPoint(magnitude: m, mean: mean, ciLow: low, ciHigh: high)
         }
 
-        // RQ3 from the stored statistics.
+        // RQ3 from the stored analysis summary (the analysis's `RankCorrelationSummary`), else the statistics rows
+        // of older databases. The scatter shows exactly the features ρ used.
+        let rq3Set = summary?.rq3Features.map(Set.init)
         let points = stored.featureSummaries.compactMap { fs -> SparsityRobustnessPoint? in
-            guard let d = fs.log10Density, let r = fs.robustness, d.isFinite, r.isFinite else { return nil }
+            guard let d = fs.log10Density, let r = fs.robustness, d.isFinite, r.isFinite,
+                  rq3Set?.contains(fs.featureIndex) ?? true else { return nil }
             return SparsityRobustnessPoint(featureIndex: fs.featureIndex, log10Density: d, robustness: r)
         }
-        let rq3 = SparsityRobustnessSummary(
-            spearmanRho: statistic("rq3_rho") ?? .nan, pValue: statistic("rq3_p_value") ?? .nan,
-            permutationPValue: statistic("rq3_p_permutation") ?? .nan, ciLow: statistic("rq3_ci_low") ?? .nan,
-            ciHigh: statistic("rq3_ci_high") ?? .nan, n: Int(statistic("rq3_n") ?? Double(points.count)),
-            kendallTau: statistic("rq3_kendall_tau") ?? .nan, points: points)
+        let rq3: SparsityRobustnessSummary
+        if let c = summary?.sparsityVsRobustness {
+            rq3 = SparsityRobustnessSummary(
+                spearmanRho: c.rho ?? .nan, pValue: c.pValue ?? .nan, permutationPValue: c.pPermutation ?? .nan,
+                ciLow: c.ciLow ?? .nan, ciHigh: c.ciHigh ?? .nan, n: c.n, kendallTau: c.kendallTau ?? .nan, points: points,
+                robustnessUnit: Self.robustnessUnit(summary?.robustnessUnits))
+        } else {
+            rq3 = SparsityRobustnessSummary(
+                spearmanRho: statistic("rq3_rho") ?? .nan, pValue: statistic("rq3_p_value") ?? .nan,
+                permutationPValue: statistic("rq3_p_permutation") ?? .nan, ciLow: statistic("rq3_ci_low") ?? .nan,
+                ciHigh: statistic("rq3_ci_high") ?? .nan, n: Int(statistic("rq3_n") ?? Double(points.count)),
+                kendallTau: statistic("rq3_kendall_tau") ?? .nan, points: points)
+        }
+        if points.count != rq3.n {
+            warnings.append("RQ3: the scatter has \(points.count) point(s) but ρ was computed over \(rq3.n) feature(s)")
+        }
 
         var similarityMean = statistic("mean_explanation_similarity")
         if similarityMean == nil {
@@ -208,6 +222,12 @@ public enum ReportAssembly {
         let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
         let half = SpecialFunctions.studentTCriticalValue(alpha: 0.05, degreesOfFreedom: Double(values.count - 1)) * (variance / n).squareRoot()
         return (mean, mean - half, mean + half)
+    }
+
+    /// The unit of robustness as an axis label says it: "× max activation", or the sweep's own units.
+    static func robustnessUnit(_ stored: String?) -> String {
+        guard let stored, stored != "max_activation" else { return "× max activation" }
+        return stored
     }
 
     public static func format(_ v: Double) -> String { v.isFinite ? String(format: "%g", v) : "—" }
