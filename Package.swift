@@ -48,9 +48,13 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "Plotting", dependencies: ["CCairo", "CZlib"]),
         .target(name: "Report", dependencies: ["Plotting", "Randomness", .product(name: "Mustache", package: "swift-mustache")]),
+        // The study layer: analysis pipeline, embedding cache, describe runs, report assembly, demo plan.
+        .target(name: "Study", dependencies: [
+            "Analysis", "LanguageModel", "ModelFormats", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor", "TextEmbedding",
+        ], swiftSettings: optimise),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness",
+            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Randomness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "Store", "Report", "TestSupport"]),
         .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

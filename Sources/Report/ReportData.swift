@@ -155,16 +155,21 @@ public struct SparsityRobustnessSummary: Codable, Sendable, Equatable {
     public var kendallTau: Double
     /// The scatter: one point per analysed feature (may include features without a page).
     public var points: [SparsityRobustnessPoint]
+    /// Unit of robustness (the last fluent magnitude before the onset): "× max activation" unless the sweep's
+    /// features had none; nil (older report data) reads as "× max activation".
+    public var robustnessUnit: String?
 
     public init(spearmanRho: Double, pValue: Double, permutationPValue: Double, ciLow: Double, ciHigh: Double, n: Int,
-                kendallTau: Double, points: [SparsityRobustnessPoint]) {
+                kendallTau: Double, points: [SparsityRobustnessPoint], robustnessUnit: String? = nil) {
         self.spearmanRho = spearmanRho; self.pValue = pValue; self.permutationPValue = permutationPValue
         self.ciLow = ciLow; self.ciHigh = ciHigh; self.n = n; self.kendallTau = kendallTau; self.points = points
+        self.robustnessUnit = robustnessUnit
     }
 
     enum CodingKeys: String, CodingKey {
         case spearmanRho = "spearman_rho", pValue = "p_value", permutationPValue = "permutation_p_value"
         case ciLow = "ci_low", ciHigh = "ci_high", n, kendallTau = "kendall_tau", points
+        case robustnessUnit = "robustness_unit"
     }
 }
 

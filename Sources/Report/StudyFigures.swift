@@ -74,7 +74,7 @@ public enum StudyFigures {
     /// (f) Degradation metrics vs magnitude, one small multiple per metric.
     public static func degradation(_ f: FeatureReport, run: RunMetadata) -> StudyFigure {
         let panels = f.degradation.enumerated().map { i, m in
-            Panel(title: short(m.name, 40), x: Axis(label: "magnitude"), y: Axis(),
+            Panel(title: short(m.name, 40), x: Axis(label: magnitudeLabel(run)), y: Axis(),
                   layers: [.line(LineSeries(x: run.magnitudes, y: m.values.map { $0 ?? .nan }, color: Palette.color(i + 1),
                                             width: 1.3))])
         }
@@ -128,7 +128,7 @@ public enum StudyFigures {
     public static func sparsityRobustness(_ d: ReportData) -> StudyFigure {
         let r = d.summary.rq3
         let title = "RQ3: ρ = \(format(r.spearmanRho)) [\(format(r.ciLow)), \(format(r.ciHigh))], p = \(format(r.pValue)), n = \(r.n)"
-        let panel = Panel(x: Axis(label: "log10 activation density"), y: Axis(label: "robustness (onset magnitude)"),
+        let panel = Panel(x: Axis(label: "log10 activation density"), y: Axis(label: "robustness (last fluent magnitude, \(r.robustnessUnit ?? "× max activation"))"),
                           layers: [.scatter(ScatterSeries(x: r.points.map(\.log10Density), y: r.points.map(\.robustness),
                                                           trendLine: true))],
                           annotation: "Kendall τ = \(format(r.kendallTau)), permutation p = \(format(r.permutationPValue))")
@@ -143,7 +143,7 @@ public enum StudyFigures {
         let scored = d.features.filter { $0.outputScore?.isFinite ?? false }
         guard !scored.isEmpty else { return nil }
         let x = scored.map { $0.outputScore! }
-        let robustness = Panel(x: Axis(label: "output score"), y: Axis(label: "robustness (× max activation)"),
+        let robustness = Panel(x: Axis(label: "output score"), y: Axis(label: "robustness (last fluent magnitude, \(d.summary.rq3.robustnessUnit ?? "× max activation"))"),
                                layers: [.scatter(ScatterSeries(x: x, y: scored.map(\.robustness), trendLine: scored.count > 2))])
         let stages = Panel(x: Axis(label: "output score"), y: Axis(label: "stages"),
                            layers: [.scatter(ScatterSeries(x: x, y: scored.map { Double($0.stageCount) }, trendLine: scored.count > 2))])

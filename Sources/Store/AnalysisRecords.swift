@@ -174,8 +174,8 @@ extension ConsistencyRecord: FetchableRecord, PersistableRecord { public static 
 extension PenaltySensitivityRecord: FetchableRecord, PersistableRecord { public static let databaseTableName = "penalty_sensitivity" }
 extension SweepStatisticRecord: FetchableRecord, PersistableRecord { public static let databaseTableName = "sweep_statistics" }
 
-/// All analysis rows of one sweep, to be written together by `StoreDatabase.replaceAnalysis`.
-public struct SweepAnalysis: Sendable {
+/// All analysis rows of one sweep as the database stores them (not `Analysis.SweepAnalysis`, the in-memory result), to be written together by `StoreDatabase.replaceAnalysis`.
+public struct StoredSweepAnalysis: Sendable {
     public var metrics: [GenerationMetricsRecord] = []
     public var onsets: [OnsetRecord] = []
     public var stages: [StageRecord] = []
@@ -191,7 +191,7 @@ extension StoreDatabase {
     /// Replaces every analysis row of the sweep (metrics, similarities of its generations, onsets, stages,
     /// summaries, consistency, penalty sensitivity, statistics) in ONE transaction. `text_embeddings` is a
     /// cache shared by sweeps and is left alone.
-    public func replaceAnalysis(sweepId: Int64, _ analysis: SweepAnalysis) throws {
+    public func replaceAnalysis(sweepId: Int64, _ analysis: StoredSweepAnalysis) throws {
         try write { db in
             try Self.deleteAnalysis(db, sweepId: sweepId)
             for r in analysis.metrics { try r.insert(db) }

@@ -11,13 +11,12 @@ extension Semprog {
             commandName: "activations",
             abstract: "Top SAE feature activations of each token of a text and of the whole text.")
 
-        @Option(help: "Model: a .gguf file or a model directory.")
-        var model: String = DefaultPaths.languageModel
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String { modelOptions.modelPath }
 
-        @Option(help: "SAE directory in SAELens format (cfg.json + sae_weights.safetensors).")
-        var sae: String
-        @Option(help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
-        var hook: String?
+        @OptionGroup var saeOptions: SAEOptions
+        var sae: String { saeOptions.sae }
+        var hook: String? { saeOptions.hook }
 
         @Option(help: "The text, tokenized as `generate --prompt` does (no BOS added).")
         var text: String
@@ -28,8 +27,8 @@ extension Semprog {
         @Flag(help: "Include position 0 in the whole-text ranking (its residual norm is ~100× the others).")
         var includeFirstToken = false
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         @Flag(help: "Print {\"tokens\": [{token, id, features: [{index, activation}]}], \"top\": [{index, max_activation}]}.")
         var json = false

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanguageModel
 import Store
+import Study
 
 extension Semprog {
     /// `semprog analyze`: degradation, onsets, stages (RQ1), similarity to the explanation, consistency (RQ2) and
@@ -21,8 +22,8 @@ extension Semprog {
                 without fraction_nonzero are left out of RQ3 and listed; RQ3 needs at least 3 features.
                 """)
 
-        @Option(name: .long, help: "The semprog database.")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "Sweep name (default: the only sweep in the database).")
         var sweep: String?
@@ -39,14 +40,14 @@ extension Semprog {
         @Option(name: .long, help: "Use the descriptions of this describer (import, contrastive, llm, local).")
         var describer: String?
 
-        @Option(name: .long, help: "Threads for the analysis and the embedding model (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int? { threadOptions.threads }
 
         @Flag(name: .long, help: "Print the summary as JSON.")
         var json = false
 
-        @Flag(name: .long, help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             if let penalty, !(penalty >= 0 && penalty.isFinite) { throw ValidationError("--penalty must be a finite number ≥ 0") }

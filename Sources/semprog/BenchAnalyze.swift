@@ -22,7 +22,8 @@ extension Semprog {
         @Option(help: "Prompts per feature.") var prompts = 8
         @Option(help: "Magnitudes per (feature, prompt).") var magnitudes = 16
         @Option(help: "Dimension of the planted embeddings (--synthetic-embeddings only; MiniLM's is 384).") var dimension = 384
-        @Option(help: "Worker threads for the analysis.") var threads = 2
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
         @Option(help: "Seed of the synthetic sweep.") var seed: UInt64 = 7
         @Option(name: .customLong("embedding-model"), help: "all-MiniLM-L6-v2 directory (default: models/all-MiniLM-L6-v2).")
         var embeddingModel: String?

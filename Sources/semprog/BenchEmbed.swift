@@ -33,8 +33,8 @@ extension Semprog {
         var batchSize: Int = 32
 
         /// OpenBLAS threads.
-        @Option(name: .long, help: "OpenBLAS threads.")
-        var threads: Int = 2
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         /// Repetitions; the best is reported.
         @Option(name: .long, help: "Timed repetitions (the fastest is reported).")

@@ -12,8 +12,8 @@ extension Semprog {
             commandName: "gemm",
             abstract: "Benchmark the packed GEMM kernel against OpenBLAS on SmolLM2's matrix shapes.")
 
-        @Option(help: "Threads for both kernels.")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         @Option(help: "Comma-separated row counts (activations per call).")
         var rows: String = "1,8,64,512"

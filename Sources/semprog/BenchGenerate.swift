@@ -13,11 +13,11 @@ extension Semprog {
             commandName: "generate",
             abstract: "Benchmark the language model: pp64, pp512, tg128 and batched generation tokens/s.")
 
-        @Option(help: "Model (.gguf file or safetensors directory).")
-        var model: String = DefaultPaths.languageModel
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String { modelOptions.modelPath }
 
-        @Option(help: "OpenBLAS threads.")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         @Option(help: "Runs per measurement (the median is printed).")
         var repetitions: Int = 3

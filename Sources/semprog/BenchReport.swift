@@ -18,8 +18,8 @@ extension Semprog {
         @Option(name: .long, help: "Magnitudes per sweep.")
         var magnitudes: Int = 16
 
-        @Option(name: .long, help: "Threads for figure rendering (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int? { threadOptions.threads }
 
         @Option(name: .long, help: "Output folder (default: a temporary folder, removed afterwards).")
         var out: String?

@@ -26,8 +26,8 @@ extension Semprog {
         @Option(help: "Training tokens for the training measurement.")
         var trainingTokens: Int = 32_768
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         func validate() throws {
             guard dIn > 0, latents > 0, k > 0, k <= latents, rows > 0, trainingTokens > 0, threads >= 1 else {

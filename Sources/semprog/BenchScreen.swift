@@ -15,8 +15,8 @@ extension Semprog {
         var features: Int = 512
         @Option(name: .customLong("batch-size"), help: "Features per forward pass.")
         var batchSize: Int = FeatureScreenSettings().batchSize
-        @Option(help: "Threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         func validate() throws {
             guard features >= 1, batchSize >= 1, threads >= 1 else {

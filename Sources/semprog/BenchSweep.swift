@@ -3,6 +3,7 @@ import Foundation
 import LanguageModel
 import SparseAutoencoder
 import Store
+import Study
 import Sweep
 import Tensor
 
@@ -13,8 +14,8 @@ extension Semprog {
         static let configuration = CommandConfiguration(
             commandName: "sweep", abstract: "Benchmark: a sweep of 8 features × 4 prompts × 16 magnitudes × 32 tokens.")
 
-        @Option(help: "Language model (.gguf). Default: models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        var model: String?
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String? { modelOptions.model }
         @Option(help: "SAE directory (default: the demo SAE, models/demo-sae).")
         var sae: String?
         @Option(name: .customLong("batch-size"), help: "Sequences decoded together.")

@@ -3,6 +3,7 @@ import Foundation
 import ModelFormats
 import SparseAutoencoder
 import Store
+import Study
 import Sweep
 
 extension Semprog {
@@ -25,8 +26,8 @@ extension Semprog {
         var quick = false
         @Option(help: "Database (default: OUT.sqlite beside the report folder).")
         var db: String?
-        @Flag(help: "No progress lines.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func run() async throws {
             let plan = DemoPlan(quick: quick)
@@ -60,7 +61,7 @@ extension Semprog {
                 if let statistics = cache.load() {
                     Terminal.error("demo: feature statistics and explanations from the cache \(cache.statisticsPath)")
                     let sae = try SparseAutoencoder.load(directory: saeDir)
-                    try Explain.store(statistics, saePath: saeDir, configuration: sae.configuration, database: database)
+                    try FeatureExplanationRun.store(statistics, saePath: saeDir, configuration: sae.configuration, database: database)
                 } else {
                     Terminal.error("demo: feature statistics and explanations over \(DefaultPaths.corpus)")
                     try await Self.runSubcommand(["explain", "--model", model, "--sae", saeDir, "--db", database,

@@ -4,6 +4,7 @@ import Foundation
 import LanguageModel
 import ModelFormats
 import Store
+import Study
 
 extension Semprog {
     /// `semprog describe`: how each steered output differs from its prompt's baseline, by one describer; the
@@ -22,8 +23,8 @@ extension Semprog {
                 described under the same key are skipped; the same pair described in another sweep is reused.
                 """)
 
-        @Option(name: .long, help: "The semprog database.")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "Sweep name (default: the only sweep in the database).")
         var sweep: String?
@@ -46,17 +47,17 @@ extension Semprog {
         @Option(name: .long, help: "Seconds before an llm request times out.")
         var timeout: Double = 60
 
-        @Option(name: .long, help: "GGUF model for the local describer (default: models/SmolLM2-135M-Instruct.Q4_1.gguf).")
-        var model: String?
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String? { modelOptions.model }
 
         @Option(name: .customLong("max-tokens"), help: "Longest local description, in tokens.")
         var maxTokens: Int = 32
 
-        @Option(name: .long, help: "Threads for the local model (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int? { threadOptions.threads }
 
-        @Flag(name: .long, help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             guard ["contrastive", "llm", "local"].contains(describer) else {
@@ -104,138 +105,5 @@ extension Semprog {
                 return .local(lm, maxTokens: maxTokens)
             }
         }
-    }
-}
-
-/// One way of describing generations: `name` goes to `descriptions.describer`, `identity` into the cache key
-/// (what makes two descriptions of the same pair comparable), `describe` maps (baseline, steered) pairs to texts.
-struct DescriptionEngine: Sendable {
-    var name: String
-    var identity: String
-    /// Pairs handed to `describe` at once.
-    var batchSize: Int
-    var describe: @Sendable ([DescriptionPair]) async throws -> [String]
-
-    /// A per-pair describer (contrastive, llm) run on up to `concurrency` pairs at once.
-    static func perPair(_ describer: any Describer, name: String, identity: String, concurrency: Int) -> DescriptionEngine {
-        DescriptionEngine(name: name, identity: identity, batchSize: max(32, concurrency * 4)) { pairs in
-            var results = [String](repeating: "", count: pairs.count)
-            var next = 0
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
-                func submit() {
-                    guard next < pairs.count else { return }
-                    let i = next, pair = pairs[i]
-                    next += 1
-                    group.addTask { (i, try await describer.describe(baseline: pair.baseline, steered: pair.steered)) }
-                }
-                for _ in 0..<max(1, concurrency) { submit() }
-                while let (i, text) = try await group.next() {
-                    results[i] = text
-                    submit()
-                }
-            }
-            return results
-        }
-    }
-
-    /// The describer prompt answered by the local instruct model (greedy, chat template), 16 pairs per batch.
-    static func local(_ lm: LlamaModel, maxTokens: Int) -> DescriptionEngine {
-        let file = URL(fileURLWithPath: lm.path).lastPathComponent
-        let size = (try? FileManager.default.attributesOfItem(atPath: lm.path)[.size] as? Int) ?? 0
-        return DescriptionEngine(name: "local", identity: "local/\(file)@\(size)/greedy-\(maxTokens)/v1", batchSize: 16) { pairs in
-            let prompts = pairs.map { lm.tokenizer.encode(lm.tokenizer.chatPrompt(user: describerPrompt(baseline: $0.baseline, steered: $0.steered))) }
-            let results = try lm.generate(prompts: prompts, parameters: GenerateParameters(maxTokens: maxTokens, temperature: 0),
-                                          seeds: pairs.map { _ in 0 }, hook: nil)
-            return results.map(\.text)
-        }
-    }
-}
-
-struct DescriptionPair: Sendable {
-    var baseline: String
-    var steered: String
-}
-
-/// Describes the generations of a sweep that have no description under the engine's cache key yet.
-struct DescribeRun {
-    let store: StoreDatabase
-    let engine: DescriptionEngine
-    var quiet = false
-
-    struct Counts {
-        var sweep: String
-        var total: Int
-        /// Generations that got a description in this run (computed or reused).
-        var new: Int
-        /// Distinct (baseline, output) pairs sent to the describer.
-        var calls: Int
-        /// Generations whose description was found under the same key in another generation or sweep.
-        var reused: Int
-        /// Generations that already had one.
-        var already: Int
-    }
-
-    /// The cache key of a (baseline, output) pair for `identity`: SHA-256 hex of identity ␟ baseline ␟ output.
-    static func cacheKey(identity: String, baseline: String, steered: String) -> String {
-        SHA256Digest.hex(of: Data((identity + "\u{1F}" + baseline + "\u{1F}" + steered).utf8))
-    }
-
-    /// A stored description: trimmed, never empty.
-    static func clean(_ text: String) -> String {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return t.isEmpty ? "(no description)" : t
-    }
-
-    func run(sweepName: String?) async throws -> Counts {
-        let contents = try store.sweepContents(sweepName)
-        let sweep = contents.sweep
-        guard !contents.generations.isEmpty else { throw PipelineError.noGenerations(sweep: sweep.name) }
-        let baselineText = Dictionary(contents.baselines.map { ($0.promptId, $0.text) }, uniquingKeysWith: { a, _ in a })
-        let missing = Array(Set(contents.generations.map(\.promptId).filter { baselineText[$0] == nil })).sorted()
-        guard missing.isEmpty else {
-            throw PipelineError.missingBaselines(sweep: sweep.name, prompts: missing.map { AnalysisPipeline.preview(contents.prompts[$0] ?? "#\($0)") })
-        }
-        let keys = contents.generations.map {
-            Self.cacheKey(identity: engine.identity, baseline: baselineText[$0.promptId]!, steered: $0.text)
-        }
-        let done = try store.describedKeys(sweepId: sweep.id!, describer: engine.name)
-        let todo = contents.generations.indices.filter { !done.contains(DescribedKey(generationId: contents.generations[$0].id!, cacheKey: keys[$0])) }
-        var counts = Counts(sweep: sweep.name, total: contents.generations.count, new: 0, calls: 0, reused: 0,
-                            already: contents.generations.count - todo.count)
-        guard !todo.isEmpty else { return counts }
-
-        // Generations waiting for each key, keys in order of first appearance.
-        var waiting: [String: [Int64]] = [:]
-        var order: [String] = []
-        var pairOf: [String: DescriptionPair] = [:]
-        for i in todo {
-            let g = contents.generations[i], key = keys[i]
-            if waiting[key] == nil { order.append(key); pairOf[key] = DescriptionPair(baseline: baselineText[g.promptId]!, steered: g.text) }
-            waiting[key, default: []].append(g.id!)
-        }
-        // Pairs described before (any sweep) are reused.
-        let known = try store.descriptionTexts(describer: engine.name, cacheKeys: order)
-        var reused: [DescriptionRecord] = []
-        for key in order { if let text = known[key] { for id in waiting[key]! { reused.append(DescriptionRecord(generationId: id, describer: engine.name, cacheKey: key, text: text)) } } }
-        try store.saveDescriptions(reused)
-        counts.reused = reused.count
-        counts.new += reused.count
-        let remaining = order.filter { known[$0] == nil }
-
-        let progress = ProgressLine("describe", quiet: quiet)
-        for start in stride(from: 0, to: remaining.count, by: engine.batchSize) {
-            let chunk = Array(remaining[start..<min(start + engine.batchSize, remaining.count)])
-            let texts = try await engine.describe(chunk.map { pairOf[$0]! })
-            var records: [DescriptionRecord] = []
-            for (key, text) in zip(chunk, texts) {
-                for id in waiting[key]! { records.append(DescriptionRecord(generationId: id, describer: engine.name, cacheKey: key, text: Self.clean(text))) }
-            }
-            try store.saveDescriptions(records)  // one transaction per chunk: an interrupted run keeps its work
-            counts.calls += chunk.count
-            counts.new += records.count
-            progress.update(done: start + chunk.count, total: remaining.count, unit: "pairs")
-        }
-        progress.finish()
-        return counts
     }
 }

@@ -25,8 +25,8 @@ extension Semprog {
         var json = false
 
         /// OpenBLAS threads.
-        @Option(name: .long, help: "OpenBLAS threads (default: 2).")
-        var threads: Int = 2
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         /// The texts to embed.
         @Argument(help: "One or more texts.")

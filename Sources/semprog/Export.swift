@@ -9,8 +9,8 @@ extension Semprog {
             commandName: "export",
             abstract: "Export a sweep in the flat format (CSV or JSONL), to stdout or --out")
 
-        @Option(name: .long, help: "The semprog database.")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "Sweep name (may be omitted when the database holds one sweep).")
         var sweep: String?

@@ -10,8 +10,8 @@ extension Semprog {
             commandName: "generate",
             abstract: "Generate text with the language model, optionally steered by a residual-stream vector.")
 
-        @Option(help: "Model: a .gguf file or a directory with config.json, model.safetensors and tokenizer.json.")
-        var model: String = DefaultPaths.languageModel
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String { modelOptions.modelPath }
 
         @Option(help: "Prompt text, used verbatim (ChatML markup such as <|im_start|> is parsed as special tokens).")
         var prompt: String?
@@ -49,8 +49,8 @@ extension Semprog {
         @Option(help: "Steering coefficient c (the edit adds c·v).")
         var steerCoefficient: Float = 1
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         @Option(help: "Activations of decode steps: float32 (exact; default) or q8 (8-bit, as llama.cpp: faster, approximate).")
         var activations: ActivationPrecision = .float32

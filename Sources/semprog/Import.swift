@@ -15,8 +15,8 @@ extension Semprog {
                 transaction: any bad row leaves the database unchanged.
                 """)
 
-        @Option(name: .long, help: "The semprog database (created when missing).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "Sweep name (default: the input file name without extension).")
         var sweep: String?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Study
 import Sweep
 
 extension Semprog {
@@ -51,8 +52,8 @@ extension Semprog.Neuronpedia {
                 records must agree and their modelId/layer is stored as the SAE's id.
                 """)
 
-        @Option(name: .long, help: "The semprog database (created when missing).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .long, help: "The SAE folder (SAELens, Gemma Scope 1/2, sparsify) or a SAELens cfg.json.")
         var sae: String
@@ -88,8 +89,8 @@ extension Semprog.Neuronpedia {
                 OUT/INDEX.json.
                 """)
 
-        @Option(name: .long, help: "The semprog database (created when missing).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
 
         @Option(name: .customLong("model-id"), help: "Neuronpedia model id, e.g. gpt2-small.")
         var modelId: String

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Store
+import Study
 
 extension Semprog {
     /// `semprog report`: writes report.html, report.pdf, figures/ and summary.csv for an analysed sweep.
@@ -40,11 +41,11 @@ extension Semprog {
         var templates: String?
 
         /// Threads that render figures.
-        @Option(name: .long, help: "Threads for figure rendering (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int? { threadOptions.threads }
 
-        @Flag(name: .long, help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         /// Shown in the report's run metadata (the demo states its rule here).
         @Option(name: .customLong("feature-selection"), help: "How the swept features were chosen, shown in the report.")

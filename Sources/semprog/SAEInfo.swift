@@ -35,8 +35,8 @@ extension Semprog.SAECommand {
         @Option(help: "Text whose residuals are encoded (needs --model).")
         var text: String?
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
         @Flag(help: "Print the same as one JSON object.")
         var json = false

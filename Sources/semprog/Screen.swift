@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Study
 import Sweep
 
 extension Semprog {
@@ -18,8 +19,8 @@ extension Semprog {
             """)
 
         @OptionGroup var models: ModelOptions
-        @Option(help: "SQLite database file (scores are stored per feature).")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
         @Option(help: "Feature indices: comma-separated, ranges allowed (default: every feature).")
         var features: String?
         @Option(help: "The neutral prompt.")
@@ -32,8 +33,8 @@ extension Semprog {
         var batchSize: Int = FeatureScreenSettings().batchSize
         @Flag(help: "Print a JSON list of {feature, output_score, input_score} to stdout.")
         var json = false
-        @Flag(help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func run() async throws {
             let list = try features.map(FeatureList.parse)

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Store
+import Study
 
 /// The root command: it only lists the subcommands (one file each).
 @main
 struct Semprog: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = SemprogVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "semprog",

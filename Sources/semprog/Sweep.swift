@@ -4,24 +4,19 @@ import LanguageModel
 import ModelFormats
 import SparseAutoencoder
 import Store
+import Study
 import Sweep
 
-/// Options that identify the model and SAE of a run.
+/// Options that identify the model and SAE of a run: the shared `--model` and `--sae`/`--hook` groups.
 struct ModelOptions: ParsableArguments {
-    /// The language model: a GGUF file (default: SmolLM2-135M-Instruct from `make models`).
-    @Option(name: .long, help: "Language model (.gguf file). Default: models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    var model: String?
+    @OptionGroup var languageModel: LanguageModelOptions
+    @OptionGroup var saeOptions: SAEOptions
 
-    /// The SAE folder, in any format `semprog sae info` reads (SAELens, Gemma Scope 1/2, sparsify).
-    @Option(name: .long, help: "SAE folder (SAELens, Gemma Scope 1/2 or sparsify; see 'semprog sae info').")
-    var sae: String
-
-    /// A hook that replaces the one the SAE's files give or imply (e.g. for a Gemma Scope folder moved out of its
-    /// release layout).
-    @Option(name: .long, help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
-    var hook: String?
-
-    var modelPath: String { model ?? DefaultPaths.languageModel }
+    /// `--model` as given (nil: the default model).
+    var model: String? { languageModel.model }
+    var sae: String { saeOptions.sae }
+    var hook: String? { saeOptions.hook }
+    var modelPath: String { languageModel.modelPath }
 }
 
 extension Semprog {
@@ -75,14 +70,14 @@ extension Semprog {
         var chat = false
         @Option(name: .customLong("batch-size"), help: "Sequences decoded together.")
         var batchSize: Int = 64
-        @Option(help: "SQLite database file.")
-        var db: String
+        @OptionGroup var databaseOptions: DatabaseOptions
+        var db: String { databaseOptions.db }
         @Option(help: "Sweep name (default: 'default').")
         var name: String = "default"
         @Option(help: "Run only shard i of n (0-based), e.g. 0/4.")
         var shard: String?
-        @Flag(help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             let selectors = [features != nil, featureFile != nil, topFeatures != nil].filter { $0 }.count

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LanguageModel
 import SparseAutoencoder
+import Study
 import Tensor
 
 extension Semprog {
@@ -14,8 +15,8 @@ extension Semprog {
             commandName: "train-sae",
             abstract: "Train a sparse autoencoder on residual activations of a text corpus (SAELens format).")
 
-        @Option(help: "Model: a .gguf file or a model directory.")
-        var model: String = DefaultPaths.languageModel
+        @OptionGroup var modelOptions: LanguageModelOptions
+        var model: String { modelOptions.modelPath }
 
         @Option(help: "Block after which the residual stream is read (0-based, hook_resid_post).")
         var layer: Int
@@ -56,11 +57,11 @@ extension Semprog {
         @Option(help: "Output directory (replaced if it exists).")
         var out: String
 
-        @Option(help: "OpenBLAS threads (default: all cores).")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @OptionGroup var threadOptions: ThreadOptions
+        var threads: Int { threadOptions.count }
 
-        @Flag(help: "No progress line.")
-        var quiet = false
+        @OptionGroup var quietOptions: QuietOptions
+        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             if k != nil && l1 != nil { throw ValidationError("give at most one of --k and --l1") }

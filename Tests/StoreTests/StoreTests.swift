@@ -141,8 +141,8 @@ import Testing
         let ids = try store.promptIds(for: ["p"])
         try store.insertBatch(generations: [GenerationRecord(sweepId: a.id!, featureIndex: 1, promptId: ids[0], magnitude: 1, text: "x")])
         let gid = try store.generations(sweepId: a.id!)[0].id!
-        func analysis(_ sweepId: Int64, value: Double) -> SweepAnalysis {
-            var r = SweepAnalysis()
+        func analysis(_ sweepId: Int64, value: Double) -> StoredSweepAnalysis {
+            var r = StoredSweepAnalysis()
             r.statistics = [SweepStatisticRecord(sweepId: sweepId, name: "rho", value: value, detail: "p=0.1")]
             r.featureSummaries = [FeatureSummaryRecord(sweepId: sweepId, featureIndex: 1, stageCount: value)]
             r.onsets = [OnsetRecord(sweepId: sweepId, featureIndex: 1, promptId: ids[0], onsetMagnitude: value, robustness: nil)]

@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func benchAnalyzeRunsASmallSweep() throws {
-        let r = try CLIRunner.run(["bench", "analyze", "--features", "5", "--prompts", "3", "--magnitudes", "6", "--dimension", "16"])
+        let r = try CLIRunner.run(["bench", "analyze", "--features", "5", "--prompts", "3", "--magnitudes", "6", "--dimension", "16", "--threads", "2"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("90 generations") && r.stdout.contains("threads: 2"))
     }

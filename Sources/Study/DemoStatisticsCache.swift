@@ -7,14 +7,14 @@ import SparseAutoencoder
 /// SAE directory; the demo adds `semprog_features.key`, which names everything the statistics depend on — the
 /// SHA-256 of the SAE weights, of the language model and of the corpus, the explain arguments and the
 /// explainer's identity. The cache is used only when that key matches exactly.
-struct DemoStatisticsCache {
-    let saeDirectory: String
-    let key: String
+public struct DemoStatisticsCache {
+    public let saeDirectory: String
+    public let key: String
 
-    var statisticsPath: String { saeDirectory + "/semprog_features.jsonl" }
-    var keyPath: String { saeDirectory + "/semprog_features.key" }
+    public var statisticsPath: String { saeDirectory + "/semprog_features.jsonl" }
+    public var keyPath: String { saeDirectory + "/semprog_features.key" }
 
-    init(saeDirectory: String, saeSHA256: String, model: String, corpus: String, explainArguments: [String]) throws {
+    public init(saeDirectory: String, saeSHA256: String, model: String, corpus: String, explainArguments: [String]) throws {
         self.saeDirectory = saeDirectory
         key = [
             "sae_weights_sha256=" + saeSHA256,
@@ -26,7 +26,7 @@ struct DemoStatisticsCache {
     }
 
     /// The cached statistics, or nil when the key differs, a file is missing or a line does not decode.
-    func load() -> [FeatureStatistics]? {
+    public func load() -> [FeatureStatistics]? {
         guard let stored = try? String(contentsOfFile: keyPath, encoding: .utf8), stored == key,
               let text = try? String(contentsOfFile: statisticsPath, encoding: .utf8) else { return nil }
         let decoder = JSONDecoder()
@@ -39,7 +39,7 @@ struct DemoStatisticsCache {
     }
 
     /// Marks the statistics file `semprog explain` just wrote as belonging to this key.
-    func save() throws {
+    public func save() throws {
         try Data(key.utf8).write(to: URL(fileURLWithPath: keyPath), options: .atomic)
     }
 }

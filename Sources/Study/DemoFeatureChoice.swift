@@ -1,45 +1,5 @@
 import Foundation
 import Store
-import Sweep
-
-/// The sizes of the demo study (full, or `--quick` for tests).
-struct DemoPlan {
-    var quick: Bool
-
-    /// Six varied prompts of the demo's own (asked in the chat template of the instruct model).
-    static let prompts = [
-        "Tell me a short story about a journey.",
-        "Describe your ideal weekend.",
-        "What do you think the future of technology looks like?",
-        "Explain how to cook a simple dinner.",
-        "Write a few sentences about the ocean.",
-        "Give me advice for a job interview.",
-    ]
-
-    var saeDirectoryName: String { quick ? "demo-sae-quick" : "demo-sae" }
-    var featureCount: Int { quick ? 3 : 12 }
-    var promptList: [String] { quick ? Array(Self.prompts.prefix(2)) : Self.prompts }
-    var magnitudes: String { quick ? "0,2,8,30" : SweepDefaults.magnitudes }
-    var maxTokens: Int { quick ? 8 : 32 }
-
-    /// `train-sae` settings: block 12 of 30 (the middle of the network, as the study steered a middle layer).
-    var trainArguments: [String] {
-        quick ? ["--layer", "12", "--latents", "256", "--k", "16", "--tokens", "6000", "--seed", "0"]
-              : ["--layer", "12", "--latents", "4096", "--k", "32", "--tokens", "120000", "--seed", "0"]
-    }
-    var explainArguments: [String] { quick ? ["--tokens", "3000"] : ["--tokens", "40000"] }
-    var analyzeArguments: [String] { [] }
-
-    /// Writes the prompt file (JSONL) next to the database and returns its path.
-    func writePrompts(beside database: String) throws -> String {
-        let path = database + ".prompts.jsonl"
-        let lines = try promptList.map { prompt -> String in
-            String(decoding: try JSONSerialization.data(withJSONObject: ["prompt": prompt], options: [.sortedKeys]), as: UTF8.self)
-        }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-}
 
 /// How the demo picks its features: live, explained ones spread over the range of densities, and in each density
 /// stratum the one that steers best by the output score.
@@ -54,11 +14,11 @@ struct DemoPlan {
 ///    features are input features that barely change the output when steered; `semprog screen`), ties broken by
 ///    how often its top contexts peak on the same token, then the larger max activation, then the smaller index.
 ///    Without scores, the concentration of the top contexts decides (the choice of earlier versions).
-enum DemoFeatureChoice {
-    static let rule = "live explained features (density 1e-4…0.2, max activation ≤ 10× the median), one per density stratum, the one with the highest output score (Arad et al. 2025)"
+public enum DemoFeatureChoice {
+    public static let rule = "live explained features (density 1e-4…0.2, max activation ≤ 10× the median), one per density stratum, the one with the highest output score (Arad et al. 2025)"
 
     /// Share of the top contexts whose marked (max) token is the most common marked token; 0 without contexts.
-    static func concentration(topContextsJSON: String?) -> Double {
+    public static func concentration(topContextsJSON: String?) -> Double {
         guard let json = topContextsJSON, let data = json.data(using: .utf8),
               let contexts = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], !contexts.isEmpty
         else { return 0 }
@@ -70,7 +30,7 @@ enum DemoFeatureChoice {
         return Double(counts.values.max() ?? 0) / Double(contexts.count)
     }
 
-    static func choose(statistics: [FeatureRecord], explanations: [Int: ExplanationRecord], outputScores: [Int: Double] = [:],
+    public static func choose(statistics: [FeatureRecord], explanations: [Int: ExplanationRecord], outputScores: [Int: Double] = [:],
                        count: Int) -> [Int] {
         let maxima = statistics.compactMap(\.maxActivation).filter { $0 > 0 }.sorted()
         guard !maxima.isEmpty else { return [] }

@@ -1,6 +1,6 @@
 import Store
 import Testing
-@testable import semprog
+@testable import Study
 
 /// The demo's feature choice: one feature per density stratum, the one with the highest output score.
 @Suite struct DemoFeatureChoiceTests {

@@ -2,13 +2,13 @@ import Foundation
 import LanguageModel
 
 /// One output to score: its prompt (as the sweep sent it) and what was generated.
-struct PerplexityRequest: Sendable {
-    var prompt: String
+public struct PerplexityRequest: Sendable {
+    public var prompt: String
     /// Whether the sweep wrapped the prompt in the chat template.
-    var chat: Bool
+    public var chat: Bool
     /// The generated token ids as stored by the sweep; nil (imported sweeps) re-encodes `text`.
-    var tokenIDs: [Int]?
-    var text: String
+    public var tokenIDs: [Int]?
+    public var text: String
 }
 
 /// Perplexity of steered outputs under the unsteered language model (an input of the degradation score):
@@ -17,12 +17,12 @@ struct PerplexityRequest: Sendable {
 /// it). The stored token ids are scored when there are any, so the value is that of the tokens the model
 /// produced; an imported sweep's text is re-encoded (without parsing special tokens). nil for an empty output.
 /// Items are scored `batchSize` at a time through `LlamaModel.perplexities`, many sequences per forward pass.
-enum PerplexityScorer {
-    typealias Batch = @Sendable (_ requests: [PerplexityRequest], _ progress: (Int) -> Void) throws -> [Double?]
+public enum PerplexityScorer {
+    public typealias Batch = @Sendable (_ requests: [PerplexityRequest], _ progress: (Int) -> Void) throws -> [Double?]
 
-    static func make(modelPath: String, threads: Int, batchSize: Int = 32) throws -> Batch {
+    public static func make(modelPath: String, threads: Int, batchSize: Int = 32) throws -> Batch {
         guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw CLIError.invalidArgument("--model: \(modelPath): no such file")
+            throw StudyError.invalidArgument("--model: \(modelPath): no such file")
         }
         let lm = try LlamaModel.load(path: modelPath, threads: threads)
         return { requests, progress in

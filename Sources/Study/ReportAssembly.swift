@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Report
 import SparseAutoencoder
@@ -15,21 +16,21 @@ import Store
 ///   otherwise the output–explanation cosine (the analysis summary's `similarity_basis`).
 /// - Features without a sparsity (no fraction_nonzero) get no page (the report needs a finite log10 density);
 ///   they are returned in `omitted` so the CLI can say so.
-enum ReportAssembly {
-    struct Result {
-        var data: ReportData
+public enum ReportAssembly {
+    public struct Result {
+        public var data: ReportData
         /// Feature indices left without a page, with the reason.
-        var omitted: [(feature: Int, reason: String)]
-        var warnings: [String]
+        public var omitted: [(feature: Int, reason: String)]
+        public var warnings: [String]
     }
 
     /// Median (mean of the two middle values for an even count); the values must not be empty.
-    static func median(_ values: [Double]) -> Double {
+    public static func median(_ values: [Double]) -> Double {
         let v = values.sorted()
         return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
-    static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String,
+    public static func reportData(store: StoreDatabase, sweepName: String?, databasePath: String,
                            featureSelection: String? = nil) throws -> Result {
         let contents = try store.sweepContents(sweepName)
         let outputScores = try (contents.sae?.id).map { try store.featureScores(saeId: $0) } ?? [:]
@@ -65,7 +66,7 @@ enum ReportAssembly {
             hook: settings?.extra["hook"] ?? (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
             magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
             method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
-            promptCount: promptIds.count, semprogVersion: Semprog.version, runDate: iso.string(from: sweep.createdAt),
+            promptCount: promptIds.count, semprogVersion: SemprogVersion.current, runDate: iso.string(from: sweep.createdAt),
             neuronpediaId: (contents.sae?.neuronpediaId).flatMap { $0.isEmpty ? nil : $0 },
             promptTexts: promptIds.map { contents.prompts[$0] ?? "#\($0)" },
             baselines: {
@@ -90,7 +91,7 @@ enum ReportAssembly {
         for fs in stored.featureSummaries {
             let index = fs.featureIndex
             guard let density = fs.log10Density, density.isFinite else {
-                omitted.append((index, "no sparsity (fraction_nonzero)")); continue
+                omitted.append((index, "left out of RQ3 (no fraction_nonzero in (0, 1], or no max activation)")); continue
             }
             guard let robustness = fs.robustness, robustness.isFinite else {
                 omitted.append((index, "no robustness")); continue
@@ -176,16 +177,30 @@ enum ReportAssembly {
             return IntervalPoint(magnitude: m, mean: mean, ciLow: low, ciHigh: high)
         }
 
-        // RQ3 from the stored statistics.
+        // RQ3 from the stored analysis summary (the analysis's `RankCorrelationSummary`), else the statistics rows
+        // of older databases. The scatter shows exactly the features ρ used.
+        let rq3Set = summary?.rq3Features.map(Set.init)
         let points = stored.featureSummaries.compactMap { fs -> SparsityRobustnessPoint? in
-            guard let d = fs.log10Density, let r = fs.robustness, d.isFinite, r.isFinite else { return nil }
+            guard let d = fs.log10Density, let r = fs.robustness, d.isFinite, r.isFinite,
+                  rq3Set?.contains(fs.featureIndex) ?? true else { return nil }
             return SparsityRobustnessPoint(featureIndex: fs.featureIndex, log10Density: d, robustness: r)
         }
-        let rq3 = SparsityRobustnessSummary(
-            spearmanRho: statistic("rq3_rho") ?? .nan, pValue: statistic("rq3_p_value") ?? .nan,
-            permutationPValue: statistic("rq3_p_permutation") ?? .nan, ciLow: statistic("rq3_ci_low") ?? .nan,
-            ciHigh: statistic("rq3_ci_high") ?? .nan, n: Int(statistic("rq3_n") ?? Double(points.count)),
-            kendallTau: statistic("rq3_kendall_tau") ?? .nan, points: points)
+        let rq3: SparsityRobustnessSummary
+        if let c = summary?.sparsityVsRobustness {
+            rq3 = SparsityRobustnessSummary(
+                spearmanRho: c.rho ?? .nan, pValue: c.pValue ?? .nan, permutationPValue: c.pPermutation ?? .nan,
+                ciLow: c.ciLow ?? .nan, ciHigh: c.ciHigh ?? .nan, n: c.n, kendallTau: c.kendallTau ?? .nan, points: points,
+                robustnessUnit: Self.robustnessUnit(summary?.robustnessUnits))
+        } else {
+            rq3 = SparsityRobustnessSummary(
+                spearmanRho: statistic("rq3_rho") ?? .nan, pValue: statistic("rq3_p_value") ?? .nan,
+                permutationPValue: statistic("rq3_p_permutation") ?? .nan, ciLow: statistic("rq3_ci_low") ?? .nan,
+                ciHigh: statistic("rq3_ci_high") ?? .nan, n: Int(statistic("rq3_n") ?? Double(points.count)),
+                kendallTau: statistic("rq3_kendall_tau") ?? .nan, points: points)
+        }
+        if points.count != rq3.n {
+            warnings.append("RQ3: the scatter has \(points.count) point(s) but ρ was computed over \(rq3.n) feature(s)")
+        }
 
         var similarityMean = statistic("mean_explanation_similarity")
         if similarityMean == nil {
@@ -203,30 +218,20 @@ enum ReportAssembly {
     }
 
     /// Mean of `values` with a 95 % Student-t interval mean ± t₀.₉₇₅,ₙ₋₁ · s/√n (nil bounds for n < 2).
-    static func meanInterval(_ values: [Double]) -> (mean: Double, low: Double?, high: Double?) {
+    public static func meanInterval(_ values: [Double]) -> (mean: Double, low: Double?, high: Double?) {
         let n = Double(values.count)
         let mean = values.reduce(0, +) / n
         guard values.count >= 2 else { return (mean, nil, nil) }
         let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
-        let half = tQuantile975(degreesOfFreedom: values.count - 1) * (variance / n).squareRoot()
+        let half = SpecialFunctions.studentTCriticalValue(alpha: 0.05, degreesOfFreedom: Double(values.count - 1)) * (variance / n).squareRoot()
         return (mean, mean - half, mean + half)
     }
 
-    /// t₀.₉₇₅ quantiles of Student's t for 1…30 degrees of freedom (tables, e.g. NIST/SEMATECH e-Handbook
-    /// §1.3.6.7.2); 1.96 (normal) above 30.
-    static func tQuantile975(degreesOfFreedom df: Int) -> Double {
-        let table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-                     2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-                     2.045, 2.042]
-        return df >= 1 && df <= 30 ? table[df - 1] : 1.96
+    /// The unit of robustness as an axis label says it: "× max activation", or the sweep's own units.
+    static func robustnessUnit(_ stored: String?) -> String {
+        guard let stored, stored != "max_activation" else { return "× max activation" }
+        return stored
     }
 
-    static func format(_ v: Double) -> String { v.isFinite ? String(format: "%g", v) : "—" }
-}
-
-/// A stored (absolute) path as the report shows it: relative to the working directory when inside it
-/// (`models/demo-sae`), so a committed report names no machine's directories; unchanged otherwise.
-func displayPath(_ path: String, relativeTo directory: String = FileManager.default.currentDirectoryPath) -> String {
-    let base = directory.hasSuffix("/") ? directory : directory + "/"
-    return path.hasPrefix(base) && path.count > base.count ? String(path.dropFirst(base.count)) : path
+    public static func format(_ v: Double) -> String { v.isFinite ? String(format: "%g", v) : "—" }
 }

@@ -1,0 +1,37 @@
+import Testing
+@testable import Study
+
+/// Report assembly's per-magnitude intervals: mean ± t₀.₉₇₅,ₙ₋₁ · s/√n.
+@Suite struct ReportAssemblyTests {
+    @Test func meanIntervalIsTheStudentTInterval() {
+        // Independent values: mean 3, sample sd √2.5, t₀.₉₇₅ with 4 df = 2.7764451051977934 (scipy.stats.t.ppf).
+        let (mean, low, high) = ReportAssembly.meanInterval([1, 2, 3, 4, 5])
+        let half = 2.7764451051977934 * (2.5 / 5).squareRoot()
+        #expect(abs(mean - 3) < 1e-12)
+        #expect(abs(low! - (3 - half)) < 1e-9)
+        #expect(abs(high! - (3 + half)) < 1e-9)
+
+        // 40 values (df 39, where the old table fell back to 1.96): t₀.₉₇₅,₃₉ = 2.022690920036761.
+        let values = (0..<40).map { Double($0 % 7) + 0.25 * Double($0 % 3) }
+        let n = Double(values.count), m = values.reduce(0, +) / n
+        let s = (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)).squareRoot()
+        let r = ReportAssembly.meanInterval(values)
+        #expect(abs(r.high! - (m + 2.022690920036761 * s / n.squareRoot())) < 1e-9)
+    }
+
+    @Test func oneValueHasNoInterval() {
+        let r = ReportAssembly.meanInterval([0.7])
+        #expect(r.mean == 0.7 && r.low == nil && r.high == nil)
+    }
+
+    @Test func medianOfOddAndEvenCounts() {
+        #expect(ReportAssembly.median([3, 1, 2]) == 2)
+        #expect(ReportAssembly.median([4, 1, 3, 2]) == 2.5)
+    }
+
+    @Test func robustnessUnitLabel() {
+        #expect(ReportAssembly.robustnessUnit("max_activation") == "× max activation")
+        #expect(ReportAssembly.robustnessUnit(nil) == "× max activation")
+        #expect(ReportAssembly.robustnessUnit("sweep magnitude units (absolute)") == "sweep magnitude units (absolute)")
+    }
+}
