@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Report
-import TextEmbedding
+import Study
 
 extension Semprog {
     /// `semprog compare`: two analysed sweeps side by side (compare.html) and one explorer with both.
@@ -65,26 +65,12 @@ extension Semprog {
             }
         }
 
-        /// MiniLM embeddings of both runs' explanations, when the runs use different SAEs (else nil: features
-        /// are matched by index).
-        static func explanationEmbeddings(_ a: ReportData, _ b: ReportData, model: String) throws -> Comparison.ExplanationEmbeddings? {
-            guard a.run.sae != b.run.sae || a.run.neuronpediaId != b.run.neuronpediaId else { return nil }
-            let embedder = try SentenceEmbedder.load(directory: model)
-            func embed(_ d: ReportData) throws -> [[Float]?] {
-                let texts = d.features.map { $0.explanation.trimmingCharacters(in: .whitespacesAndNewlines) }
-                let nonEmpty = texts.filter { !$0.isEmpty }
-                var vectors = try embedder.embed(nonEmpty).makeIterator()
-                return texts.map { $0.isEmpty ? nil : vectors.next() }
-            }
-            return Comparison.ExplanationEmbeddings(a: try embed(a), b: try embed(b))
-        }
-
         func run() async throws {
             do {
                 let p = try Self.pairs(runs)
                 let a = try ReportCommand.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
                 let b = try ReportCommand.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
-                let embeddings = try Self.explanationEmbeddings(a, b, model: embeddingModel)
+                let embeddings = try ExplanationMatching.embeddings(a, b, embeddingModel: embeddingModel)
                 let comparison = Comparison(a: a, b: b, explanationEmbeddings: embeddings, minimumSimilarity: minSimilarity)
                 try comparison.write(to: URL(fileURLWithPath: out), force: force)
                 print("wrote \(out): compare.html, explorer.html, figures/ (\(a.features.count) + \(b.features.count) features; matched \(comparison.matching))")

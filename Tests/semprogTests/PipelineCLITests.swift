@@ -224,6 +224,22 @@ import TestSupport
         #expect(listed.count == 12 && Set(listed) == stored)
         let bad = try CLIRunner.run(["compare", "--sweep", "study", "--db", db, "--db", copy, "--out", comparison])
         #expect(bad.status != 0 && bad.stderr.contains("--sweep study comes before any --db"), "\(bad.stderr)")
+        // The copy's SAE renamed: now "another SAE", so features are matched by their explanations' MiniLM
+        // embeddings (identical texts: cosine 1, every feature paired with itself), with overlaid curves.
+        let sql = Process()
+        sql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sql.arguments = ["sqlite3", copy, "UPDATE saes SET path = '/elsewhere/another-sae'"]
+        try sql.run(); sql.waitUntilExit()
+        try #require(sql.terminationStatus == 0)
+        let across = path("compare-across")
+        let acrossRun = try CLIRunner.run(["compare", "--db", db, "--db", copy, "--out", across])
+        #expect(acrossRun.status == 0, "\(acrossRun.stderr)")
+        let acrossPage = try String(contentsOfFile: across + "/compare.html", encoding: .utf8)
+        #expect(acrossPage.contains("by explanation similarity") && acrossPage.contains("6 pairs with cosine ≥ 0.6"), "\(acrossRun.stdout)")
+        #expect(acrossPage.contains("paired t over 6 matched features") && acrossPage.contains("<th>cosine</th>"))
+        for f in ["compare-curves.png", "compare-matched-similarity.svg"] {
+            #expect(FileManager.default.fileExists(atPath: across + "/figures/" + f), "\(f)")
+        }
     }
 
     @Test func reportOfAnUnanalysedSweepSaysWhatToRun() throws {
