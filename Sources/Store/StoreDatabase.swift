@@ -377,6 +377,7 @@ public final class StoreDatabase: Sendable {
                 );
                 """)
         }
+        StoreDatabase.registerSteeringScoresMigration(&migrator)
         return migrator
     }()
 }
