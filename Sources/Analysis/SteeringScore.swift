@@ -34,22 +34,24 @@ public enum SteeringScore {
 
     // MARK: - The offline proxy
 
-    /// Thresholds of the offline proxy judge (see `OfflineProxyJudge`); every rating is a step function of one
+    /// Thresholds of the offline proxy judge (`proxyRatings`); every rating is a step function of one
     /// number with two cut points: value ≥ `two` → 2, ≥ `one` → 1, else 0 (perplexity: ≤ `two` → 2, else 1,
     /// and 0 for outputs the degradation rule calls degraded).
     ///
-    /// The defaults were chosen on the demo sweep (SmolLM2-135M-Instruct, demo SAE, 12 features × 6 prompts × 16
-    /// magnitudes, all-MiniLM-L6-v2) and on the labelled degradation set (388 outputs), as documented in the
-    /// README ("semprog judge"):
-    /// - concept, cosine(output, explanation): unsteered answers reach at most ≈ 0.2 against the demo's
-    ///   explanations (their 95th percentile), so 1 starts at 0.2 and 2 at 0.4 (twice that: clearly about it);
-    /// - instruction, cosine(output, the prompt's unsteered answer): answers to *other* prompts reach at most
-    ///   ≈ 0.3 (95th percentile of cross-prompt baseline pairs), so 1 starts at 0.3 and 2 at 0.6;
-    /// - fluency: perplexity under the unsteered model, 2 up to 10 (80 % of the labelled set's fluent outputs;
-    ///   the unsteered greedy answers are at 2.4–2.5), 1 above; 0 when the stored degradation verdict is
-    ///   "degraded" — perplexity alone cannot see loops (a loop is predictable: the labelled degenerate outputs'
-    ///   median perplexity is 7.0, their 5th percentile 2.6), and the degradation rule, which includes
-    ///   perplexity, is validated on that set (accuracy 0.98).
+    /// The defaults were chosen on the committed demo example (`reports/example`: SmolLM2-135M-Instruct, demo SAE,
+    /// 12 features × 6 prompts × 16 magnitudes; all-MiniLM-L6-v2) and on the labelled degradation set (388
+    /// outputs), as the README ("semprog judge") documents:
+    /// - concept, cosine(output, explanation): 1 from 0.2, just above every unsteered answer's cosine with any of
+    ///   the 12 explanations (72 pairs: 95th percentile 0.11, maximum 0.199), so a 1 is never what an unsteered
+    ///   answer reaches; 2 from 0.4, twice that;
+    /// - instruction, cosine(output, the prompt's unsteered answer): 1 from 0.3, above the 99th percentile (0.297)
+    ///   of steered outputs' cosines with the *other* prompts' unsteered answers (and above every cosine between
+    ///   two prompts' unsteered answers, at most 0.25); 2 from 0.6, twice that;
+    /// - fluency: 0 when the stored degradation verdict is "degraded" (perplexity alone cannot see loops: a loop
+    ///   is predictable — the labelled degenerate outputs' median perplexity is 7.0, their 5th percentile 2.6 —
+    ///   while the degradation rule, which includes perplexity, scores accuracy 0.98 on that set); else 2 up to
+    ///   perplexity 10 under the unsteered model (80 % of the labelled fluent outputs; unsteered greedy answers
+    ///   are at 2.4–2.5), 1 above.
     public struct ProxyThresholds: Codable, Sendable, Equatable {
         /// Cosine(output, explanation) for concept 1 and 2.
         public var conceptOne: Double
