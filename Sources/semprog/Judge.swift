@@ -105,7 +105,8 @@ extension Semprog {
             lines.append("mean best \(label): " + (s.meanBestScore.map { String(format: "%.3f", $0) } ?? "—") + " (0–2)")
             if let r = s.sparsityVsScoreWindow {
                 lines.append("RQ3 (score window): Spearman ρ " + (r.rho.map { String(format: "%.3f", $0) } ?? "—")
-                             + " (p " + (r.pValue.map { String(format: "%.4f", $0) } ?? "—") + ", n \(r.n))")
+                             + " (p " + (r.pValue.map { String(format: "%.4f", $0) } ?? "—") + ", n \(r.n))"
+                             + (r.undefinedReason.map { ": \($0)" } ?? ""))
             } else if let note = s.sparsityVsScoreWindowNote {
                 lines.append("RQ3 (score window): \(note)")
             }

@@ -82,6 +82,13 @@ import TestSupport
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("0 new (0 judged)") && again.stdout.contains("144 already scored"), "\(again.stdout)")
         #expect(again.stdout.contains("proxy steering score"))
+
+        // The report shows the curves and the mean best score, labelled as the proxy's.
+        let report = try CLIRunner.run(["report", "--db", db, "--out", path("report"), "--format", "html"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = try String(contentsOfFile: path("report/report.html"), encoding: .utf8)
+        #expect(html.contains("Mean best proxy steering score"))
+        #expect(html.contains("feature-100-steering-score"))
     }
 
     @Test func llmJudgeAgainstAStubCachesEveryAnswer() throws {
