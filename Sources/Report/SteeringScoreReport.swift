@@ -62,7 +62,7 @@ public struct SteeringScoreHeadline: Codable, Sendable, Equatable {
 extension StudyFigures {
     /// (h) The feature's steering score (mean over prompts, 0–2) against magnitude on the progression strip's axis
     /// (one column per magnitude, points at the cell centres, same ticks), the best factor marked by a vertical
-    /// line and the half-best window shaded; "proxy" in title, axis and caption unless an LLM judged. nil
+    /// line and the half-best window's cells shaded; "proxy" in title, axis and caption unless an LLM judged. nil
     /// without scores.
     public static func steeringScore(_ f: FeatureReport, run: RunMetadata, headline: SteeringScoreHeadline?) -> StudyFigure? {
         guard let curve = f.steeringScore, curve.values.contains(where: { $0 != nil }) else { return nil }
@@ -70,7 +70,8 @@ extension StudyFigures {
         let x = curve.values.indices.map { Double($0) + 0.5 }
         var layers: [PlotLayer] = []
         if let lo = curve.windowLowIndex, let hi = curve.windowHighIndex, lo <= hi {
-            layers.append(.band(Band(x: [Double(lo) + 0.5, Double(hi) + 0.5], lower: [0, 0], upper: [2, 2],
+            // The window's cells, edge to edge as on the strip (a one-magnitude window is one cell wide).
+            layers.append(.band(Band(x: [Double(lo), Double(hi) + 1], lower: [0, 0], upper: [2, 2],
                                      color: Palette.color(2).withAlpha(0.15), label: "≥ half the best")))
         }
         layers.append(.line(LineSeries(x: x, y: curve.values.map { $0 ?? .nan }, label: "mean over prompts")))
