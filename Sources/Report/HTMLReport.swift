@@ -25,7 +25,7 @@ enum HTMLReport {
         if let source = run.saeSourceLine { metadata.insert(("SAE format", source), at: 3) }
         let s = d.summary
         let rq3 = s.rq3
-        let summary: [(String, String)] = [
+        var summary: [(String, String)] = [
             ("RQ1 mean stage count", "\(format(s.rq1.meanStageCount)) (penalty \(format(s.rq1.penalty)))"),
             ("Mean explanation similarity", format(s.meanExplanationSimilarity)),
             ("RQ2 consistency by magnitude", s.rq2.consistency.map { "\(format($0.magnitude)): \(format($0.mean))" }
@@ -34,8 +34,16 @@ enum HTMLReport {
             ("RQ3 p (t approx.) / p (permutation)", "\(format(rq3.pValue)) / \(format(rq3.permutationPValue))"),
             ("RQ3 Kendall τ, n", "\(format(rq3.kendallTau)), n = \(rq3.n)"),
         ]
+        if let st = s.steering {
+            summary.append(("Mean best " + st.label, format(st.meanBestScore) + " (0–2; factor chosen on \(st.selectionPromptCount) prompt(s), scored on \(st.reportPromptCount))"
+                            + (st.isProxy ? "; offline proxy, not comparable with AxBench" : "; AxBench rubric")))
+            summary.append(("RQ3 Spearman ρ, score window", "\(format(st.windowSpearmanRho)) (p \(format(st.windowPValue)), n = \(st.windowN.map(String.init) ?? "—"))"))
+        }
         var features: [[String: Any]] = []
-        for (fi, f) in d.features.enumerated() {
+        var figureStart = wide
+        for f in d.features {
+            let count = StudyFigures.perFeature(f, d).count
+            defer { figureStart += count }
             let stages: [[String: Any]] = f.stages.enumerated().map { si, st in
                 ["number": si + 1, "range": "\(format(st.magnitudeLow)) – \(format(st.magnitudeHigh))",
                  "label": TextSanitizer.clean(st.label, maxCharacters: 300, keepNewlines: false),
@@ -46,12 +54,16 @@ enum HTMLReport {
                 ("Robustness", format(f.robustness)), ("Stages", String(f.stageCount)),
             ]
             if let score = f.outputScore { stats.append(("Output score", format(score))) }
+            if let c = f.steeringScore, let b = c.bestMagnitudeIndex, d.run.magnitudes.indices.contains(b) {
+                stats.append(("Best factor (" + (s.steering?.label ?? "proxy steering score") + ")",
+                              "\(format(d.run.magnitudes[b])): \(format(c.bestScore)) held out"))
+            }
             features.append([
                 "index": f.index, "anchor": "feature-\(f.index)",
                 "explanation": TextSanitizer.clean(f.explanation, maxCharacters: 4000),
                 "stats": stats.map { ["key": $0.0, "value": $0.1] },
                 "stages": stages,
-                "figures": Array(figureContexts[(wide + 3 * fi)..<(wide + 3 + 3 * fi)]),
+                "figures": Array(figureContexts[figureStart..<(figureStart + count)]),
             ])
         }
         let context: [String: Any] = [

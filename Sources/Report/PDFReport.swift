@@ -135,13 +135,21 @@ enum PDFReport {
         c.keyValue("RQ3 Spearman ρ", "\(format(rq3.spearmanRho)), 95% CI [\(format(rq3.ciLow)), \(format(rq3.ciHigh))], n = \(rq3.n)")
         c.keyValue("RQ3 p-values", "t approximation \(format(rq3.pValue)), permutation \(format(rq3.permutationPValue))")
         c.keyValue("RQ3 Kendall τ", format(rq3.kendallTau))
+        if let st = s.steering {
+            c.keyValue("Mean best " + st.label, format(st.meanBestScore) + " (0–2, held-out prompts)"
+                       + (st.isProxy ? "; offline proxy, not AxBench" : "; AxBench rubric"))
+            c.keyValue("RQ3 ρ, score window", "\(format(st.windowSpearmanRho)) (p \(format(st.windowPValue)), n = \(st.windowN.map(String.init) ?? "—"))")
+        }
         c.y += 8
         let wide = StudyFigures.studyWide(d).count
         try c.figures(figures.prefix(wide))
         c.newPage()
 
         // One page per feature
+        var figureStart = wide
         for (fi, f) in d.features.enumerated() {
+            let figureCount = StudyFigures.perFeature(f, d).count
+            defer { figureStart += figureCount }
             c.heading("Feature \(f.index)", font: h2)
             c.paragraph(clean(f.explanation, 4000), font: Font(size: 10.5), maxLines: 10, color: Color(hex: 0x1F3B5A))
             c.paragraph("max activation \(format(f.maxActivation)) · log10 density \(format(f.log10Density)) · robustness \(format(f.robustness)) · \(f.stageCount) stages"
@@ -154,7 +162,7 @@ enum PDFReport {
                 c.paragraph(clean(st.exampleOutput, 1500), font: small, indent: 14, maxLines: 4, color: Color(hex: 0x444444))
             }
             if f.stages.count > shown.count { c.paragraph("… and \(f.stages.count - shown.count) more stages", font: small) }
-            try c.figures(figures[(wide + 3 * fi)..<(wide + 3 + 3 * fi)])
+            try c.figures(figures[figureStart..<(figureStart + figureCount)])
             c.newPage()
             progress(ReportProgress(phase: "pdf", done: fi + 1, total: d.features.count))
         }

@@ -86,14 +86,18 @@ public struct StudySummary: Codable, Sendable, Equatable {
     public var meanExplanationSimilarity: Double
     public var rq2: ConsistencySummary
     public var rq3: SparsityRobustnessSummary
+    /// AxBench-style steering scores (`semprog judge`): mean best score and RQ3's score-window measure; nil when
+    /// the sweep was not judged.
+    public var steering: SteeringScoreHeadline?
 
     public init(rq1: StageCountSummary, meanExplanationSimilarity: Double, rq2: ConsistencySummary,
-                rq3: SparsityRobustnessSummary) {
+                rq3: SparsityRobustnessSummary, steering: SteeringScoreHeadline? = nil) {
         self.rq1 = rq1; self.meanExplanationSimilarity = meanExplanationSimilarity; self.rq2 = rq2; self.rq3 = rq3
+        self.steering = steering
     }
 
     enum CodingKeys: String, CodingKey {
-        case rq1, meanExplanationSimilarity = "mean_explanation_similarity", rq2, rq3
+        case rq1, meanExplanationSimilarity = "mean_explanation_similarity", rq2, rq3, steering
     }
 }
 
@@ -205,21 +209,25 @@ public struct FeatureReport: Codable, Sendable, Equatable {
     public var outputs: [[String?]]?
     /// Output score (Arad, Mueller & Belinkov 2025; `semprog screen`), in [0, 1]; nil when not screened.
     public var outputScore: Double?
+    /// Steering score by magnitude with the best factor (`semprog judge`); nil when the sweep was not judged.
+    public var steeringScore: SteeringScoreCurve?
 
     public init(index: Int, explanation: String, maxActivation: Double, log10Density: Double, robustness: Double,
                 stageCount: Int, stages: [StageReport], progression: ProgressionStrip, similarity: [IntervalPoint],
-                degradation: [MetricSeries], outputs: [[String?]]? = nil, outputScore: Double? = nil) {
+                degradation: [MetricSeries], outputs: [[String?]]? = nil, outputScore: Double? = nil,
+                steeringScore: SteeringScoreCurve? = nil) {
         self.index = index; self.explanation = explanation; self.maxActivation = maxActivation
         self.log10Density = log10Density; self.robustness = robustness; self.stageCount = stageCount
         self.stages = stages; self.progression = progression; self.similarity = similarity; self.degradation = degradation
         self.outputs = outputs
         self.outputScore = outputScore
+        self.steeringScore = steeringScore
     }
 
     enum CodingKeys: String, CodingKey {
         case index, explanation, maxActivation = "max_activation", log10Density = "log10_density", robustness
         case stageCount = "stage_count", stages, progression, similarity, degradation, outputs
-        case outputScore = "output_score"
+        case outputScore = "output_score", steeringScore = "steering_score"
     }
 }
 

@@ -158,14 +158,15 @@ public enum StudyFigures {
         [stageCounts(d), consistency(d), sparsityRobustness(d)] + (outputScores(d).map { [$0] } ?? [])
     }
 
-    /// All figures: the study-wide ones (`studyWide`), then (a), (b), (f) for each feature.
+    /// All figures: the study-wide ones (`studyWide`), then (a), (b), (f) for each feature, and (h) its steering
+    /// score when the sweep was judged (`perFeature`).
     public static func all(_ d: ReportData) -> [StudyFigure] {
-        var figures = studyWide(d)
-        for f in d.features {
-            figures.append(progression(f, run: d.run))
-            figures.append(similarity(f, run: d.run))
-            figures.append(degradation(f, run: d.run))
-        }
-        return figures
+        studyWide(d) + d.features.flatMap { perFeature($0, d) }
+    }
+
+    /// The figures of one feature's page, in order.
+    public static func perFeature(_ f: FeatureReport, _ d: ReportData) -> [StudyFigure] {
+        [progression(f, run: d.run), similarity(f, run: d.run), degradation(f, run: d.run)]
+            + (steeringScore(f, run: d.run, headline: d.summary.steering).map { [$0] } ?? [])
     }
 }

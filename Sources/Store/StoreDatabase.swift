@@ -384,6 +384,7 @@ public final class StoreDatabase: Sendable {
                 ALTER TABLE saes ADD COLUMN release TEXT;
                 """)
         }
+        StoreDatabase.registerSteeringScoresMigration(&migrator)
         return migrator
     }()
 }

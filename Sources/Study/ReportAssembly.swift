@@ -49,6 +49,8 @@ public enum ReportAssembly {
         let promptIds = Array(Set(contents.generations.map(\.promptId))).sorted()
         let promptRow = Dictionary(uniqueKeysWithValues: promptIds.enumerated().map { ($1, $0) })
         let useDescriptions = summary?.similarityBasis == "description"
+        // Steering scores (`semprog judge`), when the sweep was judged: per-feature curves and the headline.
+        let steering = try JudgeRun.reportSteering(store: store, contents: contents, magnitudes: magnitudes)
 
         // Run metadata.
         let relative = AnalysisPipeline.isRelative(units: sweep.units)
@@ -166,7 +168,7 @@ public enum ReportAssembly {
                 maxActivation: contents.features[index]?.maxActivation ?? (relative ? 1 : 0),
                 log10Density: density, robustness: robustness, stageCount: Int(fs.stageCount.rounded()),
                 stages: stages, progression: progression, similarity: similarity, degradation: degradation,
-                outputs: outputs, outputScore: outputScores[index]?.outputScore))
+                outputs: outputs, outputScore: outputScores[index]?.outputScore, steeringScore: steering.curves[index]))
         }
 
         // RQ2: consistency per magnitude over features.
@@ -212,7 +214,8 @@ public enum ReportAssembly {
             penaltySensitivity: stored.penaltySensitivity.map { PenaltyPoint(penalty: $0.penalty, meanStageCount: $0.meanStageCount) })
         let data = ReportData(run: run,
                               summary: StudySummary(rq1: rq1, meanExplanationSimilarity: similarityMean!,
-                                                    rq2: ConsistencySummary(consistency: rq2), rq3: rq3),
+                                                    rq2: ConsistencySummary(consistency: rq2), rq3: rq3,
+                                                    steering: steering.headline),
                               features: pages)
         return Result(data: data, omitted: omitted, warnings: warnings)
     }

@@ -8,6 +8,10 @@ public enum StudyError: Error, LocalizedError {
     case tooFewFeatures(sweep: String, withOutputs: Int, withDensity: Int)
     case unknownDescriber(sweep: String, describer: String, available: [String])
     case notAnalysed(sweep: String, database: String)
+    /// `semprog judge`: no feature of the sweep has an explanation to rate the concept against.
+    case noExplanations(sweep: String)
+    /// `semprog judge --judge offline`: generations without the stored analysis the proxy reads.
+    case notAnalysedForJudging(sweep: String, database: String, missing: Int)
     /// A command-line argument or input file that cannot be used; the message names it.
     case invalidArgument(String)
 
@@ -27,6 +31,12 @@ public enum StudyError: Error, LocalizedError {
                 : "it has: " + available.joined(separator: ", ")) + "); run 'semprog describe --describer \(describer)' first"
         case let .notAnalysed(sweep, database):
             "sweep '\(sweep)' has not been analysed yet: run 'semprog analyze --db \(database) --sweep \(sweep)' first"
+        case let .noExplanations(sweep):
+            "sweep '\(sweep)': no feature has an explanation, and the concept rating compares each output with its "
+                + "feature's explanation: run 'semprog explain', 'semprog neuronpedia import' or import an 'explanation' column first"
+        case let .notAnalysedForJudging(sweep, database, missing):
+            "sweep '\(sweep)': \(missing) generation(s) have no degradation metrics, which the proxy's fluency rating reads: "
+                + "run 'semprog analyze --db \(database) --sweep \(sweep) --model M' first"
         case let .invalidArgument(message):
             message
         }

@@ -14,7 +14,7 @@ struct Semprog: AsyncParsableCommand {
         subcommands: [
             Generate.self, Activations.self, TrainSAE.self, Explain.self,
             SweepCommand.self, Screen.self, Merge.self, Import.self, Export.self, Neuronpedia.self,
-            Embed.self, Describe.self, Analyze.self, Stats.self, ReportCommand.self, Compare.self, Demo.self, Bench.self,
+            Embed.self, Describe.self, Judge.self, Analyze.self, Stats.self, ReportCommand.self, Compare.self, Demo.self, Bench.self,
             SAECommand.self,
         ]
     )
