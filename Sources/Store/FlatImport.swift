@@ -95,11 +95,11 @@ extension StoreDatabase {
                                               message: "sweep '\(sweepName)' holds SAE \(stored.sae.map(FlatFile.preview) ?? "none"), the file \(FlatFile.preview(sae))")
                 }
                 var settings = stored
-                settings.magnitudes = Array(Set(stored.magnitudes).union(fileMagnitudes.map { Float($0) })).sorted()
+                settings.magnitudes = Array(Set(stored.magnitudes).union(fileMagnitudes)).sorted()
                 try Self.updateSettings(db, sweep: &existing, settings: settings)
                 sweep = existing
             } else {
-                let settings = SweepSettings.imported(magnitudes: Array(Set(fileMagnitudes.map { Float($0) })).sorted(),
+                let settings = SweepSettings.imported(magnitudes: Array(fileMagnitudes).sorted(),
                                                       model: model, sae: sae)
                 let modelId = try model.map { try Self.registerModel(db, path: $0) }
                 let saeId = try sae.map { try Self.registerSAE(db, SAERecord(path: $0)) }

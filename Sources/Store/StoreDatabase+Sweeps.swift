@@ -80,7 +80,7 @@ extension StoreDatabase {
             return existing
         }
         var record = SweepRecord(
-            id: nil, name: name, modelId: modelId, saeId: saeId, magnitudes: BlobCoding.encode(floats: settings.magnitudes),
+            id: nil, name: name, modelId: modelId, saeId: saeId, magnitudes: BlobCoding.encode(floats: settings.magnitudes.map { Float($0) }),
             units: settings.units, method: settings.method, positions: settings.positions, maxTokens: settings.maxTokens,
             temperature: settings.temperature, topK: settings.topK, topP: settings.topP,
             repetitionPenalty: settings.repetitionPenalty, seed: Int64(bitPattern: settings.seed), chat: settings.chat,
@@ -96,7 +96,7 @@ extension StoreDatabase {
 
     /// Rewrites the settings of an existing sweep (used when an import adds magnitudes to an imported sweep).
     static func updateSettings(_ db: Database, sweep: inout SweepRecord, settings: SweepSettings) throws {
-        sweep.magnitudes = BlobCoding.encode(floats: settings.magnitudes)
+        sweep.magnitudes = BlobCoding.encode(floats: settings.magnitudes.map { Float($0) })
         sweep.settingsJSON = settings.canonicalJSON
         try sweep.update(db)
     }

@@ -4,8 +4,9 @@ import Foundation
 /// sweep with a changed setting would mix incomparable generations), so the store keeps their canonical JSON
 /// (`canonicalJSON`: sorted keys) and `StoreDatabase.createOrValidateSweep` names the first setting that differs.
 public struct SweepSettings: Codable, Sendable, Equatable {
-    /// Steering magnitudes, in `units`.
-    public var magnitudes: [Float]
+    /// Steering magnitudes, in `units`, as the user wrote them (Double: `0.1` is stored and exported as `0.1`;
+    /// settings written by earlier versions held Float32 values, whose JSON reads back as the same short decimals).
+    public var magnitudes: [Double]
     /// Unit of the magnitudes, e.g. "max_activation" (multiples of the feature's max activation) or "absolute".
     public var units: String
     /// Edit method, e.g. "add" (add m·decoder direction) or "clamp".
@@ -27,7 +28,7 @@ public struct SweepSettings: Codable, Sendable, Equatable {
     /// Any further settings (string-valued), compared like the others.
     public var extra: [String: String]
 
-    public init(magnitudes: [Float], units: String, method: String, positions: String, maxTokens: Int,
+    public init(magnitudes: [Double], units: String, method: String, positions: String, maxTokens: Int,
                 temperature: Double, topK: Int, topP: Double, repetitionPenalty: Double, seed: UInt64, chat: Bool,
                 model: String? = nil, sae: String? = nil, extra: [String: String] = [:]) {
         self.magnitudes = magnitudes; self.units = units; self.method = method; self.positions = positions
@@ -37,7 +38,7 @@ public struct SweepSettings: Codable, Sendable, Equatable {
     }
 
     /// Settings recorded for a sweep imported from the flat format (generated elsewhere, decoding unknown).
-    public static func imported(magnitudes: [Float], model: String?, sae: String?) -> SweepSettings {
+    public static func imported(magnitudes: [Double], model: String?, sae: String?) -> SweepSettings {
         SweepSettings(magnitudes: magnitudes, units: "imported", method: "imported", positions: "imported",
                       maxTokens: 0, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, chat: false,
                       model: model, sae: sae)

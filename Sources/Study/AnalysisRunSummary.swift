@@ -84,8 +84,15 @@ public struct AnalysisRunSummary: Codable, Equatable {
         try c.encode(skippedFeatures, forKey: .skippedFeatures); try c.encode(notes, forKey: .notes)
     }
 
+    /// The summary stored as JSON; nil when it does not decode. Summaries written before RQ3 was stored as
+    /// `RankCorrelationSummary` lack `sparsity_vs_robustness.bootstrap_resamples`: it is read as 0 (unknown).
     public static func decode(_ json: String) -> AnalysisRunSummary? {
-        try? JSONDecoder().decode(AnalysisRunSummary.self, from: Data(json.utf8))
+        if let summary = try? JSONDecoder().decode(AnalysisRunSummary.self, from: Data(json.utf8)) { return summary }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+              var rq3 = object["sparsity_vs_robustness"] as? [String: Any], rq3["bootstrap_resamples"] == nil,
+              let data = try? JSONSerialization.data(withJSONObject: { rq3["bootstrap_resamples"] = 0
+                  object["sparsity_vs_robustness"] = rq3; return object }()) else { return nil }
+        return try? JSONDecoder().decode(AnalysisRunSummary.self, from: data)
     }
 
     public var json: String {

@@ -71,7 +71,7 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
     /// The settings as the Store keeps and compares them. Everything not in the Store's fixed columns goes into
     /// `extra`, so any change of features, prompts, hook, batch size or model/SAE content is refused on rerun.
     public var storeSettings: SweepSettings {
-        SweepSettings(magnitudes: magnitudes.map { Float($0) }, units: units.rawValue, method: method, positions: positions,
+        SweepSettings(magnitudes: magnitudes, units: units.rawValue, method: method, positions: positions,
                       maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                       repetitionPenalty: repetitionPenalty, seed: seed, chat: chat,
                       model: modelSHA256, sae: saeSHA256,

@@ -88,8 +88,16 @@ public final class SweepRunner {
         }
     }
 
-    /// The magnitude as stored (Float32 precision, the store's unit).
-    func storedMagnitude(_ index: Int) -> Double { Double(Float(configuration.magnitudes[index])) }
+    /// The magnitude as stored: the Double the user wrote. Sweeps begun by earlier versions stored Float32-rounded
+    /// magnitudes (0.1 → 0.10000000149011612); a resumed one keeps their value for the magnitudes it already has
+    /// (`legacyMagnitudeIndices`, found from the stored cells when `run` starts), so its cells stay one set.
+    func storedMagnitude(_ index: Int) -> Double {
+        let m = configuration.magnitudes[index]
+        return legacyMagnitudeIndices.contains(index) ? Double(Float(m)) : m
+    }
+
+    /// Magnitude indices whose stored generations carry the Float32-rounded value (databases of earlier versions).
+    private var legacyMagnitudeIndices: Set<Int> = []
 
     /// The steering edit of one cell: the magnitude in the edit's own unit (an activation for clamp and add,
     /// converted from multiples of the max activation where the sweep's units say so; a factor for scale). The
@@ -150,6 +158,11 @@ public final class SweepRunner {
         let sweepId = sweep.id!
         let promptIds = try store.promptIds(for: configuration.prompts)
         let finished = try store.finishedCells(sweepId: sweepId)
+        let storedValues = Set(finished.map(\.magnitude))
+        legacyMagnitudeIndices = Set(configuration.magnitudes.indices.filter {
+            let m = configuration.magnitudes[$0], rounded = Double(Float(m))
+            return rounded != m && storedValues.contains(rounded) && !storedValues.contains(m)
+        })
         let baselinesDone = Set(try store.baselines(sweepId: sweepId).map(\.promptId))
 
         func isDone(_ batch: SweepBatch) -> Bool {

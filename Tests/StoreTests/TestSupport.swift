@@ -32,7 +32,7 @@ func tableCounts(_ store: StoreDatabase) throws -> [String: Int] {
 
 import GRDB
 
-func sampleSettings(magnitudes: [Float] = [0, 2, 4], seed: UInt64 = 7) -> SweepSettings {
+func sampleSettings(magnitudes: [Double] = [0, 2, 4], seed: UInt64 = 7) -> SweepSettings {
     SweepSettings(magnitudes: magnitudes, units: "max_activation", method: "add", positions: "all", maxTokens: 32,
                   temperature: 0.7, topK: 40, topP: 0.9, repetitionPenalty: 1.1, seed: seed, chat: true,
                   model: "SmolLM2", sae: "sae-l10")

@@ -35,3 +35,25 @@ import Testing
         #expect(ReportAssembly.robustnessUnit("sweep magnitude units (absolute)") == "sweep magnitude units (absolute)")
     }
 }
+
+/// Summaries stored by earlier versions (RQ3 without `bootstrap_resamples`, no `rq3_features`) still decode.
+@Suite struct AnalysisRunSummaryTests {
+    @Test func olderSummaryStillDecodes() throws {
+        let old = """
+        {"sweep":"s","feature_count":3,"prompt_count":2,"generation_count":12,"degraded_share":0.25,"mean_stage_count":2,
+         "stage_penalty":0.1,"stage_penalty_rule":null,"penalty_sensitivity":[],"mean_explanation_similarity":0.3,
+         "similarity_basis":"description","mean_similarity_description":0.3,"mean_similarity_output":0.2,
+         "mean_consistency":null,"mean_stage_agreement":null,
+         "sparsity_vs_robustness":{"n":3,"rho":0.5,"p_value":0.67,"p_permutation":0.6,"permutation_is_exact":true,
+           "ci_low":-1,"ci_high":1,"confidence_level":0.95,"kendall_tau":0.33,"kendall_p_value":0.6,"undefined_reason":null},
+         "robustness_units":"max_activation","describer":"import","embedding_model":"m","embeddings_cached":0,
+         "embeddings_computed":5,"perplexity":false,"skipped_features":[],"notes":[]}
+        """
+        let summary = try #require(AnalysisRunSummary.decode(old))
+        #expect(summary.similarityBasis == "description")
+        #expect(summary.sparsityVsRobustness.rho == 0.5 && summary.sparsityVsRobustness.bootstrapResamples == 0)
+        #expect(summary.rq3Features == nil)
+        #expect(AnalysisRunSummary.decode(summary.json) == summary)
+        #expect(AnalysisRunSummary.decode("{}") == nil)
+    }
+}

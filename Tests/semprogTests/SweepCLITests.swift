@@ -76,6 +76,32 @@ import Testing
         #expect(after.baselines == reference.baselines)
     }
 
+    /// Magnitudes are kept as the user wrote them (Double): `--magnitudes 0,0.1` stores 0.1 and exports "0.1", not
+    /// the Float32 value 0.10000000149011612 of earlier versions. A sweep begun by an earlier version (its cells at
+    /// the Float32 value) resumes at that value, so its cells stay one set.
+    @Test func magnitudesAreStoredAndExportedAsWritten() throws {
+        let db = dir.appendingPathComponent("decimal.sqlite").path
+        let run = try CLIRunner.run(arguments(db: db, magnitudes: "0,0.1"))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Set(try rows(db).generations.map(\.magnitude)) == [0, 0.1])
+        let export = try CLIRunner.run(["export", "--db", db, "--format", "csv"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.contains(",0.1,") && !export.stdout.contains("0.10000000149011612"))
+
+        // As an earlier version left it: magnitudes at the Float32 value, the last cells not yet generated.
+        let legacy = Double(Float(0.1))
+        let store = try StoreDatabase(path: db)
+        try store.write { db in
+            try db.execute(sql: "UPDATE generations SET magnitude = ? WHERE magnitude = 0.1", arguments: [legacy])
+            try db.execute(sql: "DELETE FROM generations WHERE feature_index = 2 AND magnitude > 0")
+        }
+        let resumed = try CLIRunner.run(arguments(db: db, magnitudes: "0,0.1"))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let magnitudes = try rows(db).generations.map(\.magnitude)
+        #expect(magnitudes.count == 2 * 2 * 2)
+        #expect(Set(magnitudes) == [0, legacy])
+    }
+
     @Test func shardsMergeIntoTheFullSweep() throws {
         let full = dir.appendingPathComponent("whole.sqlite").path
         #expect(try CLIRunner.run(arguments(db: full)).status == 0)
