@@ -8,7 +8,7 @@ import Sweep
 
 extension Semprog {
     /// The embedded default study: SmolLM2-135M-Instruct, the demo SAE (trained and cached on first use),
-    /// about a dozen features, six prompts, sixteen magnitudes → sweep → describe → analyse → report.
+    /// about a dozen features, six prompts, sixteen magnitudes → sweep → describe → analyse → judge → report.
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "demo",
@@ -17,7 +17,7 @@ extension Semprog {
             Steps (each resumable; an interrupted demo picks up where it stopped): train the demo SAE (cached \
             under models/), compute feature statistics and built-in explanations (cached beside the SAE), choose \
             features, sweep, \
-            describe (contrastive), analyse, report. --quick runs the same pipeline at tiny sizes (for tests).
+            describe (contrastive), analyse, judge (offline proxy steering scores), report. --quick runs the same pipeline at tiny sizes (for tests).
             """)
 
         @Option(help: "Report folder.")
@@ -99,9 +99,11 @@ extension Semprog {
                                           "--prompts", promptFile, "--magnitudes", plan.magnitudes, "--chat",
                                           "--max-tokens", String(plan.maxTokens), "--db", database, "--name", "demo"]
                                          + quietFlag)
-            // 5–7. Describe, analyse, report.
+            // 5–8. Describe, analyse, judge (offline proxy), report.
             try await Self.runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)
             try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo", "--model", model] + plan.analyzeArguments)
+            // 7b. Steering scores by the offline proxy (labelled as a proxy in the report).
+            try await Self.runSubcommand(["judge", "--db", database, "--sweep", "demo", "--judge", "offline"] + quietFlag)
             try await Self.runSubcommand(["report", "--db", database, "--sweep", "demo", "--out", out,
                                           "--feature-selection", DemoFeatureChoice.rule])
             Terminal.error(String(format: "demo: finished in %.0f s", Date().timeIntervalSince(started)))

@@ -30,6 +30,9 @@ import Testing
         #expect(try store.baselines(sweepId: sweep.id!).count == 2)
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg"))
+        // The demo judges its outputs with the offline proxy (labelled so) and names how the SAE was read.
+        #expect(html.contains("Mean best proxy steering score"), "the demo runs 'judge --judge offline'")
+        #expect(html.contains("SAE format") && html.contains("SAELens (v6 cfg.json)"))
         // Paths inside the working directory are shown relative to it: the report names no machine's directories.
         #expect(html.contains("models/demo-sae-quick"))
         #expect(!html.contains(CLIRunner.repositoryRoot.path + "/models"))
