@@ -60,7 +60,7 @@ let package = Package(
 
         // Tests: one target per module, plus end-to-end CLI tests; TestSupport holds what several share.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Randomness"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "Randomness"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Tensor", "Randomness"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "CKernels", "Tensor", "ModelFormats", "Tokenization", "Randomness"]),

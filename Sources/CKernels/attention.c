@@ -169,6 +169,135 @@ static void weighted_f32_avx2(const float *p, const float *v, long v_stride, lon
     }
 }
 #pragma clang attribute pop
+
+// AVX-512: the same bits as the AVX2 functions above. Each key's score is still one 8-lane FMA chain over the
+// head dimension in steps of 8, reduced by ck_hsum8; a zmm register carries two keys side by side (lanes 0–7 key t,
+// lanes 8–15 key t + 1, the query chunk in both halves), so twice as many chains run per instruction. The
+// weighted sums of values are per-column FMA chains over t; 16 columns per register instead of 8.
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+
+static inline __attribute__((always_inline)) __m256 high256(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+static inline __attribute__((always_inline)) __m512 dup256(__m256 v) {
+    return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(v)));
+}
+
+static inline __attribute__((always_inline)) __m512 two_halves_f16(const uint16_t *a, const uint16_t *b) {
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                              _mm_loadu_si128((const __m128i *)b), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+static inline __attribute__((always_inline)) __m512 two_halves_f32(const float *a, const float *b) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a)), _mm256_loadu_ps(b), 1);
+}
+
+// scores[t] = (q · k_t) · scale for binary16 keys `stride` apart, four keys per step (two registers).
+static void scores_half_avx512(const float *q, const uint16_t *k, long stride, long count, long hd, float scale,
+                               float *scores) {
+    long t = 0;
+    for (; t + 4 <= count; t += 4) {
+        const uint16_t *k0 = k + t * stride;
+        __m512 a01 = _mm512_setzero_ps(), a23 = a01;
+        for (long j = 0; j < hd; j += 8) {
+            const __m512 qj = dup256(_mm256_loadu_ps(q + j));
+            a01 = _mm512_fmadd_ps(qj, two_halves_f16(k0 + j, k0 + stride + j), a01);
+            a23 = _mm512_fmadd_ps(qj, two_halves_f16(k0 + 2 * stride + j, k0 + 3 * stride + j), a23);
+        }
+        scores[t] = ck_hsum8(_mm512_castps512_ps256(a01)) * scale;
+        scores[t + 1] = ck_hsum8(high256(a01)) * scale;
+        scores[t + 2] = ck_hsum8(_mm512_castps512_ps256(a23)) * scale;
+        scores[t + 3] = ck_hsum8(high256(a23)) * scale;
+    }
+    for (; t < count; t++) {
+        const uint16_t *kt = k + t * stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (long j = 0; j < hd; j += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kt + j))), acc);
+        scores[t] = ck_hsum8(acc) * scale;
+    }
+}
+
+static void weighted_values_avx512(const float *p, const uint16_t *v, long count, long stride, long hd, float inv,
+                                   float *out) {
+    long j = 0;
+    for (; j + 32 <= hd; j += 32) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        for (long t = 0; t < count; t++) {
+            const __m512 pt = _mm512_set1_ps(p[t]);
+            const uint16_t *vt = v + t * stride + j;
+            a0 = _mm512_fmadd_ps(pt, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)vt)), a0);
+            a1 = _mm512_fmadd_ps(pt, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vt + 16))), a1);
+        }
+        const __m512 s = _mm512_set1_ps(inv);
+        _mm512_storeu_ps(out + j, _mm512_mul_ps(a0, s));
+        _mm512_storeu_ps(out + j + 16, _mm512_mul_ps(a1, s));
+    }
+    for (; j < hd; j += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (long t = 0; t < count; t++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + t * stride + j))), acc);
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+    }
+}
+
+// Float32 keys: eight keys per step in four registers.
+static void scores_f32_avx512(const float *q, const float *k, long k_stride, long count, long hd, float scale,
+                              float *scores) {
+    long t = 0;
+    for (; t + 8 <= count; t += 8) {
+        const float *k0 = k + t * k_stride;
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (long j = 0; j < hd; j += 8) {
+            const __m512 qj = dup256(_mm256_loadu_ps(q + j));
+            for (int g = 0; g < 4; g++)
+                a[g] = _mm512_fmadd_ps(qj, two_halves_f32(k0 + 2 * g * k_stride + j, k0 + (2 * g + 1) * k_stride + j), a[g]);
+        }
+        for (int g = 0; g < 4; g++) {
+            scores[t + 2 * g] = ck_hsum8(_mm512_castps512_ps256(a[g])) * scale;
+            scores[t + 2 * g + 1] = ck_hsum8(high256(a[g])) * scale;
+        }
+    }
+    for (; t < count; t++) {
+        const float *kt = k + t * k_stride;
+        __m256 a = _mm256_setzero_ps();
+        for (long j = 0; j < hd; j += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_loadu_ps(kt + j), a);
+        scores[t] = ck_hsum8(a) * scale;
+    }
+}
+
+// out = inv · Σ_t p_t v_t, 64 output lanes (four registers) per pass over the rows.
+static void weighted_f32_avx512(const float *p, const float *v, long v_stride, long count, long hd, float inv,
+                                float *out) {
+    long j = 0;
+    for (; j + 64 <= hd; j += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (long t = 0; t < count; t++) {
+            const __m512 pt = _mm512_set1_ps(p[t]);
+            const float *vt = v + t * v_stride + j;
+            a0 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vt), a0);
+            a1 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vt + 16), a1);
+            a2 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vt + 32), a2);
+            a3 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vt + 48), a3);
+        }
+        const __m512 s = _mm512_set1_ps(inv);
+        _mm512_storeu_ps(out + j, _mm512_mul_ps(a0, s)); _mm512_storeu_ps(out + j + 16, _mm512_mul_ps(a1, s));
+        _mm512_storeu_ps(out + j + 32, _mm512_mul_ps(a2, s)); _mm512_storeu_ps(out + j + 48, _mm512_mul_ps(a3, s));
+    }
+    for (; j + 16 <= hd; j += 16) {
+        __m512 a = _mm512_setzero_ps();
+        for (long t = 0; t < count; t++) a = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), _mm512_loadu_ps(v + t * v_stride + j), a);
+        _mm512_storeu_ps(out + j, _mm512_mul_ps(a, _mm512_set1_ps(inv)));
+    }
+    for (; j < hd; j += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (long t = 0; t < count; t++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), _mm256_loadu_ps(v + t * v_stride + j), a);
+        _mm256_storeu_ps(out + j, _mm256_mul_ps(a, _mm256_set1_ps(inv)));
+    }
+}
+#pragma clang attribute pop
 #endif
 
 // scores[t] ← e^(scores[t] − max) in place (the softmax numerators); returns their sum.
@@ -182,7 +311,7 @@ static float exp_shifted(float *scores, long count) {
 
 void ck_store_half(const float *src, uint16_t *dst, long n, int use_simd) {
 #if defined(__x86_64__)
-    if (use_simd && ck_has_avx2_fma()) { store_half_avx2(src, dst, n); return; }
+    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) { store_half_avx2(src, dst, n); return; } // exact: any path
 #endif
     (void)use_simd;
     for (long i = 0; i < n; i++) dst[i] = ck_float_to_half(src[i]);
@@ -191,7 +320,7 @@ void ck_store_half(const float *src, uint16_t *dst, long n, int use_simd) {
 void ck_half_rows_to_float(const uint16_t *src, long src_stride, long rows, long cols, float *dst, long dst_stride,
                            int use_simd) {
 #if defined(__x86_64__)
-    if (use_simd && ck_has_avx2_fma()) { half_rows_avx2(src, src_stride, rows, cols, dst, dst_stride); return; }
+    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) { half_rows_avx2(src, src_stride, rows, cols, dst, dst_stride); return; }
 #endif
     (void)use_simd;
     half_rows_generic(src, src_stride, rows, cols, dst, dst_stride);
@@ -215,14 +344,21 @@ void ck_attend_decode_capped(const float *q, const uint16_t *keys, const uint16_
                              float *scores, float *out, int use_simd) {
     float (*dot)(const float *, const uint16_t *, long) = dot_half_generic;
     void (*weighted)(const float *, const uint16_t *, long, long, long, float, float *) = weighted_values_generic;
+    int wide = 0;
 #if defined(__x86_64__)
-    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) { dot = dot_half_avx2; weighted = weighted_values_avx2; }
+    const int path = head_dim % 8 == 0 ? ck_resolve_path(use_simd) : CK_PATH_PORTABLE;
+    if (path == CK_PATH_AVX2) { dot = dot_half_avx2; weighted = weighted_values_avx2; }
+    if (path == CK_PATH_AVX512) { wide = 1; weighted = weighted_values_avx512; }
 #endif
     (void)use_simd;
     for (long head = head0; head < head1; head++) {
         const long kv_head = head / group_size;
         const float *qh = q + head * head_dim;
         const uint16_t *k = keys + kv_head * head_dim, *v = values + kv_head * head_dim;
+#if defined(__x86_64__)
+        if (wide) scores_half_avx512(qh, k, stride, count, head_dim, scale, scores);
+        else
+#endif
         for (long t = 0; t < count; t++) scores[t] = dot(qh, k + t * stride, head_dim) * scale;
         soft_cap(scores, count, softcap);
         const float sum = exp_shifted(scores, count);
@@ -241,7 +377,9 @@ void ck_attend_f32_capped(const float *q, const float *keys, long k_stride, cons
     void (*score)(const float *, const float *, long, long, long, float, float *) = scores_f32_generic;
     void (*weighted)(const float *, const float *, long, long, long, float, float *) = weighted_f32_generic;
 #if defined(__x86_64__)
-    if (use_simd && head_dim % 8 == 0 && ck_has_avx2_fma()) { score = scores_f32_avx2; weighted = weighted_f32_avx2; }
+    const int path = head_dim % 8 == 0 ? ck_resolve_path(use_simd) : CK_PATH_PORTABLE;
+    if (path == CK_PATH_AVX2) { score = scores_f32_avx2; weighted = weighted_f32_avx2; }
+    if (path == CK_PATH_AVX512) { score = scores_f32_avx512; weighted = weighted_f32_avx512; }
 #endif
     (void)use_simd;
     if (count <= 0) { for (long j = 0; j < head_dim; j++) out[j] = 0; return; }

@@ -1,6 +1,7 @@
 // Packed-panel SGEMM: C = A · Wᵀ with W stored as panels of 16 output columns (see ckernels.h).
 // The AVX2 micro-kernel keeps a 6 × 16 block of C in 12 registers and streams one panel over k:
-// per k it loads 16 weights (2 vectors), broadcasts 6 activations and issues 12 FMAs.
+// per k it loads 16 weights (2 vectors), broadcasts 6 activations and issues 12 FMAs. The AVX-512 kernel keeps a
+// 12 × 32 block (two panels) in 24 zmm registers with the same arithmetic per output (same bits, see below).
 #include "ckernels.h"
 #include <string.h>
 
@@ -111,12 +112,86 @@ static void gemm_avx2(const float *a, long lda, long m, long k, const float *pan
     }
 }
 #pragma clang attribute pop
+
+// AVX-512: the same per-output arithmetic as the AVX2 kernel. A zmm register holds the 16 outputs of one row and
+// one panel (the two ymm accumulators of the AVX2 kernel side by side); each output is still one FMA chain over
+// kk = 0, 1, …, k − 1 starting from 0, added to C at the end when accumulating, so the bits are the AVX2 kernel's.
+// What changes is only how many outputs are in flight: a 12 × 32 block (two panels) in 24 of the 32 registers.
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+
+// C block (MR rows × NP panels of 16) (+)= A rows · NP consecutive panels (`pstride` floats apart); the last panel
+// has `cols` valid columns (masked loads and stores).
+static inline __attribute__((always_inline)) void micro512(const int MR, const int NP, const float *a, long lda,
+                                                           const float *b, long pstride, long k, float *c, long ldc,
+                                                           long cols, int accumulate) {
+    __m512 acc[12][2];
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < NP; j++) acc[r][j] = _mm512_setzero_ps();
+    for (long kk = 0; kk < k; kk++) {
+        __m512 bv[2];
+        for (int j = 0; j < NP; j++) bv[j] = _mm512_loadu_ps(b + j * pstride + kk * CK_PANEL);
+        for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
+            for (int j = 0; j < NP; j++) acc[r][j] = _mm512_fmadd_ps(av, bv[j], acc[r][j]);
+        }
+    }
+    const __mmask16 last = cols >= CK_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    for (int r = 0; r < MR; r++) {
+        float *cr = c + r * ldc;
+        for (int j = 0; j < NP; j++) {
+            const __mmask16 mask = j == NP - 1 ? last : (__mmask16)0xFFFF;
+            __m512 v = acc[r][j];
+            if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, cr + j * CK_PANEL));
+            _mm512_mask_storeu_ps(cr + j * CK_PANEL, mask, v);
+        }
+    }
+}
+
+#define CK_MR512 12
+
+static inline __attribute__((always_inline)) void rows512(const int NP, const float *a, long lda, long i0, long i1,
+                                                          const float *b, long pstride, long k, float *cp, long ldc,
+                                                          long cols, int accumulate) {
+    long i = i0;
+    for (; i + CK_MR512 <= i1; i += CK_MR512)
+        micro512(CK_MR512, NP, a + i * lda, lda, b, pstride, k, cp + i * ldc, ldc, cols, accumulate);
+    const float *ai = a + i * lda;
+    float *ci = cp + i * ldc;
+    switch (i1 - i) {
+#define CK_CASE(R) case R: micro512(R, NP, ai, lda, b, pstride, k, ci, ldc, cols, accumulate); break;
+    CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6)
+    CK_CASE(7) CK_CASE(8) CK_CASE(9) CK_CASE(10) CK_CASE(11)
+#undef CK_CASE
+    default: break;
+    }
+}
+
+static void gemm_avx512(const float *a, long lda, long m, long k, const float *panels, long n,
+                        long p0, long p1, float *c, long ldc, int accumulate) {
+    const long pstride = k * CK_PANEL;
+    for (long i0 = 0; i0 < m; i0 += CK_ROW_BLOCK) {
+        const long i1 = m - i0 < CK_ROW_BLOCK ? m : i0 + CK_ROW_BLOCK;
+        for (long p = p0; p < p1;) {
+            const int np = p1 - p >= 2 ? 2 : 1;
+            const float *b = panels + (size_t)p * pstride;
+            const long lastp = p + np - 1;
+            const long cols = n - lastp * CK_PANEL < CK_PANEL ? n - lastp * CK_PANEL : CK_PANEL;
+            float *cp = c + p * CK_PANEL;
+            if (np == 2) rows512(2, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
+            else rows512(1, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
+            p += np;
+        }
+    }
+}
+#pragma clang attribute pop
 #endif
 
 void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panels, long n,
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd) {
 #if defined(__x86_64__)
-    if (use_simd && ck_has_avx2_fma()) { gemm_avx2(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
+    const int path = ck_resolve_path(use_simd);
+    if (path == CK_PATH_AVX512) { gemm_avx512(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
+    if (path == CK_PATH_AVX2) { gemm_avx2(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
 #endif
     (void)use_simd;
     gemm_generic(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate);

@@ -150,6 +150,89 @@ static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const flo
     if (xsum != stack_sums) free(xsum);
 }
 #pragma clang attribute pop
+
+// AVX-512: the same arithmetic as row_kernel, so the same bits. The 32 codes of a block are converted in two
+// 16-lane registers (elements 0–15 and 16–31). Multiplying elements 0–15 with x and then FMA-ing elements 16–31
+// gives, in lanes 0–7, row_kernel's t = fma(q₂, x₂, q₀·x₀) and in lanes 8–15 its u = fma(q₃, x₃, q₁·x₁); their
+// sum t + u (the two 8-lane halves added) is then FMA-ed into the same 8-lane accumulator with d, and the m term
+// and the final reduction are row_kernel's.
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+
+static inline __attribute__((always_inline)) void row_kernel512(const int MR, int type, const uint8_t *row, long nb,
+                                                                const float *scale, const float *shift,
+                                                                const float *x, long ldx, const float *xsum,
+                                                                float *out, long ldo, int accumulate) {
+    __m256 acc[8];
+    float mterm[8];
+    for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    for (long b = 0; b < nb; b++) {
+        __m512 qa, qb;
+        if (type == CK_Q4_1) {
+            const __m128i q = _mm_loadu_si128((const __m128i *)(row + b * 20 + 4));
+            qa = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(q, low4)));
+            qb = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), low4)));
+        } else if (type == CK_Q5_0) {
+            int8_t codes[32];
+            q5_0_codes(row + b * 22, codes);
+            qa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)codes)));
+            qb = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(codes + 16))));
+        } else {
+            const uint8_t *blk = row + b * 34;
+            qa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+            qb = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+        }
+        const __m256 d = _mm256_broadcast_ss(scale + b);
+        for (int i = 0; i < MR; i++) {
+            const float *xb = x + i * ldx + b * 32;
+            const __m512 tu = _mm512_fmadd_ps(qb, _mm512_loadu_ps(xb + 16), _mm512_mul_ps(qa, _mm512_loadu_ps(xb)));
+            const __m256 t = _mm512_castps512_ps256(tu);
+            const __m256 u = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(tu), 1));
+            acc[i] = _mm256_fmadd_ps(_mm256_add_ps(t, u), d, acc[i]);
+            if (type == CK_Q4_1) mterm[i] += shift[b] * xsum[i * nb + b];
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        const float s = ck_hsum8(acc[i]) + mterm[i];
+        out[i * ldo] = accumulate ? out[i * ldo] + s : s;
+    }
+}
+
+static void quantized_avx512(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                             long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                             int accumulate) {
+    const long nb = k / 32;
+    float stack_sums[8 * 64];
+    float *xsum = nb <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)nb);
+    for (long i0 = 0; i0 < m; i0 += 8) {
+        const long mr = m - i0 < 8 ? m - i0 : 8;
+        const float *xi = x + i0 * ldx;
+        float *oi = out + i0 * ldo;
+        for (long i = 0; i < mr; i++)
+            for (long b = 0; b < nb; b++) { // as quantized_avx2: ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
+                const float *xb = xi + i * ldx + b * 32;
+                __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                         _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+                xsum[i * nb + b] = ck_hsum8(s);
+            }
+        for (long r = r0; r < r1; r++) {
+            const uint8_t *row = w + (size_t)r * row_bytes;
+            const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
+            switch (mr) {
+            case 1: row_kernel512(1, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 2: row_kernel512(2, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 3: row_kernel512(3, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 4: row_kernel512(4, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 5: row_kernel512(5, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 6: row_kernel512(6, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            case 7: row_kernel512(7, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            default: row_kernel512(8, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+            }
+        }
+    }
+    if (xsum != stack_sums) free(xsum);
+}
+#pragma clang attribute pop
 #endif
 
 void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins) {
@@ -166,7 +249,12 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
                          long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
                          int accumulate, int use_simd) {
 #if defined(__x86_64__)
-    if (use_simd && ck_has_avx2_fma()) {
+    const int path = ck_resolve_path(use_simd);
+    if (path == CK_PATH_AVX512) {
+        quantized_avx512(type, w, row_bytes, scales, mins, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+        return;
+    }
+    if (path == CK_PATH_AVX2) {
         quantized_avx2(type, w, row_bytes, scales, mins, r0, r1, k, x, ldx, m, out, ldo, accumulate);
         return;
     }

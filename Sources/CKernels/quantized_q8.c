@@ -118,7 +118,8 @@ void ck_quantized_matmul_q8(int type, const uint8_t *w, long row_bytes, const fl
                             long r0, long r1, long k, const int8_t *q, const float *d, const float *s, long m,
                             float *out, long ldo, int accumulate, int use_simd) {
 #if defined(__x86_64__)
-    if (use_simd && ck_has_avx2_fma()) {
+    // Both SIMD paths run the AVX2 kernel (its block sums are exact integers; no AVX-512 variant yet).
+    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) {
         q8_avx2(type, w, row_bytes, scales, mins, r0, r1, k, q, d, s, m, out, ldo, accumulate);
         return;
     }

@@ -1,11 +1,11 @@
 import CKernels
 import Dispatch
 
-/// A weight matrix W (`rows` outputs × `cols` inputs) repacked into panels of 16 rows for the AVX2/FMA
-/// micro-kernel of `CKernels` (6 × 16 blocks of the output in registers, 12 FMAs per input column).
+/// A weight matrix W (`rows` outputs × `cols` inputs) repacked into panels of 16 rows for the SIMD micro-kernels
+/// of `CKernels` (AVX2: 6 × 16 blocks of the output in registers; AVX-512: 12 × 32, the same bits).
 ///
 /// `multiply` computes Y = X · Wᵀ exactly as a Float32 GEMM would. Each output is one FMA chain over k in
-/// ascending order, whatever the CPU (any AVX2/FMA one), the row count or the thread split, so results are
+/// ascending order, whatever the CPU (any AVX2/FMA or AVX-512 one), the row count or the thread split, so results are
 /// reproducible across machines (OpenBLAS picks per-CPU kernels with other orders). Unlike `cblas_sgemm`, which
 /// repacks W on every call, the packing is paid once; on a 2-core AMD EPYC (Zen 1) it reaches ≈ 37 GFLOP/s per
 /// core at 64 rows, against ≈ 23 for OpenBLAS 0.3.21 (`semprog bench gemm`).
@@ -15,8 +15,8 @@ public final class PackedMatrix: @unchecked Sendable {
     let panels: UnsafeMutablePointer<Float>
     let panelCount: Int
 
-    /// Whether this CPU runs the AVX2/FMA kernels; otherwise the portable C loops run (correct, but slower than
-    /// OpenBLAS, so callers keep their BLAS path when this is false).
+    /// Whether the SIMD kernels (AVX2 or AVX-512, `KernelPath.active`) run; otherwise the portable C loops run
+    /// (correct, but slower than OpenBLAS, so callers keep their BLAS path when this is false).
     public static let isAccelerated: Bool = ck_has_avx2_fma() != 0
 
     /// Packs a row-major `rows × cols` matrix with row stride `stride` (default `cols`).
@@ -54,15 +54,17 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Y[i][j] (+)= Σₖ X[i][k]·W[j][k] for `count` rows of X (row stride `xStride`, default `cols`) into Y (row
     /// stride `yStride`, default `rows`). Panels are split over up to `threads` threads when the product is big
-    /// enough to pay for the hand-off. `simd: false` forces the portable kernel.
+    /// enough to pay for the hand-off. `simd: false` forces the portable kernel; `kernel` asks for one path (falling
+    /// back to the next one down where the CPU lacks it); by default the active path runs.
     public func multiply(_ x: UnsafePointer<Float>, count: Int, xStride: Int? = nil,
                          into y: UnsafeMutablePointer<Float>, yStride: Int? = nil,
-                         accumulate: Bool = false, threads: Int = 1, simd: Bool = true) {
+                         accumulate: Bool = false, threads: Int = 1, simd: Bool = true, kernel: KernelPath? = nil) {
         guard count > 0 else { return }
         let lda = xStride ?? cols, ldc = yStride ?? rows
         let flops = 2 * count * rows * cols
         let chunks = flops < 1 << 19 ? 1 : max(1, min(threads, panelCount))
-        let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
+        let acc: Int32 = accumulate ? 1 : 0
+        let useSIMD: Int32 = !simd ? Int32(CK_PATH_PORTABLE) : kernel?.code ?? Int32(CK_PATH_ACTIVE)
         if chunks == 1 {
             ck_gemm_panels(x, lda, count, cols, panels, rows, 0, panelCount, y, ldc, acc, useSIMD)
             return

@@ -34,7 +34,7 @@ extension Semprog {
 
         func run() throws {
             BLAS.setThreads(threads)
-            print("threads: \(threads), cores: \(ProcessInfo.processInfo.activeProcessorCount), packed kernel: \(PackedMatrix.isAccelerated ? "AVX2/FMA" : "portable C")")
+            print("threads: \(threads), cores: \(ProcessInfo.processInfo.activeProcessorCount), packed kernel: \(PackedMatrix.isAccelerated ? "\(KernelPath.active) (SEMPROG_KERNELS)" : "portable C")")
             // (name, n, k): SmolLM2-135M's fused QKV, attention output, gate+up, down and unembedding.
             let shapes = [("qkv", 960, 576), ("attn_out", 576, 576), ("gate_up", 3072, 576), ("down", 576, 1536),
                           ("unembed", 49152, 576)]

@@ -59,7 +59,7 @@ extension Semprog {
                 let lm = try LlamaModel.load(path: model, threads: threads, compactWeights: compactRows > 0)
                 lm.compactRowLimit = compactRows
                 print("model: \(model)")
-                print(PackedMatrix.isAccelerated ? "kernels: packed AVX2/FMA GEMM" : "kernels: OpenBLAS (no AVX2/FMA)")
+                print(PackedMatrix.isAccelerated ? "kernels: packed GEMM, \(KernelPath.active) (SEMPROG_KERNELS)" : "kernels: OpenBLAS (no AVX2/FMA, or SEMPROG_KERNELS=portable)")
                 print("compact kernel for steps of ≤ \(compactRows) rows")
                 print(String(format: "load: %.2f s", Date().timeIntervalSince(loadStart)))
                 print("threads: \(BLAS.threads) (OpenBLAS), cores: \(ProcessInfo.processInfo.activeProcessorCount)")

@@ -9,8 +9,41 @@
 /// Columns per packed panel.
 #define CK_PANEL 16
 
-/// 1 when this CPU runs the AVX2+FMA+F16C kernels (checked once with CPUID).
+/// Kernel paths. Every `use_simd` argument below takes one of these: CK_PATH_PORTABLE (0) forces the portable C
+/// loops, CK_PATH_ACTIVE (1) runs the process's active path (ck_kernel_path), CK_PATH_AVX2 / CK_PATH_AVX512 ask for
+/// that path (falling back to the next one down where the CPU lacks it). AVX2 and AVX-512 give the same bits.
+enum { CK_PATH_PORTABLE = 0, CK_PATH_ACTIVE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512 = 3 };
+
+/// 1 when the active path is a SIMD one (AVX2 or AVX-512; not when SEMPROG_KERNELS=portable or the CPU lacks AVX2).
 int ck_has_avx2_fma(void);
+
+/// 1 when this CPU and OS run `path` (CPUID and XGETBV, checked once): AVX2 needs AVX2+FMA+F16C, AVX-512 needs
+/// AVX-512 F, BW, DQ and VL with ZMM state saved by the OS. CK_PATH_PORTABLE is always 1.
+int ck_cpu_supports(int path);
+
+/// 1 when the CPU also has AVX-512 VNNI (used by the 8-bit-activation kernel on the AVX-512 path).
+int ck_has_avx512_vnni(void);
+
+/// The active path: SEMPROG_KERNELS (avx512 | avx2 | portable; read once, on first use) or else the best the CPU
+/// runs. An unknown value, or a path the CPU lacks, prints one warning naming the variable to stderr and uses the
+/// best path available (at most the one asked for).
+int ck_kernel_path(void);
+
+/// The warning printed for SEMPROG_KERNELS ("" when none).
+const char *ck_kernel_path_warning(void);
+
+/// The path SEMPROG_KERNELS=value selects on this CPU (NULL or "" = the best); a warning goes to `message` ("" if none).
+int ck_parse_kernel_path(const char *value, char *message, size_t message_size);
+
+/// Makes `path` the active one (tests compare paths in one process); returns the previous path, or −1 (and changes
+/// nothing) when the CPU lacks it or it is not a path.
+int ck_set_kernel_path(int path);
+
+/// "portable", "avx2", "avx512".
+const char *ck_kernel_path_name(int path);
+
+/// The path a kernel runs for a `use_simd` argument (CK_PATH_ACTIVE → ck_kernel_path(); a missing path falls back).
+int ck_resolve_path(int requested);
 
 /// Floats needed to pack an n × k matrix: ceil(n / 16) · 16 · k.
 size_t ck_packed_count(long n, long k);
