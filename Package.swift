@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Plotting", "Randomness", .product(name: "Mustache", package: "swift-mustache")]),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness",
+            "Store", "Sweep", "Analysis", "Report", "Randomness", "Tokenization",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

@@ -27,6 +27,7 @@ extension Semprog {
         var db: String?
         @Flag(help: "No progress lines.")
         var quiet = false
+        @OptionGroup var chatOptions: ChatOptions
 
         func run() async throws {
             let plan = DemoPlan(quick: quick)
@@ -97,7 +98,7 @@ extension Semprog {
                                           "--features", chosen.map(String.init).joined(separator: ","),
                                           "--prompts", promptFile, "--magnitudes", plan.magnitudes, "--chat",
                                           "--max-tokens", String(plan.maxTokens), "--db", database, "--name", "demo"]
-                                         + quietFlag)
+                                         + chatOptions.arguments + quietFlag)
             // 5–7. Describe, analyse, report.
             try await Self.runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)
             try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo", "--model", model] + plan.analyzeArguments)
