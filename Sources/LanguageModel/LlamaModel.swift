@@ -338,7 +338,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// A hook's block must exist; a residual hook may also sit before block 0 (layer −1, `blocks.0.hook_resid_pre`).
     public func validate(hook: ResidualHook) throws {
         if hook.site == .residPost && hook.layer == -1 { return }
-        try validate(layer: hook.layer, argument: "hook layer (\(hook.site.rawValue))")
+        try validate(layer: hook.layer, argument: hook.site == .residPost ? "hook layer" : "hook layer (\(hook.site.rawValue))")
     }
 
     public func validate(layer: Int, argument: String) throws {
