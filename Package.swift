@@ -51,10 +51,11 @@ let package = Package(
         // The study layer: analysis pipeline, embedding cache, describe runs, report assembly, demo plan.
         .target(name: "Study", dependencies: [
             "Analysis", "LanguageModel", "ModelFormats", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor", "TextEmbedding",
+            "Tokenization",
         ], swiftSettings: optimise),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study",
+            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Tokenization",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

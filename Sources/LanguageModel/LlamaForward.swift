@@ -108,7 +108,11 @@ extension LlamaModel {
         let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * prefillStride)
         defer { prefillScratch.deallocate() }
 
-        if let resume, let hook, hook.layer == resume.layer {
+        if resume == nil, let hook, hook.layer == -1, hook.site == .residPost, captureLayer != -1 {
+            hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
+                                    position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
+        }
+        if let resume, let hook, hook.layer == resume.layer, hook.site == .residPost {
             hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
                                     position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
         }
@@ -201,14 +205,17 @@ extension LlamaModel {
             rmsNorm(x, rows: n, weight: w.ffnNorm, into: h)
             linear(h, rows: n, w.gateUp, into: gateUp)
             swiGLU(gateUp, rows: n, into: act)
-            if let post = w.postFFNNorm {
+            let mlpHook = hook.flatMap { $0.layer == l && $0.site == .mlpOut ? $0 : nil }
+            if w.postFFNNorm != nil || mlpHook != nil {
                 linear(act, rows: n, w.down, into: h)
-                rmsNorm(h, rows: n, weight: post, into: h)
+                if let post = w.postFFNNorm { rmsNorm(h, rows: n, weight: post, into: h) }
+                mlpHook?.apply(ResidualRows(values: h, count: n, dModel: d, sequence: rows.map(\.sequence),
+                                            position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
                 for i in 0..<(n * d) { x[i] += h[i] }
             } else {
                 linear(act, rows: n, w.down, into: x, accumulate: true)
             }
-            if let hook, hook.layer == l, captureLayer != l {
+            if let hook, hook.layer == l, hook.site == .residPost, captureLayer != l {
                 hook.apply(ResidualRows(values: x, count: n, dModel: d, sequence: rows.map(\.sequence),
                                         position: rows.map(\.position), isPrompt: rows.map(\.isPrompt)))
             }

@@ -6,7 +6,7 @@ extension LlamaModel {
     /// in `batch`. Returns one vocabularySize vector per sequence.
     public func nextTokenLogits(batch: [[Int]], hook: ResidualHook? = nil) throws -> [[Float]] {
         guard !batch.isEmpty else { return [] }
-        if let hook { try validate(layer: hook.layer, argument: "hook layer") }
+        if let hook { try validate(hook: hook) }
         for (i, t) in batch.enumerated() {
             try validate(tokens: t, argument: "batch[\(i)]")
             guard t.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: t.count, contextLength: ropeTableLength) }

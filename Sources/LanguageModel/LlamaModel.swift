@@ -118,7 +118,7 @@ public final class LlamaModel: @unchecked Sendable {
             throw LanguageModelError.invalidArgument(argument: "seeds", reason: "\(seeds.count) seeds for \(prompts.count) prompts")
         }
         for (i, p) in prompts.enumerated() { try validate(tokens: p, argument: "prompts[\(i)]") }
-        if let hook { try validate(layer: hook.layer, argument: "hook layer") }
+        if let hook { try validate(hook: hook) }
         var samplers = zip(prompts, seeds).map { TokenSampler(parameters: parameters, seed: $1, prompt: $0) }
         var generated = [[Int]](repeating: [], count: prompts.count)
         var finish = [FinishReason?](repeating: nil, count: prompts.count)
@@ -146,7 +146,10 @@ public final class LlamaModel: @unchecked Sendable {
         // Prefill, in chunks of at most maxPrefillRows rows; logits only at each prompt's last row. Sequences
         // with the same prompt (a sweep's cells of one prompt) share blocks 0…hook layer, which the hook cannot
         // have changed yet: those run once per distinct prompt (`sharedPrefill`) and the rest resume from there.
-        let shared = hook.flatMap { sharesPromptPrefill ? sharedPrefill(prompts: prompts, caches: caches, layer: $0.layer) : nil }
+        // Blocks before the hook's effect: through `layer` for a resid_post hook, through `layer − 1` for an
+        // mlp_out hook (which acts inside block `layer`); nothing to share before block 0.
+        let sharedLayer = hook.map { $0.site == .residPost ? $0.layer : $0.layer - 1 } ?? -1
+        let shared = sharesPromptPrefill && sharedLayer >= 0 ? sharedPrefill(prompts: prompts, caches: caches, layer: sharedLayer) : nil
         var rows: [StepRow] = []
         for (s, p) in prompts.enumerated() {
             for (pos, t) in p.enumerated() { rows.append(StepRow(sequence: s, position: pos, token: t, isPrompt: true)) }
@@ -169,7 +172,7 @@ public final class LlamaModel: @unchecked Sendable {
                 }
                 logits = residual.withUnsafeBufferPointer { input in
                     forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows,
-                            resume: (hook.layer, input.baseAddress!)).logits
+                            resume: (sharedLayer, input.baseAddress!)).logits
                 }
             } else {
                 logits = forward(rows: chunk, caches: caches, hook: hook, captureLayer: nil, logitRows: lastRows).logits
@@ -272,7 +275,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// Logits (vocabularySize floats) for the next token after `tokens`, unsteered.
     public func nextTokenLogits(tokens: [Int], hook: ResidualHook? = nil) throws -> [Float] {
         try validate(tokens: tokens, argument: "tokens")
-        if let hook { try validate(layer: hook.layer, argument: "hook layer") }
+        if let hook { try validate(hook: hook) }
         guard tokens.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: tokens.count, contextLength: ropeTableLength) }
         let cache = [KVCache(configuration: configuration, capacity: tokens.count)]
         let rows = tokens.enumerated().map { StepRow(sequence: 0, position: $0.offset, token: $0.element, isPrompt: true) }
@@ -332,6 +335,12 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Throws unless `layer` is a block index.
+    /// A hook's block must exist; a residual hook may also sit before block 0 (layer −1, `blocks.0.hook_resid_pre`).
+    public func validate(hook: ResidualHook) throws {
+        if hook.site == .residPost && hook.layer == -1 { return }
+        try validate(layer: hook.layer, argument: hook.site == .residPost ? "hook layer" : "hook layer (\(hook.site.rawValue))")
+    }
+
     public func validate(layer: Int, argument: String) throws {
         guard layer >= 0, layer < configuration.layerCount else {
             throw LanguageModelError.layerOutOfRange(argument: argument, layer: layer, layerCount: configuration.layerCount)

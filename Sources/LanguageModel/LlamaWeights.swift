@@ -267,6 +267,7 @@ extension LlamaModel {
         } else {
             tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath)
         }
+        tokenizer.chatTemplate = try ChatTemplate.fromCheckpoint(directory: directory)
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         let c = config
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
@@ -361,6 +362,7 @@ extension BPETokenizer {
                           unknownID: file.metadata["tokenizer.ggml.unknown_token_id"]?.int,
                           addSpacePrefix: file.metadata["tokenizer.ggml.add_space_prefix"]?.int.map { $0 != 0 } ?? true,
                           source: path)
+            installChatTemplate(file.metadata["tokenizer.chat_template"]?.string, origin: "tokenizer.chat_template in \(path)")
             return
         }
         guard let merges = file.metadata["tokenizer.ggml.merges"]?.strings else {
@@ -378,12 +380,15 @@ extension BPETokenizer {
         switch preName {
         case "smollm": pre = .smollm
         case "gpt2", "default", "gpt-2": pre = .gpt2
-        default: throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.pre '\(preName)' (supported: smollm, gpt2)")
+        case "llama-bpe", "llama3": pre = .llama3
+        case "qwen2": pre = .qwen2
+        default: throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.pre '\(preName)' (supported: smollm, gpt2, llama-bpe, qwen2)")
         }
         guard let eos = file.metadata["tokenizer.ggml.eos_token_id"]?.int else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.eos_token_id")
         }
         try self.init(tokens: tokens, merges: merges, specialIDs: specials, eosID: eos,
                       bosID: file.metadata["tokenizer.ggml.bos_token_id"]?.int, preTokenizer: pre, source: path)
+        installChatTemplate(file.metadata["tokenizer.chat_template"]?.string, origin: "tokenizer.chat_template in \(path)")
     }
 }

@@ -134,8 +134,9 @@ public struct AnalysisPipeline {
         var perplexities = [Double?](repeating: nil, count: contents.generations.count)
         if let perplexity = options.perplexity {
             let line = ProgressLine("perplexity", quiet: options.quiet)
+            let sweepChatTemplate = (try? JSONDecoder().decode(SweepSettings.self, from: Data(sweep.settingsJSON.utf8)))?.extra["chat_template"]
             let requests = contents.generations.map {
-                PerplexityRequest(prompt: contents.prompts[$0.promptId] ?? "", chat: sweep.chat,
+                PerplexityRequest(prompt: contents.prompts[$0.promptId] ?? "", chat: sweep.chat, chatTemplate: sweepChatTemplate,
                                   tokenIDs: $0.tokens.map { $0.map(Int.init) }, text: $0.text)
             }
             perplexities = try perplexity(requests) { line.update(done: $0, total: requests.count, unit: "texts") }

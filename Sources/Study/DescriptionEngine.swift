@@ -37,8 +37,8 @@ public struct DescriptionEngine: Sendable {
     public static func local(_ lm: LlamaModel, maxTokens: Int) -> DescriptionEngine {
         let file = URL(fileURLWithPath: lm.path).lastPathComponent
         let size = (try? FileManager.default.attributesOfItem(atPath: lm.path)[.size] as? Int) ?? 0
-        return DescriptionEngine(name: "local", identity: "local/\(file)@\(size)/greedy-\(maxTokens)/v1", batchSize: 16) { pairs in
-            let prompts = pairs.map { lm.tokenizer.encode(lm.tokenizer.chatPrompt(user: describerPrompt(baseline: $0.baseline, steered: $0.steered))) }
+        return DescriptionEngine(name: "local", identity: "local/\(file)@\(size)/greedy-\(maxTokens)/v2", batchSize: 16) { pairs in
+            let prompts = try pairs.map { try lm.tokenizer.chatPromptIDs(user: describerPrompt(baseline: $0.baseline, steered: $0.steered)) }
             let results = try lm.generate(prompts: prompts, parameters: GenerateParameters(maxTokens: maxTokens, temperature: 0),
                                           seeds: pairs.map { _ in 0 }, hook: nil)
             return results.map(\.text)

@@ -1,11 +1,14 @@
 import Foundation
 import LanguageModel
+import Tokenization
 
 /// One output to score: its prompt (as the sweep sent it) and what was generated.
 public struct PerplexityRequest: Sendable {
     public var prompt: String
     /// Whether the sweep wrapped the prompt in the chat template.
     public var chat: Bool
+    /// The chat template the sweep used (its settings' `chat_template`); nil: the model's own.
+    public var chatTemplate: String? = nil
     /// The generated token ids as stored by the sweep; nil (imported sweeps) re-encodes `text`.
     public var tokenIDs: [Int]?
     public var text: String
@@ -29,8 +32,11 @@ public enum PerplexityScorer {
             var contextCache: [String: [Int]] = [:]
             var items: [(context: [Int], continuation: [Int])] = [], positions: [Int] = []
             for (i, r) in requests.enumerated() {
-                let key = (r.chat ? "1" : "0") + r.prompt
-                let context = contextCache[key] ?? lm.tokenizer.encode(r.chat ? lm.tokenizer.chatPrompt(user: r.prompt) : r.prompt)
+                let key = (r.chat ? "1" + (r.chatTemplate ?? "") : "0") + "\u{1F}" + r.prompt
+                let context = try contextCache[key] ?? (!r.chat ? lm.tokenizer.encode(r.prompt)
+                    : r.chatTemplate.map { lm.tokenizer.encode(try ChatTemplate($0, origin: "the sweep's chat_template setting")
+                        .render(messages: [ChatTemplate.message(role: "user", content: r.prompt)], variables: lm.tokenizer.templateVariables)) }
+                    ?? lm.tokenizer.chatPromptIDs(user: r.prompt))
                 contextCache[key] = context
                 let continuation = r.tokenIDs ?? lm.tokenizer.encode(r.text, parseSpecial: false)
                 guard !context.isEmpty, !continuation.isEmpty else { continue }

@@ -44,7 +44,7 @@ public final class SteeringSession {
     /// The `count` features with the largest summed activation over the prompts' tokens (position 0 excluded:
     /// its residual norm is ~100× the others), ties broken by index.
     public func mostActiveFeatures(on prompts: [String], count: Int, chat: Bool) throws -> [Int] {
-        let batch = prompts.map { chat ? model.tokenizer.promptIDs(model.tokenizer.chatPrompt(user: $0)) : model.tokenizer.promptIDs($0) }
+        let batch = try prompts.map { chat ? try model.tokenizer.chatPromptIDs(user: $0) : model.tokenizer.promptIDs($0) }
         var totals = [Double](repeating: 0, count: sae.configuration.dSae)
         for residuals in try model.residualStreams(batch: batch, layer: sae.configuration.layer) where residuals.rows > 1 {
             let rest = Matrix(rows: residuals.rows - 1, cols: residuals.cols, values: Array(residuals.values[residuals.cols...]))

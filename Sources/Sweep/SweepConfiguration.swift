@@ -45,6 +45,9 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
     public var frequencyPenalty: Double
     public var seed: UInt64
     public var chat: Bool
+    /// The chat template's text when `chat` (the model's own or `--chat-template`'s), stored with the sweep so
+    /// analysis re-encodes prompts with the same template; filled by `SweepRunner` from the model when nil.
+    public var chatTemplate: String?
     /// Sequences decoded together. Part of the settings because BLAS results may differ in the last bits with
     /// the batch's size: keeping batches fixed makes reruns and resumed runs identical.
     public var batchSize: Int
@@ -54,7 +57,7 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
         case hookName = "hook_name", features, prompts, magnitudes, units, method, positions
         case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p"
         case repetitionPenalty = "repetition_penalty", frequencyPenalty = "frequency_penalty", seed, chat
-        case batchSize = "batch_size"
+        case chatTemplate = "chat_template", batchSize = "batch_size"
     }
 
     public init(modelPath: String, modelSHA256: String, saePath: String, saeSHA256: String, hookName: String,
@@ -78,6 +81,7 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
                       extra: ["features": features.map(String.init).joined(separator: ","),
                               "prompts": prompts.joined(separator: "\u{1F}"),
                               "hook": hookName, "batch_size": String(batchSize),
-                              "frequency_penalty": String(frequencyPenalty)])
+                              "frequency_penalty": String(frequencyPenalty)]
+                          .merging(chat ? chatTemplate.map { ["chat_template": $0] } ?? [:] : [:]) { a, _ in a })
     }
 }

@@ -54,6 +54,8 @@ public final class SweepRunner {
         self.model = model
         self.sae = sae
         self.store = store
+        var configuration = configuration
+        if configuration.chat, configuration.chatTemplate == nil { configuration.chatTemplate = model.tokenizer.chatTemplate?.source }
         self.configuration = configuration
         self.plan = SweepPlan(settings: configuration)
         self.maxActivations = maxActivations
@@ -135,16 +137,16 @@ public final class SweepRunner {
         return p
     }
 
-    func promptTokens() -> [[Int]] {
-        configuration.prompts.map { prompt in
-            configuration.chat ? model.tokenizer.promptIDs(model.tokenizer.chatPrompt(user: prompt)) : model.tokenizer.promptIDs(prompt)
+    func promptTokens() throws -> [[Int]] {
+        try configuration.prompts.map { prompt in
+            configuration.chat ? try model.tokenizer.chatPromptIDs(user: prompt) : model.tokenizer.promptIDs(prompt)
         }
     }
 
     /// Runs (or resumes) the sweep `name`, restricted to `shard` when given.
     public func run(name: String, shard: Shard? = nil, progress: ((SweepProgress) -> Void)? = nil) throws -> SweepRunSummary {
         let start = Date()
-        let tokens = promptTokens()
+        let tokens = try promptTokens()
         try Self.checkContext(tokens, prompts: configuration.prompts, maxTokens: configuration.maxTokens,
                               contextLength: model.contextLimit)
         let modelId = try store.registerModel(path: configuration.modelPath, sha256: configuration.modelSHA256, architecture: "llama")

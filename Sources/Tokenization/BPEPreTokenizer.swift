@@ -6,9 +6,14 @@
 ///   (Radford et al. 2019, `encoder.py`).
 /// - `smollm`: first every digit (\p{N}) becomes its own piece (HF `Digits(individual_digits: true)`), then
 ///   the GPT-2 pattern runs within each remaining stretch (llama.cpp `LLAMA_VOCAB_PRE_TYPE_SMOLLM`).
+/// - `llama3`: `llama3Pattern` (Llama 3 / 3.1 / 3.2; numbers in runs of at most 3 digits, a letter run may take
+///   one leading non-letter, non-digit, non-newline character, newlines end punctuation runs).
+/// - `qwen2`: `qwen2Pattern` (Qwen 2, 2.5 and 3): Llama 3's with every digit its own piece.
 public enum BPEPreTokenizer: String, Sendable, Codable {
     case gpt2
     case smollm
+    case llama3
+    case qwen2
 
     /// The pieces of `text`, concatenating back to `text`.
     public func split(_ text: String) -> [Substring.UnicodeScalarView] {
@@ -32,6 +37,10 @@ public enum BPEPreTokenizer: String, Sendable, Codable {
                 }
             }
             if start < scalars.endIndex { Self.gpt2Split(scalars[start...], into: &pieces) }
+        case .llama3:
+            Self.llama3Split(scalars[...], maxDigits: 3, into: &pieces)
+        case .qwen2:
+            Self.llama3Split(scalars[...], maxDigits: 1, into: &pieces)
         }
         return pieces
     }
@@ -120,6 +129,94 @@ public enum BPEPreTokenizer: String, Sendable, Codable {
                     pieces.append(s[i..<k]); i = k
                 }
             }
+        }
+    }
+}
+
+extension BPEPreTokenizer {
+    /// The Llama 3 pattern (tiktoken cl100k; Hugging Face `Split` in Meta-Llama-3's tokenizer.json, llama.cpp
+    /// `LLAMA_VOCAB_PRE_TYPE_LLAMA3`, GGUF `tokenizer.ggml.pre` "llama-bpe").
+    public static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// The Qwen 2/2.5/3 pattern: Llama 3's with single digits (llama.cpp `LLAMA_VOCAB_PRE_TYPE_QWEN2`, "qwen2").
+    public static let qwen2Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    /// The pre-tokenizer whose pattern is `regex` (a tokenizer.json `Split` pattern), if one is implemented.
+    /// llama.cpp spells the contractions of Qwen's pattern without `(?i:…)`; both spellings are recognised.
+    public static func matching(splitPattern regex: String) -> BPEPreTokenizer? {
+        let qwenSpelled = #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"#
+        let normal = regex.replacingOccurrences(of: qwenSpelled, with: "(?i:'s|'t|'re|'ve|'m|'ll|'d)")
+        if normal == llama3Pattern { return .llama3 }
+        if normal == qwen2Pattern { return .qwen2 }
+        return nil
+    }
+
+    /// The Llama 3 / Qwen 2 pattern applied left to right, leftmost alternative first, as a regex engine would;
+    /// `maxDigits` is 3 (Llama 3) or 1 (Qwen 2).
+    static func llama3Split(_ s: Substring.UnicodeScalarView, maxDigits: Int, into pieces: inout [Substring.UnicodeScalarView]) {
+        var i = s.startIndex
+        let end = s.endIndex
+        func after(_ j: Substring.UnicodeScalarView.Index) -> Substring.UnicodeScalarView.Index { s.index(after: j) }
+        func isNewline(_ c: Unicode.Scalar) -> Bool { c == "\r" || c == "\n" }
+        func lower(_ c: Unicode.Scalar) -> Unicode.Scalar { c.value >= 65 && c.value <= 90 ? Unicode.Scalar(c.value + 32)! : c }
+        while i < end {
+            let c = s[i]
+            // 1. (?i:'s|'t|'re|'ve|'m|'ll|'d)
+            if c == "'" {
+                let j = after(i)
+                if j < end {
+                    let c1 = lower(s[j])
+                    let j2 = after(j)
+                    if j2 < end, (c1 == "r" && lower(s[j2]) == "e") || (c1 == "v" && lower(s[j2]) == "e") || (c1 == "l" && lower(s[j2]) == "l") {
+                        let k = after(j2); pieces.append(s[i..<k]); i = k; continue
+                    }
+                    if c1 == "s" || c1 == "t" || c1 == "m" || c1 == "d" { pieces.append(s[i..<j2]); i = j2; continue }
+                }
+            }
+            let cls = classify(c)
+            // 2. [^\r\n\p{L}\p{N}]?\p{L}+
+            if cls == .letter || (cls != .number && !isNewline(c)) {
+                var j = i
+                if cls != .letter { j = after(i) }
+                if j < end, isLetter(s[j]) {
+                    while j < end, isLetter(s[j]) { j = after(j) }
+                    pieces.append(s[i..<j]); i = j; continue
+                }
+            }
+            // 3. \p{N}{1,maxDigits}
+            if cls == .number {
+                var j = i, n = 0
+                while j < end, n < maxDigits, isNumber(s[j]) { j = after(j); n += 1 }
+                pieces.append(s[i..<j]); i = j; continue
+            }
+            // 4. ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+            var body = i
+            if c == " ", after(i) < end, classify(s[after(i)]) == .other { body = after(i) }
+            if classify(s[body]) == .other {
+                var j = body
+                while j < end, classify(s[j]) == .other { j = after(j) }
+                while j < end, isNewline(s[j]) { j = after(j) }
+                pieces.append(s[i..<j]); i = j; continue
+            }
+            // Whitespace from here on (c is \s).
+            var runEnd = i
+            var lastNewline: Substring.UnicodeScalarView.Index?
+            while runEnd < end, isSpace(s[runEnd]) {
+                if isNewline(s[runEnd]) { lastNewline = runEnd }
+                runEnd = after(runEnd)
+            }
+            // 5. \s*[\r\n]+ : through the run's last newline
+            if let lastNewline {
+                let k = after(lastNewline); pieces.append(s[i..<k]); i = k; continue
+            }
+            // 6. \s+(?!\S) : all of the run at the end of the text, else all but its last character; 7. \s+
+            if runEnd < end {
+                var last = i
+                var j = i
+                while after(j) < runEnd { j = after(j) }
+                last = j
+                if last > i { pieces.append(s[i..<last]); i = last; continue }
+            }
+            pieces.append(s[i..<runEnd]); i = runEnd
         }
     }
 }

@@ -267,10 +267,51 @@ public final class BPETokenizer: @unchecked Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// A ChatML prompt for one user turn, ending where the assistant's answer begins:
-    /// `<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n`.
-    public func chatPrompt(user: String) -> String {
-        "<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
+    /// The model's chat template (GGUF `tokenizer.chat_template`, tokenizer_config.json `chat_template`, or
+    /// `chat_template.jinja`), or one supplied with `--chat-template`; nil for a model without one (a base model).
+    /// Set when the model is loaded, before the tokenizer is shared.
+    public var chatTemplate: ChatTemplate?
+    /// Why the stored template could not be used (it failed to parse), reported when a chat prompt is asked for.
+    public var chatTemplateProblem: BPETokenizerError?
+
+    /// The names a template sees besides `messages` and `add_generation_prompt`: `bos_token` and `eos_token` as
+    /// text (transformers passes the tokenizer's special tokens; a tokenizer without BOS passes none).
+    public var templateVariables: [String: TemplateValue] {
+        var v: [String: TemplateValue] = ["eos_token": .string(tokens[eosID])]
+        if let bosID { v["bos_token"] = .string(tokens[bosID]) }
+        return v
+    }
+
+    /// The model's chat prompt for one user turn (and an optional system turn), ending where the assistant's answer
+    /// begins: the chat template rendered as transformers' `apply_chat_template(add_generation_prompt=True)`.
+    /// SmolLM2's template adds its default system message ("You are a helpful AI assistant named SmolLM, trained
+    /// by Hugging Face") when the conversation has none. Throws when the model has no template.
+    public func chatPrompt(user: String, system: String? = nil) throws -> String {
+        guard let chatTemplate else {
+            if let chatTemplateProblem { throw chatTemplateProblem }
+            throw BPETokenizerError.noChatTemplate(source: source)
+        }
+        var messages: [TemplateValue] = []
+        if let system { messages.append(ChatTemplate.message(role: "system", content: system)) }
+        messages.append(ChatTemplate.message(role: "user", content: user))
+        return try chatTemplate.render(messages: messages, addGenerationPrompt: true, variables: templateVariables)
+    }
+
+    /// The ids of `chatPrompt(user:)`: the rendered text encoded with special tokens parsed and no BOS added (the
+    /// templates that want BOS write `bos_token` themselves), as transformers' `apply_chat_template(tokenize=True)`.
+    public func chatPromptIDs(user: String, system: String? = nil) throws -> [Int] {
+        encode(try chatPrompt(user: user, system: system), parseSpecial: true)
+    }
+
+    /// Installs the template stored in a model's files: parses `source`, keeping the problem (for `chatPrompt`)
+    /// instead of failing the load when the template uses something the interpreter lacks.
+    public func installChatTemplate(_ source: String?, origin: String) {
+        guard let source else { return }
+        do { chatTemplate = try ChatTemplate(source, origin: origin) } catch let e as BPETokenizerError {
+            chatTemplateProblem = e
+        } catch {
+            chatTemplateProblem = .chatTemplate(line: 0, reason: "\(origin): \(error)")
+        }
     }
 }
 

@@ -8,6 +8,12 @@ public enum BPETokenizerError: Error, LocalizedError, Equatable {
     case unknownToken(source: String, token: String)
     case tokenIDOutOfRange(source: String, id: Int, vocabularySize: Int)
     case cannotRead(path: String, reason: String)
+    /// A chat template that cannot be parsed or rendered (line 0: while rendering).
+    case chatTemplate(line: Int, reason: String)
+    /// The template itself refused the conversation (`raise_exception(message)`).
+    case chatTemplateRaised(message: String)
+    /// `--chat` on a model whose files carry no chat template.
+    case noChatTemplate(source: String)
 
     public var errorDescription: String? {
         switch self {
@@ -17,6 +23,9 @@ public enum BPETokenizerError: Error, LocalizedError, Equatable {
         case let .unknownToken(source, token): "\(source): the vocabulary has no token for '\(token)'"
         case let .tokenIDOutOfRange(source, id, size): "\(source): token id \(id) is outside the vocabulary of \(size)"
         case let .cannotRead(path, reason): "\(path): cannot read tokenizer: \(reason)"
+        case let .chatTemplate(line, reason): line > 0 ? "chat template, line \(line): \(reason)" : "chat template: \(reason)"
+        case let .chatTemplateRaised(message): "the chat template refused the conversation: \(message)"
+        case let .noChatTemplate(source): "\(source) has no chat template (a base model?): give one with --chat-template FILE, or use --prompt"
         }
     }
 }

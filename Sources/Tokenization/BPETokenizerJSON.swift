@@ -73,10 +73,20 @@ extension BPETokenizer {
             return
         }
         let preDescription = String(describing: root["pre_tokenizer"] ?? "")
+        var pre: BPEPreTokenizer = preDescription.contains("Digits") && preDescription.contains("individual_digits") ? .smollm : .gpt2
         if preDescription.contains("Split") {
-            throw BPETokenizerError.unsupported(source: path, what: "pre_tokenizer with a Split regex (Llama 3 / Qwen patterns are not implemented): \(preDescription.prefix(200))")
+            // Llama 3 / Qwen: Sequence[Split(Regex pattern, Isolated), ByteLevel(use_regex: false)].
+            let parts = (root["pre_tokenizer"] as? [String: Any]).map { ($0["pretokenizers"] as? [[String: Any]]) ?? [$0] } ?? []
+            let splits = parts.filter { $0["type"] as? String == "Split" }
+            guard splits.count == 1, let pattern = (splits[0]["pattern"] as? [String: Any])?["Regex"] as? String,
+                  let known = BPEPreTokenizer.matching(splitPattern: pattern) else {
+                throw BPETokenizerError.unsupported(source: path, what: "pre_tokenizer Split pattern (implemented: the Llama 3 and Qwen 2 patterns): \(preDescription.prefix(300))")
+            }
+            guard (splits[0]["behavior"] as? String ?? "Isolated") == "Isolated", (splits[0]["invert"] as? Bool ?? false) == false else {
+                throw BPETokenizerError.unsupported(source: path, what: "pre_tokenizer Split behaviour other than Isolated, invert false")
+            }
+            pre = known
         }
-        let pre: BPEPreTokenizer = preDescription.contains("Digits") && preDescription.contains("individual_digits") ? .smollm : .gpt2
         let candidates = [eosToken, "<|im_end|>", "<|endoftext|>", "</s>"].compactMap { $0 }
         guard let eos = candidates.lazy.compactMap({ index[$0] }).first else {
             throw BPETokenizerError.missingField(source: path, field: "eos token (\(candidates.joined(separator: ", ")))")

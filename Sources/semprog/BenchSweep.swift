@@ -44,7 +44,7 @@ extension Semprog {
                          summary.generations, prompts.count, summary.seconds,
                          Double(summary.generations) / summary.seconds, steeredRate))
             // The same batch shape without steering, for the ratio the issue asks for.
-            let tokens = session.model.tokenizer.encode(session.model.tokenizer.chatPrompt(user: prompts[0]))
+            let tokens = try session.model.tokenizer.chatPromptIDs(user: prompts[0])
             var parameters = GenerateParameters()
             parameters.maxTokens = maxTokens
             parameters.stopAtEOS = false

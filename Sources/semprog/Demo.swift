@@ -28,6 +28,7 @@ extension Semprog {
         var db: String?
         @OptionGroup var quietOptions: QuietOptions
         var quiet: Bool { quietOptions.quiet }
+        @OptionGroup var chatOptions: ChatOptions
 
         func run() async throws {
             let plan = DemoPlan(quick: quick)
@@ -98,7 +99,7 @@ extension Semprog {
                                           "--features", chosen.map(String.init).joined(separator: ","),
                                           "--prompts", promptFile, "--magnitudes", plan.magnitudes, "--chat",
                                           "--max-tokens", String(plan.maxTokens), "--db", database, "--name", "demo"]
-                                         + quietFlag)
+                                         + chatOptions.arguments + quietFlag)
             // 5–8. Describe, analyse, judge (offline proxy), report.
             try await Self.runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)
             try await Self.runSubcommand(["analyze", "--db", database, "--sweep", "demo", "--model", model] + plan.analyzeArguments)

@@ -16,8 +16,10 @@ extension Semprog {
         @Option(help: "Prompt text, used verbatim (ChatML markup such as <|im_start|> is parsed as special tokens).")
         var prompt: String?
 
-        @Option(help: "A user message, wrapped in the ChatML template (<|im_start|>user … <|im_start|>assistant).")
+        @Option(help: "A user message, wrapped in the model's chat template (or --chat-template's), up to the assistant's turn.")
         var chat: String?
+
+        @OptionGroup var chatOptions: ChatOptions
 
         @Option(help: "Most tokens to generate.")
         var maxTokens: Int = 64
@@ -71,8 +73,8 @@ extension Semprog {
             do {
                 let lm = try LlamaModel.load(path: model, threads: threads)
                 lm.activationPrecision = activations
-                let text = chat.map { lm.tokenizer.chatPrompt(user: $0) } ?? prompt ?? ""
-                let ids = lm.tokenizer.promptIDs(text)
+                try chatOptions.apply(to: lm.tokenizer)
+                let ids = try chat.map { try lm.tokenizer.chatPromptIDs(user: $0) } ?? lm.tokenizer.promptIDs(prompt ?? "")
                 guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }
                 var hook: SteeringVectorHook?
                 if let steerVector, let steerLayer {

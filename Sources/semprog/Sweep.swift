@@ -66,8 +66,9 @@ extension Semprog {
         var frequencyPenalty: Double = 0
         @Option(help: "Seed of the sweep (each cell derives its own).")
         var seed: UInt64 = 0
-        @Flag(help: "Wrap prompts in the ChatML chat template.")
+        @Flag(help: "Wrap prompts in the model's chat template (or --chat-template's).")
         var chat = false
+        @OptionGroup var chatOptions: ChatOptions
         @Option(name: .customLong("batch-size"), help: "Sequences decoded together.")
         var batchSize: Int = 64
         @OptionGroup var databaseOptions: DatabaseOptions
@@ -100,6 +101,7 @@ extension Semprog {
             // Lists given by the user are checked before the model loads.
             let givenFeatures = try features.map(FeatureList.parse) ?? featureFile.map(FeatureList.read)
             let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
+            try chatOptions.apply(to: loaded.model.tokenizer)
             let featureList: [Int]
             if let givenFeatures {
                 featureList = givenFeatures

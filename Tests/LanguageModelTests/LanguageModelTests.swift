@@ -127,7 +127,7 @@ func matchesReference(_ ids: [Int], _ ref: Fixtures.Reference.Case) -> Bool {
         let model = try Fixtures.model()
         let single = try LlamaModel.load(path: Fixtures.modelPath, threads: 1)
         let three = try LlamaModel.load(path: Fixtures.modelPath, threads: 3)
-        let long = model.tokenizer.encode(model.tokenizer.chatPrompt(user: "Write a few sentences about the ocean and the ships that sail on it."))
+        let long = try model.tokenizer.chatPromptIDs(user: "Write a few sentences about the ocean and the ships that sail on it.")
         #expect(long.count >= 20)
         for prompt in [long, [long[5]]] {
             let reference = try single.nextTokenLogits(tokens: prompt)

@@ -25,6 +25,13 @@ enum TokenizerFixtures {
         cached = t
         return t
     }
+
+    /// A fresh SmolLM2 tokenizer (not the shared one), for tests that change its chat template.
+    static func smolLM2Copy() throws -> BPETokenizer {
+        let t = try smolLM2()
+        return try BPETokenizer(tokens: t.tokens, merges: try #require(GGUFFile(path: modelPath).metadata["tokenizer.ggml.merges"]?.strings),
+                                specialIDs: t.specialIDs, eosID: t.eosID, bosID: t.bosID, preTokenizer: t.preTokenizer, source: modelPath)
+    }
 }
 
 @Suite struct BPEPreTokenizerTests {
@@ -49,7 +56,7 @@ enum TokenizerFixtures {
     @Test(arguments: ["Hello, wörld! 你好 🌍🚀  \n\n\t x=3.14159; naïve café",
                       "   leading and trailing   ", "digits 0123456789 and ٣ arabic-indic", "", "'''s 'S"])
     func piecesConcatenateBack(text: String) {
-        for p in [BPEPreTokenizer.gpt2, .smollm] { #expect(pieces(text, p).joined() == text) }
+        for p in [BPEPreTokenizer.gpt2, .smollm, .llama3, .qwen2] { #expect(pieces(text, p).joined() == text) }
     }
 }
 
@@ -59,7 +66,8 @@ enum TokenizerFixtures {
         #expect(t.encode("Once upon a time") == [6403, 1980, 253, 655])
         #expect(t.encode("<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")
                 == [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198])
-        #expect(t.chatPrompt(user: "What is the capital of France?") == "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")
+        // Built without the GGUF's chat template: --chat is refused, naming the reason.
+        #expect(throws: BPETokenizerError.noChatTemplate(source: TokenizerFixtures.modelPath)) { try t.chatPrompt(user: "Hi") }
         #expect(t.eosID == 2)
         #expect(t.decode([504, 3575, 282, 4649, 314, 7042, 30]) == "The capital of France is Paris.")
     }

@@ -4,9 +4,11 @@ import Foundation
 /// End-to-end `semprog generate` on the real SmolLM2 model (short: at most 24 tokens).
 @Suite(.serialized) struct GenerateCLITests {
     static var referenceDirectory: URL { CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/reference") }
+    /// The references were made with ChatML without SmolLM2's default system turn: that template, given as a file.
+    static var chatML: String { CLIRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/tokenization/chatml-without-system.jinja").path }
 
     @Test func chatJSONMatchesReference() throws {
-        let r = try CLIRunner.run(["generate", "--chat", "What is the capital of France?", "--max-tokens", "24", "--json"])
+        let r = try CLIRunner.run(["generate", "--chat", "What is the capital of France?", "--chat-template", Self.chatML, "--max-tokens", "24", "--json"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["prompt_ids", "generated_ids", "text", "finish_reason"])
@@ -18,7 +20,7 @@ import Foundation
 
     @Test func steeredPlainTextMatchesReference() throws {
         let vector = Self.referenceDirectory.appendingPathComponent("steer_dogs.json").path
-        let r = try CLIRunner.run(["generate", "--chat", "What is the capital of France?", "--max-tokens", "24",
+        let r = try CLIRunner.run(["generate", "--chat", "What is the capital of France?", "--chat-template", Self.chatML, "--max-tokens", "24",
                                    "--steer-vector", vector, "--steer-layer", "12", "--steer-coefficient", "60"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stdout.trimmingCharacters(in: .newlines) == "The capital of France is Paris, and it is the largest city in the world.")

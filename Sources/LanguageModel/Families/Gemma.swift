@@ -182,6 +182,7 @@ extension LlamaModel {
         let probe = try TokenizerVocabulary(path: tokenizerPath)
         let tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, eosToken: try probe.token(eos, key: "eos_token_id", config: configPath),
                                          bosToken: try probe.token(bos, key: "bos_token_id", config: configPath), addsBOS: addsBOS)
+        tokenizer.chatTemplate = try ChatTemplate.fromCheckpoint(directory: directory)
         guard tokenizer.isSentencePiece else {
             throw LanguageModelError.invalidConfiguration(path: tokenizerPath, reason: "Gemma needs a byte_fallback (SentencePiece) BPE tokenizer")
         }
