@@ -11,6 +11,9 @@ public struct MergeSummary: Sendable, Equatable {
     public var conflictingCells: Int
     public var baselinesAdded: Int
     public var descriptionsAdded: Int
+    /// Steering scores (`semprog judge`) copied with their generations, like descriptions (an llm judge's
+    /// ratings are costly to ask again).
+    public var steeringScoresAdded: Int = 0
     public var explanationsAdded: Int
     public var sweeps: [String]
 }
@@ -21,8 +24,8 @@ extension StoreDatabase {
     /// Sweeps are matched by name and must have identical settings (else `StoreError.settingsMismatch`, prefixed
     /// by the shard's path, and nothing is written). Models and SAEs are matched by path and sha256, prompts by
     /// text, features by (SAE, index), explanations by (feature, source, text, type, model). Cells the target
-    /// already holds are skipped, so merging twice changes nothing. Analysis tables are not merged: run
-    /// `semprog analyze` on the merged database.
+    /// already holds are skipped, so merging twice changes nothing. Descriptions and steering scores travel with
+    /// their generations. Analysis tables are not merged: run `semprog analyze` on the merged database.
     public func merge(shards: [String]) throws -> MergeSummary {
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
         for shard in shards where URL(fileURLWithPath: shard).standardizedFileURL.path == target {
@@ -138,6 +141,17 @@ extension StoreDatabase {
             try insertDescription.execute(arguments: [generationId, d.describer, d.cacheKey, d.text])
             summary.descriptionsAdded += db.changesCount
         }
+        let insertScore = try db.cachedStatement(sql: """
+            INSERT INTO steering_scores (generation_id, judge, cache_key, rubric_version, concept, instruction, fluency, aggregate)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(judge, cache_key, generation_id) DO NOTHING
+            """)
+        for r in c.steeringScores {
+            guard let generationId = generationMap[r.generationId] else { continue }
+            try insertScore.execute(arguments: [generationId, r.judge, r.cacheKey, r.rubricVersion, r.concept, r.instruction,
+                                                r.fluency, r.aggregate])
+            summary.steeringScoresAdded += db.changesCount
+        }
     }
 }
 
@@ -146,6 +160,7 @@ struct ShardContents: Sendable {
     var models: [ModelRecord], saes: [SAERecord], features: [FeatureRecord], explanations: [ExplanationRecord]
     var prompts: [PromptRecord], sweeps: [SweepRecord], baselines: [BaselineRecord], generations: [GenerationRecord]
     var descriptions: [DescriptionRecord]
+    var steeringScores: [SteeringScoreRecord]
 
     init(store: StoreDatabase) throws {
         (models, saes, features, explanations, prompts, sweeps, baselines, generations, descriptions) = try store.read { db in
@@ -154,6 +169,9 @@ struct ShardContents: Sendable {
              try PromptRecord.order(Column("id")).fetchAll(db), try SweepRecord.order(Column("id")).fetchAll(db),
              try BaselineRecord.order(Column("id")).fetchAll(db), try GenerationRecord.order(Column("id")).fetchAll(db),
              try DescriptionRecord.order(Column("id")).fetchAll(db))
+        }
+        steeringScores = try store.read { db in
+            try SteeringScoreRecord.order(Column("generation_id"), Column("judge"), Column("cache_key")).fetchAll(db)
         }
     }
 }

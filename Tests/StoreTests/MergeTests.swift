@@ -21,6 +21,8 @@ import Testing
         try store.insertBatch(generations: generations, baselines: ids.map { BaselineRecord(sweepId: sweep.id!, promptId: $0, text: "base") })
         let first = try store.generations(sweepId: sweep.id!)[0]
         try store.saveDescriptions([DescriptionRecord(generationId: first.id!, describer: "d", cacheKey: "k\(magnitudes[0])", text: "desc")])
+        try store.saveSteeringScores([SteeringScoreRecord(generationId: first.id!, judge: "llm", cacheKey: "j\(magnitudes[0])",
+                                                          rubricVersion: "axbench-v1", concept: 2, instruction: 1, fluency: 2, aggregate: 1.5)])
         try store.write { db in
             let fid = try StoreDatabase.featureId(db, saeId: saeId, featureIndex: 1)
             try db.execute(sql: "UPDATE features SET max_activation = 9 WHERE id = ?", arguments: [fid])
@@ -44,13 +46,18 @@ import Testing
         #expect(generations.allSatisfy { $0.tokens == [1, Int32($0.magnitude)] })
         #expect(try merged.baselines(sweepId: sweep.id!).count == 2)
         #expect(try merged.descriptions(sweepId: sweep.id!).count == 2)
+        // The llm judge's scores travel with their generations (one per shard's first cell).
+        #expect(summary.steeringScoresAdded == 2)
+        let scores = try merged.steeringScores(sweepId: sweep.id!, judge: "llm")
+        #expect(scores.count == 2 && scores.values.allSatisfy { $0.aggregate == 1.5 && $0.concept == 2 })
         #expect(try sweep.settings() == sampleSettings())
         let counts = try tableCounts(merged)
         #expect(counts["models"] == 1 && counts["saes"] == 1 && counts["features"] == 1 && counts["explanations"] == 1)
         #expect(try merged.preferredExplanations(saeId: sweep.saeId!)[1]?.text == "cats")
 
         let again = try merged.merge(shards: [dir.path("b.sqlite"), dir.path("a.sqlite")])
-        #expect(again.generationsAdded == 0 && again.baselinesAdded == 0 && again.descriptionsAdded == 0 && again.explanationsAdded == 0)
+        #expect(again.generationsAdded == 0 && again.baselinesAdded == 0 && again.descriptionsAdded == 0 && again.explanationsAdded == 0
+                && again.steeringScoresAdded == 0)
         #expect(try tableCounts(merged) == counts)
     }
 
