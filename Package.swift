@@ -31,6 +31,8 @@ let package = Package(
 
         // Pipeline stages (dependencies point downward only)
         .target(name: "Randomness"),
+        // The steering magnitude as one value type (value + unit) from the CLI to the database and the report.
+        .target(name: "Units"),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "Randomness"], swiftSettings: optimise),
         .target(name: "ModelFormats", dependencies: ["CZlib"], swiftSettings: optimise),
         .target(name: "Tokenization", swiftSettings: optimise),
@@ -40,40 +42,41 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "TextEmbedding", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CKernels"],
                 swiftSettings: optimise),
-        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib"],
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "CZlib", "Units"],
                 exclude: ["FORMAT.md"]),
-        .target(name: "Sweep", dependencies: ["Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "Store", "Analysis", "Randomness"],
+        .target(name: "Sweep", dependencies: ["Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "Store", "Analysis", "Randomness", "Units"],
                 swiftSettings: optimise),
         .target(name: "Analysis", dependencies: [.product(name: "RealModule", package: "swift-numerics"), "CZlib", "Randomness"],
                 swiftSettings: optimise),
         .target(name: "Plotting", dependencies: ["CCairo", "CZlib"]),
-        .target(name: "Report", dependencies: ["Plotting", "Randomness", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(name: "Report", dependencies: ["Plotting", "Randomness", "Units", .product(name: "Mustache", package: "swift-mustache")]),
         // The study layer: analysis pipeline, embedding cache, describe runs, report assembly, demo plan.
         .target(name: "Study", dependencies: [
             "Analysis", "LanguageModel", "ModelFormats", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor", "TextEmbedding",
-            "Tokenization",
+            "Tokenization", "Units",
         ], swiftSettings: optimise),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Tokenization",
+            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Tokenization", "Units",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
         // Tests: one target per module, plus end-to-end CLI tests; TestSupport holds what several share.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "Randomness"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "Tensor", "Randomness"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelFormats"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "CKernels", "Tensor", "ModelFormats", "Tokenization", "Randomness"]),
         .testTarget(name: "SparseAutoencoderTests", dependencies: ["SparseAutoencoder", "LanguageModel", "Tensor", "ModelFormats", "Randomness"]),
         .testTarget(name: "TextEmbeddingTests", dependencies: ["TextEmbedding", "ModelFormats", "Tensor", "Randomness"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "Randomness", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Analysis", "LanguageModel", "SparseAutoencoder", "Store", "Tensor"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport", "Randomness", "Units", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Analysis", "LanguageModel", "SparseAutoencoder", "Store", "Tensor", "Units"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Randomness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
-        .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "Store", "Report", "TestSupport"]),
-        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "Store", "Report", "TestSupport", "Units"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport", "Units"]),
     ],
     swiftLanguageModes: [.v6]
 )

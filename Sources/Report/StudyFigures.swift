@@ -1,5 +1,6 @@
 import Foundation
 import Plotting
+import Units
 
 /// Formats a number with `digits` significant digits ("%.3g"), "—" for nil or non-finite.
 func format(_ v: Double?, digits: Int = 3) -> String {
@@ -23,8 +24,22 @@ public enum StudyFigures {
         return magnitudes.indices.filter { $0 % stride == 0 }.map { Tick(Double($0) + 0.5, format(magnitudes[$0])) }
     }
 
+    /// "magnitude (× max activation)", "magnitude (activation)", "magnitude (scale factor)": the unit's axis
+    /// label (`MagnitudeUnit.axisLabel`; a report stores either it or a unit's CLI name), else the stored text.
     static func magnitudeLabel(_ run: RunMetadata) -> String {
-        "magnitude (" + TextSanitizer.clean(run.magnitudeUnit, maxCharacters: 40, keepNewlines: false) + ")"
+        "magnitude (" + TextSanitizer.clean(unitLabel(run.magnitudeUnit), maxCharacters: 40, keepNewlines: false) + ")"
+    }
+
+    /// The axis label of a stored unit text (an axis label or a CLI name), else the text itself.
+    static func unitLabel(_ stored: String) -> String {
+        (MagnitudeUnit(axisLabel: stored) ?? MagnitudeUnit(parsing: stored))?.axisLabel ?? stored
+    }
+
+    /// The RQ3 robustness axis: "robustness (last fluent magnitude, × max activation)", or the unit robustness
+    /// is kept in ("scale factor" for scale sweeps; the sweep's units when no max activation is known).
+    static func robustnessLabel(_ unit: String?) -> String {
+        let u = unit.map { stored in stored == "max_activation" ? MagnitudeUnit.maxActivation.axisLabel : stored }
+        return "robustness (last fluent magnitude, " + short(u ?? MagnitudeUnit.maxActivation.comparisonLabel, 40) + ")"
     }
 
     static func short(_ s: String, _ n: Int) -> String { TextSanitizer.clean(s, maxCharacters: n, keepNewlines: false) }
@@ -128,7 +143,7 @@ public enum StudyFigures {
     public static func sparsityRobustness(_ d: ReportData) -> StudyFigure {
         let r = d.summary.rq3
         let title = "RQ3: ρ = \(format(r.spearmanRho)) [\(format(r.ciLow)), \(format(r.ciHigh))], p = \(format(r.pValue)), n = \(r.n)"
-        let panel = Panel(x: Axis(label: "log10 activation density"), y: Axis(label: "robustness (last fluent magnitude, \(r.robustnessUnit ?? "× max activation"))"),
+        let panel = Panel(x: Axis(label: "log10 activation density"), y: Axis(label: robustnessLabel(r.robustnessUnit)),
                           layers: [.scatter(ScatterSeries(x: r.points.map(\.log10Density), y: r.points.map(\.robustness),
                                                           trendLine: true))],
                           annotation: "Kendall τ = \(format(r.kendallTau)), permutation p = \(format(r.permutationPValue))")
@@ -143,7 +158,7 @@ public enum StudyFigures {
         let scored = d.features.filter { $0.outputScore?.isFinite ?? false }
         guard !scored.isEmpty else { return nil }
         let x = scored.map { $0.outputScore! }
-        let robustness = Panel(x: Axis(label: "output score"), y: Axis(label: "robustness (last fluent magnitude, \(d.summary.rq3.robustnessUnit ?? "× max activation"))"),
+        let robustness = Panel(x: Axis(label: "output score"), y: Axis(label: robustnessLabel(d.summary.rq3.robustnessUnit)),
                                layers: [.scatter(ScatterSeries(x: x, y: scored.map(\.robustness), trendLine: scored.count > 2))])
         let stages = Panel(x: Axis(label: "output score"), y: Axis(label: "stages"),
                            layers: [.scatter(ScatterSeries(x: x, y: scored.map { Double($0.stageCount) }, trendLine: scored.count > 2))])

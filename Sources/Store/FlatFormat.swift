@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// The flat exchange format for sweeps made elsewhere (for example in a SAELens/TransformerLens notebook on a
 /// GPU): one row per generation, as CSV (RFC 4180, header row, UTF-8) or JSONL (one JSON object per line).
@@ -9,7 +10,9 @@ import Foundation
 /// |--------------------|----------|-------------------|----------------------------------------------------------------|
 /// | `feature`          | yes      | integer ≥ 0       | SAE feature (latent) index                                     |
 /// | `prompt`           | yes      | text              | the prompt                                                     |
-/// | `magnitude`        | yes      | finite number     | steering magnitude, in the units of the sweep that made it     |
+/// | `magnitude`        | yes      | finite number     | steering magnitude as requested, in `magnitude_unit`           |
+/// | `magnitude_unit`   | no       | `absolute`, `max-activation` or `factor` | the unit of `magnitude` (one per sweep; default `--units`) |
+/// | `absolute_target`  | no       | finite number     | the activation the edit applied (clamp's target, add's increment; none for scale) |
 /// | `output`           | yes      | text              | the steered continuation (may be empty)                        |
 /// | `baseline`         | no       | text              | the unsteered continuation of the prompt (same on every row of the prompt) |
 /// | `description`      | no       | text              | a description of `output` (stored with describer `import`)     |
@@ -40,7 +43,8 @@ public enum FlatFormat: String, Sendable, CaseIterable {
 
 /// A column of the flat format.
 public enum FlatColumn: String, Sendable, CaseIterable {
-    case feature, prompt, magnitude, output, baseline, description, explanation
+    case feature, prompt, magnitude, magnitudeUnit = "magnitude_unit", absoluteTarget = "absolute_target"
+    case output, baseline, description, explanation
     case fractionNonzero = "fraction_nonzero", maxActivation = "max_activation", model, sae
 
     public static let required: [FlatColumn] = [.feature, .prompt, .magnitude, .output]
@@ -51,6 +55,8 @@ public struct FlatRow: Sendable, Equatable {
     public var feature: Int
     public var prompt: String
     public var magnitude: Double
+    public var magnitudeUnit: MagnitudeUnit?
+    public var absoluteTarget: Double?
     public var output: String
     public var baseline: String?
     public var description: String?
@@ -60,9 +66,11 @@ public struct FlatRow: Sendable, Equatable {
     public var model: String?
     public var sae: String?
 
-    public init(feature: Int, prompt: String, magnitude: Double, output: String, baseline: String? = nil,
+    public init(feature: Int, prompt: String, magnitude: Double, magnitudeUnit: MagnitudeUnit? = nil,
+                absoluteTarget: Double? = nil, output: String, baseline: String? = nil,
                 description: String? = nil, explanation: String? = nil, fractionNonzero: Double? = nil,
                 maxActivation: Double? = nil, model: String? = nil, sae: String? = nil) {
+        self.magnitudeUnit = magnitudeUnit; self.absoluteTarget = absoluteTarget
         self.feature = feature; self.prompt = prompt; self.magnitude = magnitude; self.output = output
         self.baseline = baseline; self.description = description; self.explanation = explanation
         self.fractionNonzero = fractionNonzero; self.maxActivation = maxActivation; self.model = model; self.sae = sae
@@ -74,6 +82,8 @@ public struct FlatRow: Sendable, Equatable {
         case .feature: String(feature)
         case .prompt: prompt
         case .magnitude: FlatFile.format(magnitude)
+        case .magnitudeUnit: magnitudeUnit?.rawValue
+        case .absoluteTarget: absoluteTarget.map(FlatFile.format)
         case .output: output
         case .baseline: baseline
         case .description: description
@@ -279,12 +289,20 @@ public enum FlatFile {
         case .absent: throw fail(.feature, "required value is missing")
         case let .invalid(kind): throw fail(.feature, "expected an integer, found \(kind)")
         }
+        var unit: MagnitudeUnit?
+        if let u = try text(.magnitudeUnit, required: false) {
+            guard let parsed = MagnitudeUnit(parsing: u), u != "imported" else {
+                throw fail(.magnitudeUnit, "'\(u)' is not a magnitude unit (\(MagnitudeUnit.cliNames.joined(separator: ", ")))")
+            }
+            unit = parsed
+        }
         let fraction = try number(.fractionNonzero, required: false)
         if let fraction, !(0...1).contains(fraction) {
             throw fail(.fractionNonzero, "\(fraction) is outside [0, 1]")
         }
         return FlatRow(feature: feature, prompt: try text(.prompt, required: true)!,
-                       magnitude: try number(.magnitude, required: true)!, output: try text(.output, required: true)!,
+                       magnitude: try number(.magnitude, required: true)!, magnitudeUnit: unit,
+                       absoluteTarget: try number(.absoluteTarget, required: false), output: try text(.output, required: true)!,
                        baseline: try text(.baseline, required: false), description: try text(.description, required: false),
                        explanation: try text(.explanation, required: false), fractionNonzero: fraction,
                        maxActivation: try number(.maxActivation, required: false),
@@ -308,7 +326,7 @@ public enum FlatFile {
                     guard let value = row.text(column) else { continue }
                     let encoded: String
                     switch column {
-                    case .feature, .magnitude, .fractionNonzero, .maxActivation: encoded = value
+                    case .feature, .magnitude, .absoluteTarget, .fractionNonzero, .maxActivation: encoded = value
                     default: encoded = jsonString(value)
                     }
                     parts.append(jsonString(column.rawValue) + ":" + encoded)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Units
 
 /// What an import stored.
 public struct FlatImportSummary: Sendable, Equatable {
@@ -16,8 +17,13 @@ extension StoreDatabase {
     /// transaction: on any error nothing is written. A new sweep gets `SweepSettings.imported`; importing into an
     /// existing sweep is allowed only when that sweep was itself imported, and adds its new cells (a cell that is
     /// already stored is a duplicate error).
+    ///
+    /// Units: `units` (`semprog import --units`) is the unit of rows without a `magnitude_unit`; every row of a
+    /// sweep must be in one unit (else an error naming the file, row and column), and a sweep imported into
+    /// again must keep it. With neither, the sweep's units stay `imported` (read as absolute activations) and
+    /// the generations carry no unit, as before units could be named.
     @discardableResult
-    public func importFlatFile(at path: String, sweepName: String? = nil) throws -> FlatImportSummary {
+    public func importFlatFile(at path: String, sweepName: String? = nil, units: MagnitudeUnit? = nil) throws -> FlatImportSummary {
         guard let format = FlatFormat(path: path) else {
             throw StoreError.invalidArgument("\(path): unknown file type (expected .csv, .jsonl or .ndjson)")
         }
@@ -27,12 +33,27 @@ extension StoreDatabase {
         }
         let parsed = try FlatFile.parse(data, format: format, file: path)
         let name = sweepName ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try importFlat(parsed, sweepName: name, file: path)
+        return try importFlat(parsed, sweepName: name, file: path, units: units)
     }
 
     /// Imports already parsed rows (see `importFlatFile`). `file` names the source in errors.
-    public func importFlat(_ parsed: FlatFile.Parsed, sweepName: String, file: String) throws -> FlatImportSummary {
-        let rows = parsed.rows, positions = parsed.positions
+    public func importFlat(_ parsed: FlatFile.Parsed, sweepName: String, file: String,
+                           units: MagnitudeUnit? = nil) throws -> FlatImportSummary {
+        let positions = parsed.positions
+        // One unit per sweep: the rows' magnitude_unit, else --units.
+        var unit = units, unitAt: InputPosition? = nil
+        for (row, position) in zip(parsed.rows, positions) {
+            guard let u = row.magnitudeUnit else { continue }
+            if let unit, unit != u {
+                let source = unitAt.map { "the unit at \($0)" } ?? "--units \(unit.rawValue)"
+                throw StoreError.badInput(file: file, at: position, column: FlatColumn.magnitudeUnit.rawValue,
+                                          message: "'\(u.rawValue)' differs from \(source): a sweep's magnitudes are in one unit")
+            }
+            if unit == nil || unitAt == nil { unitAt = position }
+            unit = u
+        }
+        let rows = parsed.rows.map { row -> FlatRow in var r = row; r.magnitudeUnit = unit; return r }
+        let sweepUnits = unit?.rawValue ?? "imported", firstUnitAt = unitAt
         // Values that must agree across rows.
         func single(_ column: FlatColumn, _ value: (FlatRow) -> String?) throws -> String? {
             var found: String?
@@ -90,6 +111,10 @@ extension StoreDatabase {
                     throw StoreError.badInput(file: file, at: positions.first, column: "model",
                                               message: "sweep '\(sweepName)' holds model \(stored.model.map(FlatFile.preview) ?? "none"), the file \(FlatFile.preview(model))")
                 }
+                if stored.units != sweepUnits {
+                    throw StoreError.badInput(file: file, at: firstUnitAt ?? positions.first, column: FlatColumn.magnitudeUnit.rawValue,
+                                              message: "sweep '\(sweepName)' holds magnitudes in '\(stored.units)', the file in '\(sweepUnits)' (use --units or another --sweep)")
+                }
                 if let sae, stored.sae != sae {
                     throw StoreError.badInput(file: file, at: positions.first, column: "sae",
                                               message: "sweep '\(sweepName)' holds SAE \(stored.sae.map(FlatFile.preview) ?? "none"), the file \(FlatFile.preview(sae))")
@@ -99,8 +124,9 @@ extension StoreDatabase {
                 try Self.updateSettings(db, sweep: &existing, settings: settings)
                 sweep = existing
             } else {
-                let settings = SweepSettings.imported(magnitudes: Array(fileMagnitudes).sorted(),
+                var settings = SweepSettings.imported(magnitudes: Array(fileMagnitudes).sorted(),
                                                       model: model, sae: sae)
+                settings.units = sweepUnits
                 let modelId = try model.map { try Self.registerModel(db, path: $0) }
                 let saeId = try sae.map { try Self.registerSAE(db, SAERecord(path: $0)) }
                 sweep = try Self.createOrValidateSweep(db, name: sweepName, settings: settings, modelId: modelId, saeId: saeId)
@@ -138,14 +164,15 @@ extension StoreDatabase {
 
             // Generations (+ descriptions); a stored cell is a duplicate.
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, text)
-                VALUES (?, ?, ?, ?, ?) ON CONFLICT(sweep_id, feature_index, prompt_id, magnitude) DO NOTHING
+                INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, magnitude_unit, absolute_target, text)
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sweep_id, feature_index, prompt_id, magnitude) DO NOTHING
                 """)
             let describe = try db.cachedStatement(sql: """
                 INSERT INTO descriptions (generation_id, describer, cache_key, text) VALUES (?, 'import', '', ?)
                 """)
             for (row, position) in zip(rows, positions) {
-                try insert.execute(arguments: [sweepId, row.feature, promptId[row.prompt]!, row.magnitude, row.output])
+                try insert.execute(arguments: [sweepId, row.feature, promptId[row.prompt]!, row.magnitude,
+                                               row.magnitudeUnit, row.absoluteTarget, row.output])
                 if db.changesCount == 0 {
                     throw StoreError.badInput(file: file, at: position, column: "magnitude",
                                               message: "(feature, prompt, magnitude) = (\(row.feature), \(FlatFile.preview(row.prompt)), \(FlatFile.format(row.magnitude))) is already stored in sweep '\(sweepName)'")
@@ -218,7 +245,8 @@ extension StoreDatabase {
                 .order(Column("feature_index"), Column("prompt_id"), Column("magnitude")).fetchAll(db)
             let rows = generations.map { g in
                 let f = features[g.featureIndex]
-                return FlatRow(feature: g.featureIndex, prompt: prompts[g.promptId] ?? "", magnitude: g.magnitude, output: g.text,
+                return FlatRow(feature: g.featureIndex, prompt: prompts[g.promptId] ?? "", magnitude: g.magnitude,
+                               magnitudeUnit: g.magnitudeUnit, absoluteTarget: g.absoluteTarget, output: g.text,
                                baseline: baselines[g.promptId].flatMap { $0.isEmpty ? nil : $0 },
                                description: descriptions[g.id!].flatMap { $0.isEmpty ? nil : $0 },
                                explanation: f?.explanation.flatMap { $0.isEmpty ? nil : $0 },

@@ -110,8 +110,9 @@ extension StoreDatabase {
             summary.baselinesAdded += db.changesCount
         }
         let insertGeneration = try db.cachedStatement(sql: """
-            INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, text, token_ids, finish_reason,
-                activation_before, activation_after, batch_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, magnitude_unit, absolute_target, text,
+                token_ids, finish_reason, activation_before, activation_after, batch_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(sweep_id, feature_index, prompt_id, magnitude) DO NOTHING
             """)
         let findGeneration = try db.cachedStatement(sql: """
@@ -120,7 +121,8 @@ extension StoreDatabase {
         var generationMap: [Int64: Int64] = [:]
         for g in c.generations {
             let sweepId = sweepMap[g.sweepId]!, promptId = promptMap[g.promptId]!
-            try insertGeneration.execute(arguments: [sweepId, g.featureIndex, promptId, g.magnitude, g.text, g.tokenIds,
+            try insertGeneration.execute(arguments: [sweepId, g.featureIndex, promptId, g.magnitude, g.magnitudeUnit,
+                                                     g.absoluteTarget, g.text, g.tokenIds,
                                                      g.finishReason, g.activationBefore, g.activationAfter, g.batchKey])
             if db.changesCount == 1 {
                 summary.generationsAdded += 1

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Units
 
 // Plain Codable records, one per table; GRDB conformances are in the extensions below.
 // Types carry a `Record` suffix so they cannot clash with the domain types of other modules
@@ -115,6 +116,9 @@ public struct SweepRecord: Codable, Sendable, Equatable {
     public var settingsJSON: String
     public var createdAt: Date
 
+    /// The unit of the sweep's magnitudes (`units` parsed; `imported` reads as absolute), nil if unknown.
+    public var magnitudeUnit: MagnitudeUnit? { MagnitudeUnit(parsing: units) }
+
     /// The decoded magnitudes.
     public var magnitudeValues: [Float] { BlobCoding.decodeFloats(magnitudes) ?? [] }
 
@@ -153,31 +157,41 @@ public struct BaselineRecord: Codable, Sendable, Equatable {
 
 /// One steered output: one cell (feature, prompt, magnitude) of a sweep (`generations`).
 /// `activationBefore`/`activationAfter` are the feature's SAE activation at the edited positions before and
-/// after the edit (SAE activation units).
+/// after the edit (SAE activation units). The requested magnitude is `magnitude` in `magnitudeUnit` (see
+/// `requested`); `absoluteTarget` is the activation the edit applied: clamp's target a′ or add's increment, in SAE
+/// activation units (value, or value × max activation), nil for scale (a′ = factor · aᵢ depends on aᵢ) and for
+/// rows stored before it was recorded (migration `v4-generation-magnitudes`).
 public struct GenerationRecord: Codable, Sendable, Equatable {
     public var id: Int64?
     public var sweepId: Int64
     public var featureIndex: Int
     public var promptId: Int64
     public var magnitude: Double
+    /// The unit of `magnitude`; nil only for rows of older databases whose sweep named no known unit.
+    public var magnitudeUnit: MagnitudeUnit?
+    public var absoluteTarget: Double?
     public var text: String
     public var tokenIds: Data?
     public var finishReason: String?
     public var activationBefore: Double?
     public var activationAfter: Double?
     public var batchKey: String?
-    public init(id: Int64? = nil, sweepId: Int64, featureIndex: Int, promptId: Int64, magnitude: Double, text: String,
+    public init(id: Int64? = nil, sweepId: Int64, featureIndex: Int, promptId: Int64, magnitude: Double,
+                magnitudeUnit: MagnitudeUnit? = nil, absoluteTarget: Double? = nil, text: String,
                 tokens: [Int32]? = nil, finishReason: String? = nil, activationBefore: Double? = nil,
                 activationAfter: Double? = nil, batchKey: String? = nil) {
         self.id = id; self.sweepId = sweepId; self.featureIndex = featureIndex; self.promptId = promptId
-        self.magnitude = magnitude; self.text = text; self.tokenIds = tokens.map { BlobCoding.encode(int32s: $0) }
+        self.magnitude = magnitude; self.magnitudeUnit = magnitudeUnit; self.absoluteTarget = absoluteTarget; self.text = text; self.tokenIds = tokens.map { BlobCoding.encode(int32s: $0) }
         self.finishReason = finishReason; self.activationBefore = activationBefore
         self.activationAfter = activationAfter; self.batchKey = batchKey
     }
     public var tokens: [Int32]? { tokenIds.flatMap(BlobCoding.decodeInt32s) }
     public var cell: SweepCell { SweepCell(featureIndex: featureIndex, promptId: promptId, magnitude: magnitude) }
+    /// The requested magnitude with its unit (nil when the unit is unknown).
+    public var requested: Magnitude? { magnitudeUnit.map { Magnitude(magnitude, $0) } }
     enum CodingKeys: String, CodingKey {
-        case id, sweepId = "sweep_id", featureIndex = "feature_index", promptId = "prompt_id", magnitude, text
+        case id, sweepId = "sweep_id", featureIndex = "feature_index", promptId = "prompt_id", magnitude
+        case magnitudeUnit = "magnitude_unit", absoluteTarget = "absolute_target", text
         case tokenIds = "token_ids", finishReason = "finish_reason", activationBefore = "activation_before"
         case activationAfter = "activation_after", batchKey = "batch_key"
     }
@@ -209,6 +223,9 @@ public struct SweepCell: Hashable, Sendable {
 }
 
 // MARK: - GRDB conformances
+
+/// Stored as its raw value (`absolute`, `max-activation`, `factor`).
+extension MagnitudeUnit: DatabaseValueConvertible {}
 
 extension ModelRecord: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "models"

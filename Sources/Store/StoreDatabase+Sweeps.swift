@@ -154,13 +154,15 @@ extension StoreDatabase {
             try baselineStatement.execute(arguments: [b.sweepId, b.promptId, b.text, b.tokenIds, b.finishReason])
         }
         let generationStatement = try db.cachedStatement(sql: """
-            INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, text, token_ids, finish_reason,
-                activation_before, activation_after, batch_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO generations (sweep_id, feature_index, prompt_id, magnitude, magnitude_unit, absolute_target, text,
+                token_ids, finish_reason, activation_before, activation_after, batch_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(sweep_id, feature_index, prompt_id, magnitude) DO NOTHING
             """)
         var inserted = 0
         for g in generations {
-            try generationStatement.execute(arguments: [g.sweepId, g.featureIndex, g.promptId, g.magnitude, g.text,
+            try generationStatement.execute(arguments: [g.sweepId, g.featureIndex, g.promptId, g.magnitude,
+                                                        g.magnitudeUnit, g.absoluteTarget, g.text,
                                                         g.tokenIds, g.finishReason, g.activationBefore,
                                                         g.activationAfter, g.batchKey])
             inserted += db.changesCount

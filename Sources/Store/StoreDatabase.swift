@@ -385,6 +385,23 @@ public final class StoreDatabase: Sendable {
                 """)
         }
         StoreDatabase.registerSteeringScoresMigration(&migrator)
+        migrator.registerMigration("v4-generation-magnitudes") { db in
+            // Per generation, the requested magnitude's unit and the absolute target the edit applied (NULL for
+            // scale, and for rows stored before: their target was not recorded). Older rows take their sweep's
+            // unit; rows of sweeps imported without one ('imported', read as absolute) keep none, as new ones do.
+            try db.execute(sql: """
+                ALTER TABLE generations ADD COLUMN magnitude_unit TEXT;
+                ALTER TABLE generations ADD COLUMN absolute_target REAL;
+                UPDATE generations SET magnitude_unit = (
+                    SELECT CASE lower(s.units)
+                        WHEN 'absolute' THEN 'absolute'
+                        WHEN 'max-activation' THEN 'max-activation' WHEN 'max_activation' THEN 'max-activation'
+                        WHEN 'max_activations' THEN 'max-activation' WHEN 'maxactivation' THEN 'max-activation'
+                        WHEN 'factor' THEN 'factor'
+                        ELSE NULL END
+                    FROM sweeps s WHERE s.id = generations.sweep_id);
+                """)
+        }
         return migrator
     }()
 }

@@ -2,13 +2,16 @@ import Analysis
 import Foundation
 import Store
 import Tensor
+import Units
 
 /// Database → `SweepAnalysisInput` → `SweepAnalysis` → analysis tables: what `semprog analyze` runs.
 ///
 /// Choices (documented here and in `semprog analyze --help`):
-/// - Robustness is in units of the feature's max activation. A sweep made in max-activation units already is
-///   (max activation 1); for other units the feature's `max_activation` divides the magnitudes; a feature without
-///   one is left out of RQ3 (listed) and its robustness is kept in the sweep's units.
+/// - Robustness is in units of the feature's max activation (`MagnitudeUnit.comparisonDivisor`). A sweep made
+///   in max-activation units already is (max activation 1); for absolute activations (and imported sweeps, whose
+///   units are read as absolute) the feature's `max_activation` divides the magnitudes, and a feature without
+///   one is left out of RQ3 (listed) with its robustness kept in the sweep's units; a scale factor is relative to
+///   the feature's own activation already and is kept as is (unit "scale factor").
 /// - Sparsity is log10(fraction_nonzero); a feature without a positive fraction is left out of RQ3 (listed).
 /// - The explanation is the feature's preferred one; a feature without explanation is left out of the similarity
 ///   summary (listed), not fatal.
@@ -36,9 +39,23 @@ public struct AnalysisPipeline {
         return available.sorted().first
     }
 
-    /// Sweep units that are already multiples of the feature's max activation.
-    public static func isRelative(units: String) -> Bool {
-        ["max-activation", "max_activation", "max_activations", "maxactivation"].contains(units.lowercased())
+    /// The unit of a sweep's magnitudes (`sweeps.units` parsed; `imported` and unknown names read as absolute
+    /// activations, as they always were).
+    public static func magnitudeUnit(of sweep: SweepRecord) -> MagnitudeUnit { magnitudeUnit(units: sweep.units) }
+
+    /// The unit of a stored `sweeps.units` text (see `magnitudeUnit(of:)`).
+    public static func magnitudeUnit(units: String) -> MagnitudeUnit { MagnitudeUnit(parsing: units) ?? .absolute }
+
+    /// How robustness is made comparable across features: whether each feature's max activation divides the
+    /// magnitudes (absolute units, when any feature has one), and the unit stored in `robustness_units`
+    /// ("max_activation", "scale factor", or the sweep's units when no max activation is known).
+    static func robustnessBasis(unit: MagnitudeUnit, sweepUnits: String, anyMaxActivation: Bool)
+        -> (dividesByMaxActivation: Bool, units: String) {
+        switch unit {
+        case .maxActivation: return (false, "max_activation")
+        case .factor: return (false, unit.comparisonLabel)
+        case .absolute: return (anyMaxActivation, anyMaxActivation ? "max_activation" : "sweep magnitude units (\(sweepUnits))")
+        }
     }
 
     public func run(sweepName: String?, log: (String) -> Void) throws -> AnalysisRunSummary {
@@ -63,9 +80,9 @@ public struct AnalysisPipeline {
         var seenFeatures = Set<Int>()
         for g in contents.generations where seenFeatures.insert(g.featureIndex).inserted { featureOrder.append(g.featureIndex) }
         featureOrder.sort()
-        let relative = Self.isRelative(units: sweep.units)
         let anyMaxActivation = featureOrder.contains { (contents.features[$0]?.maxActivation ?? 0) > 0 }
-        let robustnessUnits = relative || anyMaxActivation ? "max_activation" : "sweep magnitude units (\(sweep.units))"
+        let (dividesByMaxActivation, robustnessUnits) = Self.robustnessBasis(
+            unit: Self.magnitudeUnit(of: sweep), sweepUnits: sweep.units, anyMaxActivation: anyMaxActivation)
         var extraSkipped: [AnalysisRunSummary.Skipped] = []
         var featureInputs: [FeatureInput] = []
         var explanationTexts: [Int: String] = [:]
@@ -73,7 +90,7 @@ public struct AnalysisPipeline {
             let record = contents.features[index]
             var maxActivation = 1.0
             var density = record?.fractionNonzero.flatMap { $0 > 0 && $0 <= 1 ? log10($0) : nil }
-            if !relative && anyMaxActivation {
+            if dividesByMaxActivation {
                 if let m = record?.maxActivation, m > 0, m.isFinite { maxActivation = m }
                 else if density != nil {
                     density = nil

@@ -3,6 +3,7 @@ import Foundation
 import ModelFormats
 import Report
 import Store
+import Units
 
 // `semprog judge`'s work, between the database, the embeddings (`EmbeddingCache`) and the judges (Analysis).
 
@@ -201,14 +202,14 @@ public struct JudgeRun {
     static func summary(store: StoreDatabase, contents: SweepContents, judge: String,
                         generations: [GenerationRecord]) throws -> SteeringScoreSummary {
         let scores = try store.steeringScores(sweepId: contents.sweep.id!, judge: judge)
-        let relative = AnalysisPipeline.isRelative(units: contents.sweep.units)
+        let unit = AnalysisPipeline.magnitudeUnit(of: contents.sweep)
         var byFeature: [Int: [GenerationRecord]] = [:]
         for g in generations where scores[g.id!] != nil { byFeature[g.featureIndex, default: []].append(g) }
         let inputs = byFeature.keys.sorted().map { index -> FeatureSteeringInput in
             let gs = byFeature[index]!
             let record = contents.features[index]
             let density = record?.fractionNonzero.flatMap { $0 > 0 && $0 <= 1 ? log10($0) : nil }
-            let scale: Double? = relative ? 1 : record?.maxActivation.flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+            let scale = unit.comparisonDivisor(maxActivation: record?.maxActivation)
             let s = gs.map { scores[$0.id!]! }
             let n = Double(s.count)
             return FeatureSteeringInput(

@@ -3,6 +3,7 @@ import Foundation
 import Report
 import SparseAutoencoder
 import Store
+import Units
 
 /// Fills `ReportData` from the database only: the analysis tables written by `semprog analyze` (no statistic is
 /// recomputed; per-magnitude series are means over the stored per-generation rows with a t-interval).
@@ -53,7 +54,7 @@ public enum ReportAssembly {
         let steering = try JudgeRun.reportSteering(store: store, contents: contents, magnitudes: magnitudes)
 
         // Run metadata.
-        let relative = AnalysisPipeline.isRelative(units: sweep.units)
+        let unit = AnalysisPipeline.magnitudeUnit(of: sweep)
         let settings = try? sweep.settings()
         let penalty = summary?.stagePenalty ?? statistic("stage_penalty") ?? .nan
         var method = "steering method \(sweep.method); stages: optimal partitioning of all-MiniLM-L6-v2 embeddings, penalty \(format(penalty))"
@@ -66,7 +67,7 @@ public enum ReportAssembly {
             sae: displayPath((contents.sae?.path).flatMap { $0.isEmpty ? nil : $0 } ?? settings?.sae ?? "unknown"),
             // The hook the sweep steered (its settings; `--hook` may differ from the SAE's own), else the SAE's.
             hook: settings?.extra["hook"] ?? (contents.sae?.hook).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown",
-            magnitudes: magnitudes, magnitudeUnit: relative ? "× max activation" : sweep.units,
+            magnitudes: magnitudes, magnitudeUnit: unit.axisLabel,
             method: method, positions: sweep.positions, seeds: [UInt64(bitPattern: sweep.seed)],
             promptCount: promptIds.count, semprogVersion: SemprogVersion.current, runDate: iso.string(from: sweep.createdAt),
             neuronpediaId: (contents.sae?.neuronpediaId).flatMap { $0.isEmpty ? nil : $0 },
@@ -165,7 +166,7 @@ public enum ReportAssembly {
 
             pages.append(FeatureReport(
                 index: index, explanation: fs.explanation ?? "(no explanation)",
-                maxActivation: contents.features[index]?.maxActivation ?? (relative ? 1 : 0),
+                maxActivation: contents.features[index]?.maxActivation ?? (unit.isRelative ? 1 : 0),
                 log10Density: density, robustness: robustness, stageCount: Int(fs.stageCount.rounded()),
                 stages: stages, progression: progression, similarity: similarity, degradation: degradation,
                 outputs: outputs, outputScore: outputScores[index]?.outputScore, steeringScore: steering.curves[index]))
@@ -230,7 +231,8 @@ public enum ReportAssembly {
         return (mean, mean - half, mean + half)
     }
 
-    /// The unit of robustness as an axis label says it: "× max activation", or the sweep's own units.
+    /// The unit of robustness as an axis label says it: "× max activation", "scale factor", or the sweep's own
+    /// units (stored `robustness_units`, see `AnalysisPipeline.robustnessBasis`).
     static func robustnessUnit(_ stored: String?) -> String {
         guard let stored, stored != "max_activation" else { return "× max activation" }
         return stored

@@ -1,27 +1,14 @@
 import Foundation
 import SparseAutoencoder
 import Store
+import Units
 
 /// Everything that determines a sweep's outputs (the full configuration of a run). It is mapped onto the
 /// Store's `SweepSettings` (see `storeSettings`), which the database keeps with the sweep and compares on every
 /// rerun: a rerun with any different setting is refused (or must use a new sweep name).
 public struct SweepConfiguration: Codable, Sendable, Equatable {
-    public enum Units: String, Codable, Sendable, CaseIterable {
-        /// Magnitudes are activation values of the feature.
-        case absolute
-        /// Magnitudes are multiples of the feature's max activation over the statistics corpus.
-        case maxActivation = "max-activation"
-        /// Magnitudes are dimensionless factors (`--method scale`: a′ = m · aᵢ).
-        case factor
-
-        /// The units a method's magnitudes are in when the user names none: factors for `scale`, multiples of the
-        /// max activation for `clamp` and `add`.
-        public static func defaultUnits(for method: EditMethod) -> Units { method == .scale ? .factor : .maxActivation }
-
-        /// Whether magnitudes in these units make sense for `method`: a scale factor has no unit, and a clamp or
-        /// addition needs an activation (absolute, or relative to the max activation).
-        public func applies(to method: EditMethod) -> Bool { (self == .factor) == (method == .scale) }
-    }
+    /// The unit of the sweep's magnitudes (see `Units.MagnitudeUnit`; the one value type from CLI to report).
+    public typealias Units = MagnitudeUnit
 
     public var modelPath: String
     public var modelSHA256: String
@@ -84,4 +71,15 @@ public struct SweepConfiguration: Codable, Sendable, Equatable {
                               "frequency_penalty": String(frequencyPenalty)]
                           .merging(chat ? chatTemplate.map { ["chat_template": $0] } ?? [:] : [:]) { a, _ in a })
     }
+
+    /// The requested magnitude of `magnitudes[index]`, with the sweep's unit.
+    public func magnitude(_ index: Int) -> Magnitude { Magnitude(magnitudes[index], units) }
+}
+
+extension MagnitudeUnit {
+    /// The unit a method's magnitudes are in when the user names none (see `defaultUnit(forMethod:)`).
+    public static func defaultUnits(for method: EditMethod) -> MagnitudeUnit { defaultUnit(forMethod: method.rawValue) }
+
+    /// Whether magnitudes in this unit make sense for `method` (see `applies(toMethod:)`).
+    public func applies(to method: EditMethod) -> Bool { applies(toMethod: method.rawValue) }
 }

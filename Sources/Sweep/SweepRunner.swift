@@ -3,6 +3,7 @@ import LanguageModel
 import SparseAutoencoder
 import Store
 import Tensor
+import Units
 
 /// Progress of a running sweep, reported after every committed batch.
 public struct SweepProgress: Sendable {
@@ -42,15 +43,7 @@ public final class SweepRunner {
     public init(model: LlamaModel, sae: SparseAutoencoder, store: StoreDatabase, configuration: SweepConfiguration,
                 maxActivations: [Int: Float]) throws {
         try Self.validate(configuration, sae: sae)
-        if configuration.units == .maxActivation {
-            for f in configuration.features {
-                guard let m = maxActivations[f], m.isFinite, m > 0 else { throw SweepError.missingMaxActivation(feature: f) }
-                // The applied magnitude is Float32: a product that overflows is refused here, not steered as ∞.
-                for v in configuration.magnitudes where !(Float(v) * m).isFinite {
-                    throw SweepError.invalidMagnitudes("\(v) × max activation \(m) of feature \(f) overflows Float32")
-                }
-            }
-        }
+        try Self.checkMaxActivations(configuration, maxActivations: maxActivations)
         self.model = model
         self.sae = sae
         self.store = store
@@ -82,6 +75,20 @@ public final class SweepRunner {
         }
     }
 
+    /// Refuses, before anything is written, a max-activation sweep of a feature without a usable max activation
+    /// (`SweepError.missingMaxActivation`: unknown, zero, negative or not finite) or whose target
+    /// magnitude × max activation overflows Float32. Other units need no max activation.
+    static func checkMaxActivations(_ configuration: SweepConfiguration, maxActivations: [Int: Float]) throws {
+        guard configuration.units == .maxActivation else { return }
+        for f in configuration.features {
+            guard let m = maxActivations[f], m.isFinite, m > 0 else { throw SweepError.missingMaxActivation(feature: f) }
+            // The applied magnitude is Float32: a product that overflows is refused here, not steered as ∞.
+            for v in configuration.magnitudes where !(Float(v) * m).isFinite {
+                throw SweepError.invalidMagnitudes("\(v) × max activation \(m) of feature \(f) overflows Float32")
+            }
+        }
+    }
+
     /// Refuses, before anything is written, prompts whose tokens plus `--max-tokens` exceed the model's context.
     static func checkContext(_ tokens: [[Int]], prompts: [String], maxTokens: Int, contextLength: Int) throws {
         for (i, t) in tokens.enumerated() where t.count + maxTokens > contextLength {
@@ -105,25 +112,40 @@ public final class SweepRunner {
     /// converted from multiples of the max activation where the sweep's units say so; a factor for scale). The
     /// initialiser has checked that every swept feature has a max activation when the units need one.
     func edit(for cell: PlannedCell) -> SteeringEdit {
-        Self.edit(feature: cell.feature, magnitude: configuration.magnitudes[cell.magnitudeIndex],
-                  units: configuration.units, method: EditMethod(rawValue: configuration.method)!,
+        Self.edit(feature: cell.feature, magnitude: configuration.magnitude(cell.magnitudeIndex), method: EditMethod(rawValue: configuration.method)!,
                   positions: EditPositions(rawValue: configuration.positions)!,
                   maxActivation: maxActivations[cell.feature])
     }
 
-    /// The one place a sweep magnitude becomes an edit: multiples of the max activation are multiplied by it,
-    /// absolute activations and scale factors are used as they are. `maxActivation` must be given for
-    /// `.maxActivation` units (the runner's initialiser checks it for every swept feature).
-    static func edit(feature: Int, magnitude: Double, units: SweepConfiguration.Units, method: EditMethod,
-                     positions: EditPositions, maxActivation: Float?) -> SteeringEdit {
-        let m = Float(magnitude)
-        switch units {
+    /// The one place a sweep magnitude becomes an edit (see `Magnitude.absoluteTarget`): multiples of the max
+    /// activation are multiplied by it, absolute activations and scale factors are used as they are. The product
+    /// is taken in Float32, as the edit applies it. `maxActivation` must be given for `.maxActivation` units (the
+    /// runner's initialiser checks it for every swept feature).
+    static func edit(feature: Int, magnitude: Magnitude, method: EditMethod, positions: EditPositions,
+                     maxActivation: Float?) -> SteeringEdit {
+        let m = Float(magnitude.value)
+        switch magnitude.unit {
         case .maxActivation:
             return SteeringEdit(feature: feature, method: method, magnitudeInMaxActivations: m,
                                 maxActivation: maxActivation!, positions: positions)
         case .absolute, .factor:
             return SteeringEdit(feature: feature, method: method, magnitude: m, positions: positions)
         }
+    }
+
+    static func edit(feature: Int, magnitude: Double, units: SweepConfiguration.Units, method: EditMethod,
+                     positions: EditPositions, maxActivation: Float?) -> SteeringEdit {
+        edit(feature: feature, magnitude: Magnitude(magnitude, units), method: method, positions: positions,
+             maxActivation: maxActivation)
+    }
+
+    /// The absolute target of a cell, as stored per generation (`generations.absolute_target`): clamp's target
+    /// activation a′ or add's added activation in SAE activation units (`Magnitude.absoluteTarget`: value, or
+    /// value × max activation), computed in Double so that it exports as written (0.1, not 0.10000000149011612);
+    /// the edit applies it rounded to Float32. Nil for scale, whose target m · aᵢ depends on aᵢ.
+    func absoluteTarget(for cell: PlannedCell) -> Double? {
+        configuration.magnitude(cell.magnitudeIndex).absoluteTarget(
+            method: configuration.method, maxActivation: maxActivations[cell.feature].map(Double.init))
     }
 
     var parameters: GenerateParameters {
@@ -206,7 +228,8 @@ public final class SweepRunner {
                 for (i, (cell, r)) in zip(cells, results).enumerated() {
                     records.append(GenerationRecord(
                         sweepId: sweepId, featureIndex: cell.feature, promptId: promptIds[cell.promptIndex],
-                        magnitude: storedMagnitude(cell.magnitudeIndex), text: r.text,
+                        magnitude: storedMagnitude(cell.magnitudeIndex), magnitudeUnit: configuration.units,
+                        absoluteTarget: absoluteTarget(for: cell), text: r.text,
                         tokens: r.generatedIDs.map { Int32($0) }, finishReason: r.finishReason.rawValue,
                         activationBefore: hook.activationBefore(sequence: i).map(Double.init),
                         activationAfter: hook.activationAfter(sequence: i).map(Double.init), batchKey: key))

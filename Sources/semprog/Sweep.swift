@@ -6,6 +6,7 @@ import SparseAutoencoder
 import Store
 import Study
 import Sweep
+import Units
 
 /// Options that identify the model and SAE of a run: the shared `--model` and `--sae`/`--hook` groups.
 struct ModelOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import Units
 @testable import Store
 
 @Suite struct CSVTests {
@@ -38,15 +39,15 @@ import Testing
 
 /// Rows whose text exercises the escaping rules of both formats.
 let trickyRows: [FlatRow] = [
-    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: 0, output: "there was a \"quoted\", comma-laden tale\nover two lines",
+    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: 0, magnitudeUnit: .absolute, output: "there was a \"quoted\", comma-laden tale\nover two lines",
             baseline: "base, line", description: "a story", explanation: "fairy tales 🧚", fractionNonzero: 0.00123,
             maxActivation: 17.5, model: "SmolLM2-135M", sae: "sae/l10"),
-    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: 2.5, output: "naïve café — 日本語 🙂\r\nCRLF inside",
+    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: 2.5, magnitudeUnit: .absolute, absoluteTarget: 2.5, output: "naïve café — 日本語 🙂\r\nCRLF inside",
             baseline: "base, line", description: nil, explanation: "fairy tales 🧚", fractionNonzero: 0.00123,
             maxActivation: 17.5, model: "SmolLM2-135M", sae: "sae/l10"),
-    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: -1e-05, output: "", baseline: "base, line",
+    FlatRow(feature: 3, prompt: "Once upon a time", magnitude: -1e-05, magnitudeUnit: .absolute, output: "", baseline: "base, line",
             explanation: "fairy tales 🧚", fractionNonzero: 0.00123, maxActivation: 17.5, model: "SmolLM2-135M", sae: "sae/l10"),
-    FlatRow(feature: 12, prompt: "  leading spaces, \"quotes\"\tand tab", magnitude: 100, output: "back\\slash \u{1} control",
+    FlatRow(feature: 12, prompt: "  leading spaces, \"quotes\"\tand tab", magnitude: 100, magnitudeUnit: .absolute, absoluteTarget: 100, output: "back\\slash \u{1} control",
             baseline: nil, description: "described, with comma", explanation: nil, fractionNonzero: nil, maxActivation: nil,
             model: "SmolLM2-135M", sae: "sae/l10"),
 ]

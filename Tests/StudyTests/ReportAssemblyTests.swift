@@ -1,5 +1,6 @@
 import Testing
 @testable import Study
+import Units
 
 /// Report assembly's per-magnitude intervals: mean ± t₀.₉₇₅,ₙ₋₁ · s/√n.
 @Suite struct ReportAssemblyTests {
@@ -55,5 +56,34 @@ import Testing
         #expect(summary.rq3Features == nil)
         #expect(AnalysisRunSummary.decode(summary.json) == summary)
         #expect(AnalysisRunSummary.decode("{}") == nil)
+    }
+}
+
+/// Robustness is made comparable across features from the sweep's unit (`MagnitudeUnit`), not from strings.
+@Suite struct RobustnessBasisTests {
+    /// Scale sweeps: a factor is relative to the feature's own activation already. The string handling treated
+    /// 'factor' as not relative and divided it by the max activation (a factor of 2 with max activation 40
+    /// became robustness 0.05 "× max activation").
+    @Test func scaleFactorsAreNotDividedByTheMaxActivation() {
+        let basis = AnalysisPipeline.robustnessBasis(unit: .factor, sweepUnits: "factor", anyMaxActivation: true)
+        #expect(!basis.dividesByMaxActivation)
+        #expect(basis.units == "scale factor")
+        #expect(ReportAssembly.robustnessUnit(basis.units) == "scale factor")
+    }
+
+    @Test func absoluteAndRelativeUnits() {
+        let absolute = AnalysisPipeline.robustnessBasis(unit: .absolute, sweepUnits: "absolute", anyMaxActivation: true)
+        #expect(absolute.dividesByMaxActivation && absolute.units == "max_activation")
+        let unknown = AnalysisPipeline.robustnessBasis(unit: .absolute, sweepUnits: "imported", anyMaxActivation: false)
+        #expect(!unknown.dividesByMaxActivation && unknown.units == "sweep magnitude units (imported)")
+        let relative = AnalysisPipeline.robustnessBasis(unit: .maxActivation, sweepUnits: "max-activation", anyMaxActivation: true)
+        #expect(!relative.dividesByMaxActivation && relative.units == "max_activation")
+    }
+
+    @Test func sweepUnitsParse() {
+        #expect(AnalysisPipeline.magnitudeUnit(units: "max_activation") == .maxActivation)
+        #expect(AnalysisPipeline.magnitudeUnit(units: "factor") == .factor)
+        #expect(AnalysisPipeline.magnitudeUnit(units: "imported") == .absolute)
+        #expect(AnalysisPipeline.magnitudeUnit(units: "something else") == .absolute)
     }
 }

@@ -2,6 +2,8 @@ import Testing
 import Foundation
 @testable import Sweep
 import Store
+import Units
+import SparseAutoencoder
 
 @Suite struct MagnitudeParsingTests {
     @Test func linspace() throws {
@@ -158,5 +160,49 @@ import Store
             #expect(error.localizedDescription.contains("NUL"))
         }
         #expect(try PromptFile.parse("\u{FEFF}a\r\nb\r\n", path: "bom.txt") == ["a", "b"])
+    }
+}
+
+/// The per-generation record of a magnitude: its unit, and the absolute target the edit applied.
+@Suite struct AppliedMagnitudeTests {
+    func configuration(units: SweepConfiguration.Units, method: String, magnitudes: [Double] = [0.5, 1]) -> SweepConfiguration {
+        SweepConfiguration(modelPath: "m", modelSHA256: "a", saePath: "s", saeSHA256: "b", hookName: "h",
+                           features: [3, 5], prompts: ["p"], magnitudes: magnitudes, units: units, method: method,
+                           positions: "all", maxTokens: 4, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1,
+                           frequencyPenalty: 0, seed: 1, chat: false, batchSize: 2)
+    }
+
+    /// A max-activation sweep of a feature without a max activation is refused before anything runs, naming it.
+    @Test func missingMaxActivationIsRefused() throws {
+        let c = configuration(units: .maxActivation, method: "clamp")
+        #expect(throws: SweepError.missingMaxActivation(feature: 5)) {
+            try SweepRunner.checkMaxActivations(c, maxActivations: [3: 40])
+        }
+        #expect(throws: SweepError.missingMaxActivation(feature: 3)) {
+            try SweepRunner.checkMaxActivations(c, maxActivations: [3: 0, 5: 2])
+        }
+        #expect(SweepError.missingMaxActivation(feature: 5).localizedDescription.contains("feature 5"))
+        try SweepRunner.checkMaxActivations(c, maxActivations: [3: 40, 5: 2])
+        // Absolute activations and factors need none.
+        try SweepRunner.checkMaxActivations(configuration(units: .absolute, method: "clamp"), maxActivations: [:])
+        try SweepRunner.checkMaxActivations(configuration(units: .factor, method: "scale"), maxActivations: [:])
+    }
+
+    /// The stored absolute target is the edit's activation (up to its Float32 rounding), nil for scale.
+    @Test func absoluteTargetIsTheEditsActivation() {
+        let c = configuration(units: .maxActivation, method: "add")
+        #expect(c.magnitude(1) == Magnitude(1, .maxActivation))
+        for (magnitude, method, maxActivation) in [(Magnitude(0.5, .maxActivation), EditMethod.add, Float(40)),
+                                                   (Magnitude(0.1, .maxActivation), .clamp, 12.3),
+                                                   (Magnitude(2.5, .absolute), .clamp, 7)] {
+            let edit = SweepRunner.edit(feature: 3, magnitude: magnitude, method: method, positions: .all, maxActivation: maxActivation)
+            let target = magnitude.absoluteTarget(method: method.rawValue, maxActivation: Double(maxActivation))
+            // The edit multiplies in Float32: equal within one Float32 ulp of the product.
+            #expect(abs(Double(edit.magnitude) - target!) <= Double(edit.magnitude.ulp), "\(magnitude)")
+        }
+        #expect(Magnitude(0.1, .absolute).absoluteTarget(method: "clamp", maxActivation: nil) == 0.1, "as written")
+        let scale = SweepRunner.edit(feature: 3, magnitude: Magnitude(2, .factor), method: .scale, positions: .all, maxActivation: 40)
+        #expect(scale.magnitude == 2)
+        #expect(Magnitude(2, .factor).absoluteTarget(method: "scale", maxActivation: 40) == nil, "scale's target m · aᵢ depends on aᵢ")
     }
 }

@@ -26,6 +26,28 @@ import Testing
 
         """
 
+    /// `import --units` names the magnitudes' unit; export prints it and the magnitudes as written; a row in
+    /// another unit is one error naming file, row and column, with nothing written.
+    @Test func importWithUnits() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try write("u.csv", "feature,prompt,magnitude,output\n4,p,0.1,a\n4,p,0.7,b\n")
+        let db = path("u.sqlite")
+        let imported = try CLIRunner.run(["import", "--db", db, "--units", "max-activation", input])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let csv = try CLIRunner.run(["export", "--db", db, "--format", "csv"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout == "feature,prompt,magnitude,output,magnitude_unit\r\n4,p,0.1,a,max-activation\r\n4,p,0.7,b,max-activation\r\n")
+        let badUnit = try CLIRunner.run(["import", "--db", db, "--units", "volts", input])
+        #expect(badUnit.status != 0 && badUnit.stderr.contains("--units"), "\(badUnit.stderr)")
+        let mixed = try write("mixed.csv", "feature,prompt,magnitude,output,magnitude_unit\n5,q,1,x,factor\n5,q,2,y,absolute\n")
+        let refused = try CLIRunner.run(["import", "--db", db, "--sweep", "m", mixed])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("mixed.csv") && refused.stderr.contains("row 2") && refused.stderr.contains("magnitude_unit"),
+                "\(refused.stderr)")
+        let after = try CLIRunner.run(["export", "--db", db, "--sweep", "m", "--format", "csv"])
+        #expect(after.status != 0, "the refused import created no sweep")
+    }
+
     @Test func importExportRoundTripIsExact() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = try write("notebook.csv", Self.csv)

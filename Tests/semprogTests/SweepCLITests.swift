@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+import Units
 
 /// End-to-end sweeps on the real SmolLM2 model with the reference SAE (Tests/Fixtures/reference) (blocks.6, 64 features):
 /// resumability after SIGKILL/SIGINT, refusal of changed settings, bad input.
@@ -87,6 +88,11 @@ import Testing
         let export = try CLIRunner.run(["export", "--db", db, "--format", "csv"])
         #expect(export.status == 0, "\(export.stderr)")
         #expect(export.stdout.contains(",0.1,") && !export.stdout.contains("0.10000000149011612"))
+        // Each generation keeps the requested magnitude's unit and the absolute target, both as written.
+        #expect(export.stdout.hasPrefix("feature,prompt,magnitude,output,magnitude_unit,absolute_target"))
+        let stored = try StoreDatabase(path: db).generations(sweepId: try StoreDatabase(path: db).resolveSweep(nil).id!)
+        #expect(stored.allSatisfy { $0.magnitudeUnit == .absolute })
+        #expect(Set(stored.map(\.absoluteTarget)) == [0, 0.1])
 
         // As an earlier version left it: magnitudes at the Float32 value, the last cells not yet generated.
         let legacy = Double(Float(0.1))
