@@ -3,6 +3,7 @@ import Foundation
 import LanguageModel
 import Store
 import Study
+import Units
 
 extension Semprog {
     /// `semprog analyze`: degradation, onsets, stages (RQ1), similarity to the explanation, consistency (RQ2) and
@@ -110,7 +111,7 @@ extension Semprog {
                 ("RQ3 p (permutation)", pValue(c.pPermutation) + (c.permutationIsExact == true ? " exact" : "")),
                 ("RQ3 \(Int((c.confidenceLevel * 100).rounded())) % CI", "[\(number(c.ciLow)), \(number(c.ciHigh))]"),
                 ("RQ3 Kendall τ-b", number(c.kendallTau) + " (p \(pValue(c.kendallPValue)))"),
-                ("robustness units", s.robustnessUnits),
+                ("robustness units", MagnitudeUnit(parsing: s.robustnessUnits)?.axisLabel ?? s.robustnessUnits),
                 ("embeddings", "\(s.embeddingsComputed) computed, \(s.embeddingsCached) cached (\(s.embeddingModel))"),
             ]
             if !s.skippedFeatures.isEmpty {
