@@ -32,20 +32,8 @@ extension Semprog {
         @Option(name: .long, help: "contrastive (default), llm or local.")
         var describer: String = "contrastive"
 
-        @Option(name: .customLong("llm-base-url"), help: "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL).")
-        var llmBaseURL: String?
-
-        @Option(name: .customLong("llm-model"), help: "Model name for the llm describer (default: $SEMPROG_LLM_MODEL).")
-        var llmModel: String?
-
-        @Option(name: .customLong("llm-api-key"), help: "API key for the llm describer (default: $OPENAI_API_KEY; may be empty for local servers).")
-        var llmAPIKey: String?
-
-        @Option(name: .long, help: "Requests (llm) in flight at once.")
-        var concurrency: Int = 4
-
-        @Option(name: .long, help: "Seconds before an llm request times out.")
-        var timeout: Double = 60
+        @OptionGroup var endpoint: LLMEndpointOptions
+        var concurrency: Int { endpoint.concurrency }
 
         @OptionGroup var modelOptions: LanguageModelOptions
         var model: String? { modelOptions.model }
@@ -63,8 +51,6 @@ extension Semprog {
             guard ["contrastive", "llm", "local"].contains(describer) else {
                 throw ValidationError("--describer: unknown describer '\(describer)'; use contrastive, llm or local")
             }
-            guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-            guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
             guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
             guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("\(db): no such database") }
@@ -89,9 +75,7 @@ extension Semprog {
             case "contrastive":
                 return .perPair(ContrastiveDescriber(), name: "contrastive", identity: "contrastive/v2", concurrency: 1)
             case "llm":
-                var settings = try LLMDescriber.Settings.resolve(baseURL: llmBaseURL, model: llmModel, apiKey: llmAPIKey)
-                settings.timeoutSeconds = timeout
-                settings.maxConcurrentRequests = concurrency
+                let settings = try endpoint.settings()
                 let llm = try LLMDescriber(settings: settings)
                 // Stored as describer "llm"; model and endpoint are part of the cache key.
                 return .perPair(llm, name: "llm", identity: "llm/\(settings.model)@\(settings.baseURL.absoluteString)/t\(settings.temperature)/v1",

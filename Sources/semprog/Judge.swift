@@ -35,20 +35,8 @@ extension Semprog {
         @Option(name: .customLong("embedding-model"), help: "all-MiniLM-L6-v2 directory for the proxy (default: models/all-MiniLM-L6-v2).")
         var embeddingModel: String?
 
-        @Option(name: .customLong("llm-base-url"), help: "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL).")
-        var llmBaseURL: String?
-
-        @Option(name: .customLong("llm-model"), help: "Judge model name (default: $SEMPROG_LLM_MODEL).")
-        var llmModel: String?
-
-        @Option(name: .customLong("llm-api-key"), help: "API key (default: $OPENAI_API_KEY; may be empty for local servers).")
-        var llmAPIKey: String?
-
-        @Option(name: .long, help: "Requests (llm) in flight at once.")
-        var concurrency: Int = 4
-
-        @Option(name: .long, help: "Seconds before an llm request times out.")
-        var timeout: Double = 60
+        @OptionGroup var endpoint: LLMEndpointOptions
+        var concurrency: Int { endpoint.concurrency }
 
         @Flag(name: .long, help: "Print the counts and the summary as JSON.")
         var json = false
@@ -60,8 +48,6 @@ extension Semprog {
             guard ["offline", "llm"].contains(judge) else {
                 throw ValidationError("--judge: unknown judge '\(judge)'; use offline or llm")
             }
-            guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-            guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
             guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("\(db): no such database") }
         }
 
@@ -70,9 +56,7 @@ extension Semprog {
                 let store = try StoreDatabase(path: db)
                 let engine: SteeringJudgeEngine
                 if judge == "llm" {
-                    var settings = try LLMDescriber.Settings.resolve(baseURL: llmBaseURL, model: llmModel, apiKey: llmAPIKey)
-                    settings.timeoutSeconds = timeout
-                    settings.maxConcurrentRequests = concurrency
+                    let settings = try endpoint.settings()
                     engine = .llm(try LLMJudge(settings: settings))
                 } else {
                     engine = .proxy(embeddingModel: embeddingModel ?? DefaultPaths.embeddingModel, thresholds: .standard)

@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import Foundation
 
@@ -56,4 +57,36 @@ struct SAEOptions: ParsableArguments {
     /// release layout).
     @Option(name: .long, help: "Hook to use instead of the one the SAE's files give or imply (e.g. blocks.12.hook_resid_post).")
     var hook: String?
+}
+
+/// `--llm-base-url`, `--llm-model`, `--llm-api-key`, `--concurrency`, `--timeout`: an OpenAI-compatible
+/// chat-completions endpoint (the llm describer and the llm judge).
+struct LLMEndpointOptions: ParsableArguments {
+    @Option(name: .customLong("llm-base-url"), help: "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL).")
+    var llmBaseURL: String?
+
+    @Option(name: .customLong("llm-model"), help: "Model name (default: $SEMPROG_LLM_MODEL).")
+    var llmModel: String?
+
+    @Option(name: .customLong("llm-api-key"), help: "API key (default: $OPENAI_API_KEY; may be empty for local servers).")
+    var llmAPIKey: String?
+
+    @Option(name: .long, help: "Requests (llm) in flight at once.")
+    var concurrency: Int = 4
+
+    @Option(name: .long, help: "Seconds before an llm request times out.")
+    var timeout: Double = 60
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    /// The endpoint's settings: the options, else the environment (`LLMDescriber.Settings.resolve`).
+    func settings() throws -> LLMDescriber.Settings {
+        var settings = try LLMDescriber.Settings.resolve(baseURL: llmBaseURL, model: llmModel, apiKey: llmAPIKey)
+        settings.timeoutSeconds = timeout
+        settings.maxConcurrentRequests = concurrency
+        return settings
+    }
 }
