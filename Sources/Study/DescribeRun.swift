@@ -41,12 +41,7 @@ public struct DescribeRun {
     public func run(sweepName: String?) async throws -> Counts {
         let contents = try store.sweepContents(sweepName)
         let sweep = contents.sweep
-        guard !contents.generations.isEmpty else { throw StudyError.noGenerations(sweep: sweep.name) }
-        let baselineText = Dictionary(contents.baselines.map { ($0.promptId, $0.text) }, uniquingKeysWith: { a, _ in a })
-        let missing = Array(Set(contents.generations.map(\.promptId).filter { baselineText[$0] == nil })).sorted()
-        guard missing.isEmpty else {
-            throw StudyError.missingBaselines(sweep: sweep.name, prompts: missing.map { AnalysisPipeline.preview(contents.prompts[$0] ?? "#\($0)") })
-        }
+        let baselineText = try contents.checkedBaselineTexts()
         let keys = contents.generations.map {
             Self.cacheKey(identity: engine.identity, baseline: baselineText[$0.promptId]!, steered: $0.text)
         }
