@@ -59,7 +59,7 @@ extension Semprog {
             try autoencoder.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
             let ids = lm.tokenizer.promptIDs(text)
             guard !ids.isEmpty else { throw CLIError.invalidArgument("--text: the text is empty") }
-            let residual = try lm.residualStream(tokens: ids, layer: autoencoder.configuration.layer)
+            let residual = try autoencoder.hookActivations(model: lm, batch: [ids])[0]
             let a = autoencoder.encode(residual)
             let output = Self.summarise(activations: a, ids: ids, top: top, includeFirstToken: includeFirstToken) {
                 lm.tokenizer.decode([$0])

@@ -101,13 +101,13 @@ extension Semprog.SAECommand {
                 applyBDecToInput: c.applyBDecToInput, normalizeActivations: c.normalizeActivations.rawValue,
                 rescaleActsByDecoderNorm: c.architecture == .topk ? c.rescaleActsByDecoderNorm : nil,
                 normScalingFactor: c.normScalingFactor, modelName: c.modelName, configFile: source.configPath,
-                weightsFile: source.weightsPath, adjustments: source.adjustments, steerable: c.isResidualHook)
+                weightsFile: source.weightsPath, adjustments: source.adjustments, steerable: c.isSteerableHook)
             if let model, let text {
                 let lm = try LlamaModel.load(path: model, threads: threads)
                 try sae.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
                 let ids = lm.tokenizer.encode(text)
                 guard ids.count >= 2 else { throw CLIError.invalidArgument("--text: needs at least 2 tokens (position 0 is left out), got \(ids.count)") }
-                let all = try lm.residualStream(tokens: ids, layer: c.layer)
+                let all = try sae.hookActivations(model: lm, batch: [ids])[0]
                 let d = all.cols
                 let x = Matrix(rows: all.rows - 1, cols: d, values: Array(all.values[d...]))
                 let a = sae.encode(x)
@@ -133,7 +133,7 @@ extension Semprog.SAECommand {
             var lines: [(String, String)] = [
                 ("format", source.format.title + (source.release.map { " — release \($0)" } ?? "")),
                 ("architecture", c.architecture.rawValue + (c.declaredArchitecture != c.architecture.rawValue && !c.declaredArchitecture.isEmpty ? " (declared \(c.declaredArchitecture))" : "")),
-                ("hook", "\(c.hookName) (from \(source.hookField))" + (c.isResidualHook ? "" : " — not a residual-stream hook: semprog cannot steer it")),
+                ("hook", "\(c.hookName) (from \(source.hookField))" + (c.isSteerableHook ? "" : " — not a hook semprog's models expose (resid_post, resid_pre, mlp_out): semprog cannot steer it")),
                 ("d_in", String(c.dIn)), ("d_sae", String(c.dSae)),
                 ("dtype", "\(c.dtype) declared, \(source.storedDType) stored; computed in float32"),
             ]

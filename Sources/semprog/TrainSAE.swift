@@ -90,7 +90,8 @@ extension Semprog {
             try lm.validate(layer: layer, argument: "--layer")
             let separator = lm.tokenizer.encode("\n\n")
             let contexts = TextCorpus.contexts(documents: documents, tokenize: { lm.tokenizer.encode($0, parseSpecial: false) },
-                                               separator: separator, contextLength: contextLength, tokens: tokens, seed: seed)
+                                               separator: separator, contextLength: contextLength, tokens: tokens, seed: seed,
+                                               bos: lm.tokenizer.addsBOS ? lm.tokenizer.bosID : nil)
             guard contexts.count >= 2 else {
                 throw CLIError.invalidArgument("--corpus: too little text for two contexts")
             }
@@ -116,7 +117,8 @@ extension Semprog {
             let training = ProgressLine("training", quiet: quiet)
             let result = try SAETrainer(settings: settings).train(
                 trainData, layer: layer, modelName: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent,
-                datasetPath: corpusPaths.joined(separator: ",")) { p in
+                datasetPath: corpusPaths.joined(separator: ","), contextSize: contextLength,
+                prependBOS: lm.tokenizer.addsBOS) { p in
                 training.update(done: p.tokensSeen, total: p.steps * min(settings.batchSize, trainData.rows), unit: "tok",
                                 extra: String(format: "loss %.3f fvu %.3f dead %.1f%%", p.loss,
                                               p.fractionOfVarianceUnexplained, 100 * p.deadFraction))
