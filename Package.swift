@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Randomness"),
         // The steering magnitude as one value type (value + unit) from the CLI to the database and the report.
         .target(name: "Units"),
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "Randomness"], swiftSettings: optimise),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimise),
         .target(name: "ModelFormats", dependencies: ["CZlib"], swiftSettings: optimise),
         .target(name: "Tokenization", swiftSettings: optimise),
         .target(name: "LanguageModel", dependencies: ["Tensor", "ModelFormats", "Tokenization", "CKernels", "Randomness"],
@@ -52,12 +52,12 @@ let package = Package(
         .target(name: "Report", dependencies: ["Plotting", "Randomness", "Units", .product(name: "Mustache", package: "swift-mustache")]),
         // The study layer: analysis pipeline, embedding cache, describe runs, report assembly, demo plan.
         .target(name: "Study", dependencies: [
-            "Analysis", "LanguageModel", "ModelFormats", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor", "TextEmbedding",
-            "Tokenization", "Units",
+            "Analysis", "LanguageModel", "ModelFormats", "Randomness", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor",
+            "TextEmbedding", "Tokenization", "Units",
         ], swiftSettings: optimise),
         .executableTarget(name: "semprog", dependencies: [
             "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Tokenization", "Units",
+            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Units",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 
@@ -75,7 +75,8 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport", "Randomness"], exclude: ["Fixtures"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Randomness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
-        .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "Store", "Report", "TestSupport", "Units"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "LanguageModel", "ModelFormats", "Report",
+                                                      "SparseAutoencoder", "Store", "Sweep", "Tensor", "TestSupport", "Units"]),
         .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport", "Units"]),
     ],
     swiftLanguageModes: [.v6]

@@ -68,8 +68,8 @@ extension Semprog {
         func run() async throws {
             do {
                 let p = try Self.pairs(runs)
-                let a = try ReportCommand.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
-                let b = try ReportCommand.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
+                let a = try ReportRun.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
+                let b = try ReportRun.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
                 let embeddings = try ExplanationMatching.embeddings(a, b, embeddingModel: embeddingModel)
                 let comparison = Comparison(a: a, b: b, explanationEmbeddings: embeddings, minimumSimilarity: minSimilarity)
                 try comparison.write(to: URL(fileURLWithPath: out), force: force)

@@ -1,17 +1,16 @@
 import ArgumentParser
-import Foundation
 import LanguageModel
+import Study
 
 extension Semprog {
-    /// `semprog generate`: one completion from the language model, optionally steered by adding
-    /// c·v to the residual stream after block L at every position.
+    /// `semprog generate`: one completion from the language model, optionally steered by adding c·v to the residual
+    /// stream after block L at every position (see `Study.TextGenerationRun`).
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "generate",
             abstract: "Generate text with the language model, optionally steered by a residual-stream vector.")
 
         @OptionGroup var modelOptions: LanguageModelOptions
-        var model: String { modelOptions.modelPath }
 
         @Option(help: "Prompt text, used verbatim (ChatML markup such as <|im_start|> is parsed as special tokens).")
         var prompt: String?
@@ -52,7 +51,6 @@ extension Semprog {
         var steerCoefficient: Float = 1
 
         @OptionGroup var threadOptions: ThreadOptions
-        var threads: Int { threadOptions.count }
 
         @Option(help: "Activations of decode steps: float32 (exact; default) or q8 (8-bit, as llama.cpp: faster, approximate).")
         var activations: ActivationPrecision = .float32
@@ -66,45 +64,22 @@ extension Semprog {
                 throw ValidationError("--steer-vector and --steer-layer go together")
             }
             guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
-            guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
         }
 
         func run() async throws {
-            do {
-                let lm = try LlamaModel.load(path: model, threads: threads)
-                lm.activationPrecision = activations
-                try chatOptions.apply(to: lm.tokenizer)
-                let ids = try chat.map { try lm.tokenizer.chatPromptIDs(user: $0) } ?? lm.tokenizer.promptIDs(prompt ?? "")
-                guard !ids.isEmpty else { throw CLIError.invalidArgument("--prompt: the prompt is empty") }
-                var hook: SteeringVectorHook?
-                if let steerVector, let steerLayer {
-                    try lm.validate(layer: steerLayer, argument: "--steer-layer")
-                    let v = try SteeringVectorHook.loadVector(path: steerVector, expectedLength: lm.configuration.dModel)
-                    hook = SteeringVectorHook(layer: steerLayer, vector: v, coefficient: steerCoefficient)
-                }
-                let parameters = GenerateParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
-                                                    repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty)
-                let result = try lm.generate(prompts: [ids], parameters: parameters, seeds: [seed], hook: hook)[0]
-                if json {
-                    print(Self.jsonLine(result))
-                } else {
-                    print(result.text)
-                }
-            } catch let error as ExitCode {
-                throw error
-            } catch {
-                Terminal.error("Error: \(error.localizedDescription)")
-                throw ExitCode.failure
+            var steering: TextGenerationRun.Steering?
+            if let steerVector, let steerLayer {
+                steering = .init(vectorPath: steerVector, layer: steerLayer, coefficient: steerCoefficient)
             }
-        }
-
-        /// `{"prompt_ids": [...], "generated_ids": [...], "text": "...", "finish_reason": "..."}` in that order.
-        static func jsonLine(_ r: GenerationResult) -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            func encode<T: Encodable>(_ v: T) -> String { String(decoding: (try? encoder.encode(v)) ?? Data("null".utf8), as: UTF8.self) }
-            return "{\"prompt_ids\": \(encode(r.promptIDs)), \"generated_ids\": \(encode(r.generatedIDs)), "
-                + "\"text\": \(encode(r.text)), \"finish_reason\": \(encode(r.finishReason.rawValue))}"
+            let parameters = GenerateParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                                                repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty)
+            try await Terminal.reportingErrors {
+                try TextGenerationRun(model: modelOptions.modelPath, prompt: chat.map { .chat($0) } ?? .text(prompt ?? ""),
+                                      chatTemplate: chatOptions.chatTemplate, parameters: parameters, seed: seed,
+                                      steering: steering, threads: threadOptions.count, activations: activations, json: json).run()
+            }
         }
     }
 }
+
+extension ActivationPrecision: ExpressibleByArgument {}

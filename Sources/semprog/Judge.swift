@@ -1,7 +1,5 @@
 import Analysis
 import ArgumentParser
-import Foundation
-import Store
 import Study
 
 extension Semprog {
@@ -36,7 +34,6 @@ extension Semprog {
         var embeddingModel: String?
 
         @OptionGroup var endpoint: LLMEndpointOptions
-        var concurrency: Int { endpoint.concurrency }
 
         @Flag(name: .long, help: "Print the counts and the summary as JSON.")
         var json = false
@@ -48,54 +45,19 @@ extension Semprog {
             guard ["offline", "llm"].contains(judge) else {
                 throw ValidationError("--judge: unknown judge '\(judge)'; use offline or llm")
             }
-            guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("\(db): no such database") }
+            try database.requireExisting()
         }
 
         func run() async throws {
-            do {
-                let store = try StoreDatabase(path: db)
+            try await Terminal.reportingErrors(prefix: "error: ") {
                 let engine: SteeringJudgeEngine
                 if judge == "llm" {
-                    let settings = try endpoint.settings()
-                    engine = .llm(try LLMJudge(settings: settings))
+                    engine = .llm(try LLMJudge(settings: try endpoint.settings()))
                 } else {
                     engine = .proxy(embeddingModel: embeddingModel ?? DefaultPaths.embeddingModel, thresholds: .standard)
                 }
-                let (counts, summary) = try await JudgeRun(store: store, databasePath: db, engine: engine, quiet: quiet).run(sweepName: sweep)
-                print(json ? Self.json(counts, summary) : Self.table(counts, summary))
-            } catch {
-                Terminal.error("error: " + error.localizedDescription)
-                throw ExitCode.failure
+                try await JudgeRun.judge(database: db, sweep: sweep, engine: engine, json: json, quiet: quiet)
             }
-        }
-
-        static func json(_ counts: JudgeRun.Counts, _ summary: SteeringScoreSummary) -> String {
-            struct Output: Encodable { var counts: JudgeRun.Counts; var summary: SteeringScoreSummary }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: (try? encoder.encode(Output(counts: counts, summary: summary))) ?? Data(), as: UTF8.self)
-        }
-
-        static func table(_ c: JudgeRun.Counts, _ s: SteeringScoreSummary) -> String {
-            let label = s.isProxy ? "proxy steering score" : "steering score (llm judge)"
-            var lines = ["judged \(c.total) generations of sweep '\(c.sweep)' with '\(c.judge)': \(c.new) new (\(c.judged) judged), "
-                         + "\(c.reused) reused from the cache, \(c.already) already scored"]
-            lines.append("best factor per feature (\(label); chosen on prompts \(s.selectionPrompts.map(String.init).joined(separator: ",")), "
-                         + "reported on \(s.reportPrompts.map(String.init).joined(separator: ","))):")
-            for f in s.features {
-                let best = f.bestFactor.map { String(format: "factor %g: %.3f (selection %.3f)", $0.magnitude, $0.reportScore, $0.selectionScore) } ?? "—"
-                let window = f.window.map { String(format: "window [%g, %g]", $0.lower, $0.upper) } ?? "no window"
-                lines.append("  feature \(f.featureIndex): \(best); \(window)")
-            }
-            lines.append("mean best \(label): " + (s.meanBestScore.map { String(format: "%.3f", $0) } ?? "—") + " (0–2)")
-            if let r = s.sparsityVsScoreWindow {
-                lines.append("RQ3 (score window): Spearman ρ " + (r.rho.map { String(format: "%.3f", $0) } ?? "—")
-                             + " (p " + (r.pValue.map { String(format: "%.4f", $0) } ?? "—") + ", n \(r.n))"
-                             + (r.undefinedReason.map { ": \($0)" } ?? ""))
-            } else if let note = s.sparsityVsScoreWindowNote {
-                lines.append("RQ3 (score window): \(note)")
-            }
-            return lines.joined(separator: "\n")
         }
     }
 }

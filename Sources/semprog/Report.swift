@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import Report
-import Store
 import Study
 
 extension Semprog {
@@ -42,71 +40,26 @@ extension Semprog {
 
         /// Threads that render figures.
         @OptionGroup var threadOptions: ThreadOptions
-        var threads: Int? { threadOptions.threads }
 
         @OptionGroup var quietOptions: QuietOptions
-        var quiet: Bool { quietOptions.quiet }
 
         /// Shown in the report's run metadata (the demo states its rule here).
         @Option(name: .customLong("feature-selection"), help: "How the swept features were chosen, shown in the report.")
         var featureSelection: String?
 
-        static func parseFormats(_ s: String) throws -> Set<ReportFormat> {
-            var formats = Set<ReportFormat>()
-            for part in s.split(separator: ",") {
-                let name = part.trimmingCharacters(in: .whitespaces).lowercased()
-                guard let f = ReportFormat(rawValue: name) else {
-                    throw ValidationError("--format: unknown document '\(name)'; use html, pdf or html,pdf")
-                }
-                formats.insert(f)
-            }
-            guard !formats.isEmpty else { throw ValidationError("--format: give html, pdf or html,pdf") }
-            return formats
-        }
-
         func validate() throws {
             if db == nil && data == nil { throw ValidationError("give --db FILE (analysed sweep) or --data FILE.json") }
             if db != nil && data != nil { throw ValidationError("--db and --data are alternatives; give one") }
             if data != nil && sweep != nil { throw ValidationError("--sweep applies to --db only") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-            _ = try Self.parseFormats(format)
-        }
-
-        /// Fills the report from the database (see `ReportAssembly`); says which features got no page.
-        static func loadFromDatabase(path: String, sweep: String?, featureSelection: String? = nil) throws -> ReportData {
-            guard FileManager.default.fileExists(atPath: path) else { throw CLIError.invalidArgument("\(path): no such database") }
-            let assembled = try ReportAssembly.reportData(store: try StoreDatabase(path: path, access: .readOnly), sweepName: sweep, databasePath: path,
-                                                          featureSelection: featureSelection)
-            for w in assembled.warnings { Terminal.error("warning: " + w) }
-            if !assembled.omitted.isEmpty {
-                Terminal.error("note: \(assembled.omitted.count) feature(s) have no page: "
-                    + assembled.omitted.prefix(10).map { "\($0.feature) (\($0.reason))" }.joined(separator: ", "))
-            }
-            return assembled.data
+            do { _ = try ReportRun.formats(parsing: format) } catch { throw ValidationError(error.localizedDescription) }
         }
 
         func run() async throws {
-            do {
-                let reportData: ReportData
-                if let data {
-                    reportData = try ReportData.load(from: URL(fileURLWithPath: data))
-                } else {
-                    reportData = try Self.loadFromDatabase(path: db!, sweep: sweep, featureSelection: featureSelection)
-                }
-                let templateDir = templates ?? ProcessInfo.processInfo.environment["SEMPROG_TEMPLATES"] ?? "templates"
-                let writer = ReportWriter(templateDirectory: URL(fileURLWithPath: templateDir),
-                                          formats: try Self.parseFormats(format),
-                                          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-                let line = ProgressLine("report", quiet: quiet)
-                let summary = try writer.write(reportData, to: URL(fileURLWithPath: out), force: force) { p in
-                    line.update(done: p.done, total: p.total, unit: p.phase == "figures" ? "figures" : "pages",
-                                extra: p.phase)
-                }
-                line.finish()
-                print("wrote \(out): \(summary.figureCount) figures" + (summary.pdfPageCount > 0 ? ", \(summary.pdfPageCount) PDF pages" : ""))
-            } catch {
-                Terminal.error("error: " + error.localizedDescription)
-                throw ExitCode.failure
+            try await Terminal.reportingErrors(prefix: "error: ") {
+                try ReportRun(source: data.map { .data(path: $0) } ?? .database(path: db ?? "", sweep: sweep), out: out,
+                              force: force, formats: try ReportRun.formats(parsing: format),
+                              templates: templates ?? ProcessInfo.processInfo.environment["SEMPROG_TEMPLATES"] ?? "templates",
+                              threads: threadOptions.count, quiet: quietOptions.quiet, featureSelection: featureSelection).run()
             }
         }
     }

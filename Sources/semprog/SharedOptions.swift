@@ -59,6 +59,18 @@ struct SAEOptions: ParsableArguments {
     var hook: String?
 }
 
+/// Options that identify the model and SAE of a run: the shared `--model` and `--sae`/`--hook` groups.
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var languageModel: LanguageModelOptions
+    @OptionGroup var saeOptions: SAEOptions
+
+    /// `--model` as given (nil: the default model).
+    var model: String? { languageModel.model }
+    var sae: String { saeOptions.sae }
+    var hook: String? { saeOptions.hook }
+    var modelPath: String { languageModel.modelPath }
+}
+
 /// `--llm-base-url`, `--llm-model`, `--llm-api-key`, `--concurrency`, `--timeout`: an OpenAI-compatible
 /// chat-completions endpoint (the llm describer and the llm judge).
 struct LLMEndpointOptions: ParsableArguments {

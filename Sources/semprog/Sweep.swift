@@ -1,24 +1,8 @@
 import ArgumentParser
-import Foundation
-import LanguageModel
-import ModelFormats
 import SparseAutoencoder
-import Store
 import Study
 import Sweep
 import Units
-
-/// Options that identify the model and SAE of a run: the shared `--model` and `--sae`/`--hook` groups.
-struct ModelOptions: ParsableArguments {
-    @OptionGroup var languageModel: LanguageModelOptions
-    @OptionGroup var saeOptions: SAEOptions
-
-    /// `--model` as given (nil: the default model).
-    var model: String? { languageModel.model }
-    var sae: String { saeOptions.sae }
-    var hook: String? { saeOptions.hook }
-    var modelPath: String { languageModel.modelPath }
-}
 
 extension Semprog {
     struct SweepCommand: AsyncParsableCommand {
@@ -41,7 +25,7 @@ extension Semprog {
         @Option(name: .customLong("top-features"), help: "Use the top N features (see --by).")
         var topFeatures: Int?
         @Option(help: "What --top-features ranks by: activation (summed over the prompts' tokens) or output-score (stored by 'semprog screen').")
-        var by: FeatureRanking = .activation
+        var by: SweepRun.FeatureRanking = .activation
 
         @Option(help: "Prompt file: one prompt per line, or JSONL with a 'prompt' field.")
         var prompts: String
@@ -73,13 +57,11 @@ extension Semprog {
         @Option(name: .customLong("batch-size"), help: "Sequences decoded together.")
         var batchSize: Int = 64
         @OptionGroup var databaseOptions: DatabaseOptions
-        var db: String { databaseOptions.db }
         @Option(help: "Sweep name (default: 'default').")
         var name: String = "default"
         @Option(help: "Run only shard i of n (0-based), e.g. 0/4.")
         var shard: String?
         @OptionGroup var quietOptions: QuietOptions
-        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             let selectors = [features != nil, featureFile != nil, topFeatures != nil].filter { $0 }.count
@@ -92,58 +74,20 @@ extension Semprog {
             if let topFeatures, topFeatures < 1 { throw ValidationError("--top-features must be at least 1") }
         }
 
-        /// `--units`, or the default of the edit method.
-        var resolvedUnits: SweepConfiguration.Units { units ?? .defaultUnits(for: method) }
-
         func run() async throws {
-            let magnitudeList = try Magnitudes.parse(magnitudes)
-            let promptList = try PromptFile.read(path: prompts)
-            let shardValue = try shard.map { try Shard(parsing: $0) }
-            // Lists given by the user are checked before the model loads.
-            let givenFeatures = try features.map(FeatureList.parse) ?? featureFile.map(FeatureList.read)
-            let loaded = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
-            try chatOptions.apply(to: loaded.model.tokenizer)
-            let featureList: [Int]
-            if let givenFeatures {
-                featureList = givenFeatures
-            } else if by == .outputScore {
-                featureList = try FeatureScreen.topByOutputScore(databasePath: db,
-                                                                 session: loaded, count: topFeatures ?? 8)
-            } else {
-                featureList = try loaded.mostActiveFeatures(on: promptList, count: topFeatures ?? 8, chat: chat)
-            }
-            let configuration = SweepConfiguration(
-                modelPath: loaded.modelPath, modelSHA256: loaded.modelSHA256, saePath: loaded.saePath,
-                saeSHA256: loaded.saeSHA256, hookName: loaded.sae.configuration.hookName, features: featureList,
-                prompts: promptList, magnitudes: magnitudeList, units: resolvedUnits, method: method.rawValue,
-                positions: positions.rawValue, maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
-                repetitionPenalty: repetitionPenalty, frequencyPenalty: frequencyPenalty, seed: seed, chat: chat,
-                batchSize: batchSize)
-            try SweepRunner.validate(configuration, sae: loaded.sae)
-            let store = try StoreDatabase(path: db)
-            let maxActivations = try loaded.maxActivations(store: store, features: featureList,
-                                                           required: resolvedUnits == .maxActivation)
-            let runner = try SweepRunner(model: loaded.model, sae: loaded.sae, store: store,
-                                         configuration: configuration, maxActivations: maxActivations)
-            let line = ProgressLine("sweep \(name)", quiet: quiet)
-            let summary = try runner.run(name: name, shard: shardValue) { p in
-                let rate = p.elapsedSeconds > 0 ? Double(p.tokensNow) / p.elapsedSeconds : 0
-                line.update(done: p.done, total: p.total, unit: "gen", extra: String(format: "%.0f tok/s", rate), force: true)
-            }
-            line.finish()
-            Terminal.error(String(format: "sweep %@: %d generations in %.1f s (%d batches run, %d already done) → %@",
-                                  name, summary.generations, summary.seconds, summary.batchesRun, summary.batchesSkipped, db))
+            let selection: SweepRun.FeatureSelection = features.map { .list($0) } ?? featureFile.map { .file($0) }
+                ?? .top(count: topFeatures ?? 8, by: by)
+            try SweepRun(settings: .init(
+                model: models.modelPath, sae: models.sae, hook: models.hook, features: selection, prompts: prompts,
+                magnitudes: magnitudes, units: units, method: method, positions: positions, maxTokens: maxTokens,
+                temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty,
+                frequencyPenalty: frequencyPenalty, seed: seed, chat: chat, chatTemplate: chatOptions.chatTemplate,
+                batchSize: batchSize, database: databaseOptions.db, name: name, shard: shard, quiet: quietOptions.quiet)).run()
         }
     }
 }
 
-/// How `sweep --top-features` ranks features.
-enum FeatureRanking: String, ExpressibleByArgument, CaseIterable {
-    case activation
-    case outputScore = "output-score"
-}
-
+extension SweepRun.FeatureRanking: ExpressibleByArgument {}
 extension EditMethod: ExpressibleByArgument {}
-extension ActivationPrecision: ExpressibleByArgument {}
 extension EditPositions: ExpressibleByArgument {}
 extension SweepConfiguration.Units: ExpressibleByArgument {}
