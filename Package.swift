@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Randomness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "Store", "Report", "TestSupport", "Units"]),
-        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport", "Units"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog", "ModelFormats", "Store", "TestSupport", "Units"]),
     ],
     swiftLanguageModes: [.v6]
 )
