@@ -270,3 +270,46 @@ import Tokenization
         #expect(relativeError(a, b.map { -$0 }) < 1e-5)
     }
 }
+
+/// Hugging Face directories whose config.json lacks a key or contradicts itself: the error names config.json and
+/// the key as config.json spells it, and no model is returned.
+@Suite struct ConfigJSONKeyTests {
+    static func message(_ family: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+        let source = TinyFamilyTests.directory(family)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(family)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(atPath: source + "/" + f, toPath: dir.appendingPathComponent(f).path)
+        }
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))) as! [String: Any]
+        edit(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: dir.appendingPathComponent("config.json"))
+        do { _ = try LlamaModel.load(path: dir.path, threads: 1); return "<loaded>" } catch {
+            #expect(error.localizedDescription.contains(dir.appendingPathComponent("config.json").path))
+            return error.localizedDescription
+        }
+    }
+
+    @Test func missingKeysAreNamed() throws {
+        #expect(try Self.message("llama3") { $0.removeValue(forKey: "hidden_size") }.contains("'hidden_size'"))
+        #expect(try Self.message("qwen3") { $0.removeValue(forKey: "num_hidden_layers") }.contains("'num_hidden_layers'"))
+        #expect(try Self.message("gemma3") { $0.removeValue(forKey: "rope_local_base_freq") }.contains("'rope_local_base_freq'"))
+        #expect(try Self.message("gemma2") { $0.removeValue(forKey: "sliding_window") }.contains("'sliding_window'"))
+    }
+
+    @Test func contradictoryKeysAreNamed() throws {
+        let heads = try Self.message("qwen3") { $0["num_key_value_heads"] = 3 }
+        #expect(heads.contains("'num_attention_heads' 4 is not a multiple of 'num_key_value_heads' 3"), "\(heads)")
+        let pattern = try Self.message("gemma3") { $0["sliding_window_pattern"] = 2 }
+        #expect(pattern.contains("layer_types contradicts sliding_window_pattern 2"), "\(pattern)")
+        let types = try Self.message("gemma2") { $0["layer_types"] = ["sliding_attention", "full_attention"] }
+        #expect(types.contains("layer_types has 2 entries for num_hidden_layers 4"), "\(types)")
+        let vocab = try Self.message("gemma") { $0["vocab_size"] = 400 }
+        #expect(vocab.contains("vocab_size 400"), "\(vocab)")
+        let softcap = try Self.message("gemma3") { $0["final_logit_softcapping"] = 30.0 }
+        #expect(softcap.contains("final_logit_softcapping"), "\(softcap)")
+        let eps = try Self.message("llama3") { $0["rms_norm_eps"] = 0 }
+        #expect(eps.contains("'rms_norm_eps' 0"), "\(eps)")
+    }
+}
