@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plotting", "TestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Analysis", "LanguageModel", "ModelFormats", "Report",
                                                       "SparseAutoencoder", "Store", "Sweep", "Tensor", "TestSupport", "Units"]),
-        .testTarget(name: "semprogTests", dependencies: ["semprog", "Store", "TestSupport", "Units"]),
+        .testTarget(name: "semprogTests", dependencies: ["semprog", "ModelFormats", "Store", "TestSupport", "Units"]),
     ],
     swiftLanguageModes: [.v6]
 )

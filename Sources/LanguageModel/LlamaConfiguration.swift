@@ -11,8 +11,11 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable {
     case gemma2
     /// Gemma 3 text models (GGUF "gemma3", config.json "gemma3_text").
     case gemma3
-    /// Qwen 3 dense models (config.json "qwen3"): llama plus per-head q/k RMSNorm.
+    /// Qwen 3 dense models (GGUF and config.json "qwen3"): llama plus per-head q/k RMSNorm.
     case qwen3
+
+    /// Gemma, Gemma 2 or Gemma 3: √d_model embedding scale, (1 + w) norms, GeGLU.
+    public var isGemma: Bool { self == .gemma || self == .gemma2 || self == .gemma3 }
 }
 
 /// Llama 3.1's RoPE frequency scaling (config.json `rope_scaling` with `rope_type` "llama3"; transformers'
@@ -110,6 +113,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var ropeScalingFactor: Float?
     /// Llama 3 frequency scaling of RoPE (all layers).
     public var llama3RoPE: Llama3RoPEScaling?
+    /// Per-pair divisors of the RoPE frequencies, headDim/2 of them: pair i turns by position·θ^(−2i/headDim) / factor[i]
+    /// (GGUF `rope_freqs.weight`, where convert_hf_to_gguf.py stores Llama 3's scaling as f / scaled f, and llama.cpp
+    /// passes it to ggml_rope_ext as freq_factors).
+    public var ropeFrequencyFactors: [Float]?
     /// Gemma 2 soft-capping: attention scores s ← cap·tanh(s/cap) before the softmax, and logits likewise.
     public var attentionSoftcap: Float?
     public var finalSoftcap: Float?
@@ -121,7 +128,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case family, activation, ropeLayout = "rope_layout", embeddingScale = "embedding_scale"
         case attentionScale = "attention_scale", sandwichNorms = "sandwich_norms", queryKeyNorm = "query_key_norm"
         case slidingWindow = "sliding_window", slidingLayers = "sliding_layers", ropeLocalBase = "rope_local_base"
-        case ropeScalingFactor = "rope_scaling_factor", llama3RoPE = "llama3_rope"
+        case ropeScalingFactor = "rope_scaling_factor", llama3RoPE = "llama3_rope", ropeFrequencyFactors = "rope_frequency_factors"
         case attentionSoftcap = "attn_logit_softcapping", finalSoftcap = "final_logit_softcapping"
     }
 
@@ -145,6 +152,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         ropeLocalBase = try c.decodeIfPresent(Float.self, forKey: .ropeLocalBase)
         ropeScalingFactor = try c.decodeIfPresent(Float.self, forKey: .ropeScalingFactor)
         llama3RoPE = try c.decodeIfPresent(Llama3RoPEScaling.self, forKey: .llama3RoPE)
+        ropeFrequencyFactors = try c.decodeIfPresent([Float].self, forKey: .ropeFrequencyFactors)
         attentionSoftcap = try c.decodeIfPresent(Float.self, forKey: .attentionSoftcap)
         finalSoftcap = try c.decodeIfPresent(Float.self, forKey: .finalSoftcap)
     }
@@ -170,20 +178,83 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     /// Query heads per key/value head.
     public var groupSize: Int { headCount / kvHeadCount }
 
-    /// Throws `invalidConfiguration` naming `path` when the numbers are inconsistent.
-    public func validate(path: String) throws {
+    /// Throws `invalidConfiguration` naming `path` and the keys (as `keys` names them) when the numbers are
+    /// inconsistent.
+    public func validate(path: String, keys: ConfigurationKeys = .huggingFace) throws {
         func bad(_ reason: String) -> LanguageModelError { .invalidConfiguration(path: path, reason: reason) }
-        guard dModel > 0, layerCount > 0, headCount > 0, kvHeadCount > 0, headDim > 0, ffnDim > 0, vocabularySize > 0 else {
-            throw bad("non-positive dimension in \(self)")
+        func k(_ field: ConfigurationKeys.Field) -> String { "'\(keys.name(field))'" }
+        for (field, value) in [(ConfigurationKeys.Field.dModel, dModel), (.layerCount, layerCount), (.headCount, headCount),
+                               (.kvHeadCount, kvHeadCount), (.headDim, headDim), (.ffnDim, ffnDim), (.vocabularySize, vocabularySize)] where value <= 0 {
+            throw bad("\(k(field)) is \(value), not positive")
         }
-        guard headCount % kvHeadCount == 0 else { throw bad("\(headCount) query heads are not a multiple of \(kvHeadCount) key/value heads") }
-        guard headDim % 2 == 0 else { throw bad("head dimension \(headDim) is odd (RoPE rotates pairs)") }
-        guard rmsNormEps > 0, rmsNormEps.isFinite, ropeBase > 1, ropeBase.isFinite else { throw bad("rms_norm_eps \(rmsNormEps) / rope_base \(ropeBase)") }
-        guard contextLength > 0 else { throw bad("context length \(contextLength)") }
-        if let slidingLayers, slidingLayers.count != layerCount { throw bad("layer_types has \(slidingLayers.count) entries for \(layerCount) layers") }
-        if let w = slidingWindow, w < 1 { throw bad("sliding_window \(w)") }
-        if slidingLayers?.contains(true) == true, slidingWindow == nil { throw bad("sliding-attention layers without a sliding_window") }
-        if let b = ropeLocalBase, !(b > 1 && b.isFinite) { throw bad("rope_local_base_freq \(b)") }
-        if let f = ropeScalingFactor, !(f >= 1 && f.isFinite) { throw bad("rope_scaling factor \(f)") }
+        guard headCount % kvHeadCount == 0 else {
+            throw bad("\(k(.headCount)) \(headCount) is not a multiple of \(k(.kvHeadCount)) \(kvHeadCount)")
+        }
+        guard headDim % 2 == 0 else { throw bad("\(k(.headDim)) \(headDim) is odd (RoPE rotates pairs)") }
+        guard rmsNormEps > 0, rmsNormEps.isFinite else { throw bad("\(k(.rmsNormEps)) \(rmsNormEps)") }
+        guard ropeBase > 1, ropeBase.isFinite else { throw bad("\(k(.ropeBase)) \(ropeBase)") }
+        guard contextLength > 0 else { throw bad("\(k(.contextLength)) \(contextLength)") }
+        if let slidingLayers, slidingLayers.count != layerCount {
+            throw bad("\(k(.slidingLayers)) has \(slidingLayers.count) entries for \(k(.layerCount)) \(layerCount)")
+        }
+        if let w = slidingWindow, w < 1 { throw bad("\(k(.slidingWindow)) \(w)") }
+        if slidingLayers?.contains(true) == true, slidingWindow == nil { throw bad("sliding-attention layers without a \(k(.slidingWindow))") }
+        if let b = ropeLocalBase, !(b > 1 && b.isFinite) { throw bad("\(k(.ropeLocalBase)) \(b)") }
+        if let f = ropeScalingFactor, !(f >= 1 && f.isFinite) { throw bad("\(k(.ropeScalingFactor)) \(f)") }
+        if let f = ropeFrequencyFactors, f.count != headDim / 2 || !f.allSatisfy({ $0 > 0 && $0.isFinite }) {
+            throw bad("rope_freqs.weight has \(f.count) factors for head dimension \(headDim), or one that is not positive")
+        }
+    }
+}
+
+/// How the keys of a configuration are called in the file it came from, so that an error names the key the user
+/// can find: config.json's (`num_attention_heads`) or a GGUF file's (`llama.attention.head_count`).
+public enum ConfigurationKeys: Sendable, Equatable {
+    case huggingFace
+    case gguf(arch: String)
+
+    /// The fields `LlamaConfiguration.validate` checks.
+    public enum Field: Sendable {
+        case dModel, layerCount, headCount, kvHeadCount, headDim, ffnDim, vocabularySize, rmsNormEps, ropeBase
+        case contextLength, slidingWindow, slidingLayers, ropeLocalBase, ropeScalingFactor
+    }
+
+    public func name(_ field: Field) -> String {
+        switch self {
+        case .huggingFace:
+            switch field {
+            case .dModel: "hidden_size"
+            case .layerCount: "num_hidden_layers"
+            case .headCount: "num_attention_heads"
+            case .kvHeadCount: "num_key_value_heads"
+            case .headDim: "head_dim"
+            case .ffnDim: "intermediate_size"
+            case .vocabularySize: "vocab_size"
+            case .rmsNormEps: "rms_norm_eps"
+            case .ropeBase: "rope_theta"
+            case .contextLength: "max_position_embeddings"
+            case .slidingWindow: "sliding_window"
+            case .slidingLayers: "layer_types"
+            case .ropeLocalBase: "rope_local_base_freq"
+            case .ropeScalingFactor: "rope_scaling.factor"
+            }
+        case let .gguf(arch):
+            switch field {
+            case .dModel: "\(arch).embedding_length"
+            case .layerCount: "\(arch).block_count"
+            case .headCount: "\(arch).attention.head_count"
+            case .kvHeadCount: "\(arch).attention.head_count_kv"
+            case .headDim: "\(arch).attention.key_length"
+            case .ffnDim: "\(arch).feed_forward_length"
+            case .vocabularySize: "token_embd.weight"
+            case .rmsNormEps: "\(arch).attention.layer_norm_rms_epsilon"
+            case .ropeBase: "\(arch).rope.freq_base"
+            case .contextLength: "\(arch).context_length"
+            case .slidingWindow: "\(arch).attention.sliding_window"
+            case .slidingLayers: "\(arch).attention.sliding_window_pattern"
+            case .ropeLocalBase: "\(arch).rope.freq_base_swa"
+            case .ropeScalingFactor: "\(arch).rope.scaling.factor"
+            }
+        }
     }
 }

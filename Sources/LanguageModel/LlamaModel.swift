@@ -63,7 +63,8 @@ public final class LlamaModel: @unchecked Sendable {
         // (Gemma 3 270M: 2 × 8.4 MB for its two bases, instead of 67 MB at its 32,768-token context).
         let length = min(configuration.contextLength, 8192)
         (ropeCos, ropeSin) = Self.ropeTables(base: configuration.ropeBase, scale: configuration.ropeScalingFactor ?? 1,
-                                             headDim: configuration.headDim, length: length, llama3: configuration.llama3RoPE)
+                                             headDim: configuration.headDim, length: length, llama3: configuration.llama3RoPE,
+                                             factors: configuration.ropeFrequencyFactors)
         if let local = configuration.ropeLocalBase, configuration.slidingLayers?.contains(true) == true {
             (ropeLocalCos, ropeLocalSin) = Self.ropeTables(base: local, scale: 1, headDim: configuration.headDim, length: length)
         } else {
@@ -73,14 +74,17 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// cos and sin of (position / scale)·base^(−2i/headDim), [position][i] for positions < length.
-    /// With `llama3`, each frequency is first scaled by Llama 3's rule (`Llama3RoPEScaling.scale`).
-    static func ropeTables(base: Float, scale: Float, headDim: Int, length: Int, llama3: Llama3RoPEScaling? = nil) -> ([Float], [Float]) {
+    /// With `llama3`, each frequency is first scaled by Llama 3's rule (`Llama3RoPEScaling.scale`); with `factors`
+    /// (GGUF rope_freqs.weight), frequency i is divided by factors[i].
+    static func ropeTables(base: Float, scale: Float, headDim: Int, length: Int, llama3: Llama3RoPEScaling? = nil,
+                           factors: [Float]? = nil) -> ([Float], [Float]) {
         let half = headDim / 2
         var cosTable = [Float](repeating: 0, count: length * half)
         var sinTable = [Float](repeating: 0, count: length * half)
         for i in 0..<half {
             var frequency = pow(Double(base), -2 * Double(i) / Double(headDim)) / Double(scale)
             if let llama3 { frequency = llama3.scale(frequency) }
+            if let factors { frequency /= Double(factors[i]) }
             for p in 0..<length {
                 let angle = Double(p) * frequency
                 cosTable[p * half + i] = Float(cos(angle))

@@ -125,52 +125,75 @@ extension LlamaModel {
             down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim)))
     }
 
-    /// Reads configuration, tokenizer and weights from a GGUF file (architecture `llama`, tokenizer `gpt2`).
+    /// Reads configuration, tokenizer and weights from a GGUF file of any architecture in
+    /// `LlamaConfiguration.ggufArchitectures` (metadata as llama.cpp reads it: GGUFConfiguration.swift; tensor names
+    /// as convert_hf_to_gguf.py writes them: `ggufTensorShapes`). Everything is checked before any weight is read:
+    /// the configuration, the tokenizer, and every tensor's presence, shape and type, and that the file holds no
+    /// tensor the forward would ignore. Gemma norms are stored as 1 + w already and the embedding is not pre-scaled.
+    /// A Gemma Q8_0 / Q4_1 token embedding is kept in block form only (Gemma 3 270M: 262,144 × 640 × 4 bytes = 671 MB
+    /// in Float32); each tensor's mapped pages are released once it is converted (peak: the Float32 copies plus one
+    /// tensor of the file). With `compactWeights`, matrices whose tensors share a type the block kernel knows
+    /// (`QuantizedMatrix.supportedTypes`) are also kept in block form for decode steps.
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
-        let arch = (try? file.string("general.architecture")) ?? "<missing general.architecture>"
-        if arch == "gemma3" { return try loadGemma3GGUF(file: file, compactWeights: compactWeights) }
-        guard arch == "llama" else { throw LanguageModelError.wrongArchitecture(path: path, found: arch) }
+        let config = try LlamaConfiguration(gguf: file)
         let tokenizer = try BPETokenizer(gguf: file)
-        func meta(_ key: String) throws -> Int {
-            do { return try file.int("llama." + key) } catch { throw LanguageModelError.invalidConfiguration(path: path, reason: "missing or non-integer metadata 'llama.\(key)'") }
-        }
-        let d = try meta("embedding_length")
-        let heads = try meta("attention.head_count")
-        let embedding = try file.info("token_embd.weight")
-        let config = LlamaConfiguration(
-            dModel: d, layerCount: try meta("block_count"), headCount: heads,
-            kvHeadCount: (try? file.int("llama.attention.head_count_kv")) ?? heads,
-            headDim: (try? file.int("llama.rope.dimension_count")) ?? (heads > 0 ? d / heads : 0),
-            ffnDim: try meta("feed_forward_length"),
-            vocabularySize: embedding.shape.first ?? 0,
-            rmsNormEps: Float((try? file.double("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5),
-            ropeBase: Float((try? file.double("llama.rope.freq_base")) ?? 10000),
-            contextLength: (try? file.int("llama.context_length")) ?? 2048,
-            tiedEmbeddings: file.tensors["output.weight"] == nil)
-        try config.validate(path: path)
         guard config.vocabularySize == tokenizer.vocabularySize else {
-            throw LanguageModelError.invalidConfiguration(path: path, reason: "token_embd has \(config.vocabularySize) rows but the tokenizer \(tokenizer.vocabularySize) tokens")
+            throw LanguageModelError.invalidConfiguration(path: path, reason: "token_embd.weight has \(config.vocabularySize) rows but the tokenizer \(tokenizer.vocabularySize) tokens")
+        }
+        let shapes = config.ggufTensorShapes()
+        for name in file.tensorNames where shapes[name] == nil {
+            throw ModelFormatError.unexpectedTensor(path: path, tensor: name)
+        }
+        for name in file.tensorNames where !file.tensors[name]!.type.isDequantizable {
+            throw ModelFormatError.unsupportedType(path: path, tensor: name, type: file.tensors[name]!.type.name)
+        }
+        for name in shapes.keys.sorted() {
+            let info = try file.info(name)
+            guard info.shape == shapes[name] else {
+                throw ModelFormatError.shapeMismatch(path: path, tensor: name, expected: shapes[name]!, found: info.shape)
+            }
         }
         let c = config
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] { try file.floats(name, shape: [rows, cols]) }
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> [Float] {
+            defer { file.releasePages(name) }
+            return try file.floats(name, shape: [rows, cols])
+        }
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
+        let embedding = try file.info("token_embd.weight")
+        let tokenEmbedding: WeightMatrix
+        if c.family.isGemma, embedding.type == .q8_0 || embedding.type == .q4_1 {
+            tokenEmbedding = WeightMatrix(compactOnly: try file.withRawBytes("token_embd.weight") {
+                QuantizedMatrix(type: embedding.type, cols: c.dModel, raw: $0)
+            })
+            file.releasePages("token_embd.weight")
+        } else {
+            tokenEmbedding = WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("token_embd.weight", c.vocabularySize, c.dModel))
+        }
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            blocks.append(try ggufBlock(prefix: p, c, matrix: matrix, vector: vector))
+            var b = try ggufBlock(prefix: p, c, matrix: matrix, vector: vector)
+            if c.sandwichNorms {
+                b.postAttentionNorm = try vector(p + "post_attention_norm.weight", c.dModel)
+                b.postFFNNorm = try vector(p + "post_ffw_norm.weight", c.dModel)
+            }
+            if c.queryKeyNorm {
+                b.queryNorm = try vector(p + "attn_q_norm.weight", c.headDim)
+                b.keyNorm = try vector(p + "attn_k_norm.weight", c.headDim)
+            }
+            blocks.append(b)
         }
         let weights = LlamaWeights(
-            tokenEmbedding: WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("token_embd.weight", c.vocabularySize, c.dModel)),
-            blocks: blocks,
-            outputNorm: try vector("output_norm.weight", c.dModel),
+            tokenEmbedding: tokenEmbedding, blocks: blocks, outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
-        // Keep compact copies of Q4_1 / Q8_0 matrices for decode steps.
+        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernel knows.
         func compact(_ names: [String], into w: WeightMatrix) throws {
-            guard compactWeights else { return }
+            guard compactWeights, w.compact == nil else { return }
             let infos = try names.map { try file.info($0) }
-            guard let type = infos.first?.type, type == .q4_1 || type == .q8_0, infos.allSatisfy({ $0.type == type }) else { return }
-            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { try file.withRawBytes($0) { Array($0) } })
+            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
+            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { name in try file.withRawBytes(name) { Array($0) } })
+            names.forEach(file.releasePages)
         }
         for (l, b) in weights.blocks.enumerated() {
             let p = "blk.\(l)."
@@ -218,9 +241,7 @@ extension LlamaModel {
             contextLength: (json["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
             tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
         if qwen3 {
-            config.family = .qwen3
-            config.ropeLayout = .halfSplit
-            config.queryKeyNorm = true
+            config.applyQwen3()
             if (json["use_sliding_window"] as? Bool) == true {
                 throw LanguageModelError.invalidConfiguration(path: configPath, reason: "use_sliding_window is true (not supported for qwen3)")
             }
@@ -326,9 +347,11 @@ extension LlamaModel {
 }
 
 extension BPETokenizer {
-    /// The tokenizer stored in GGUF metadata: `tokenizer.ggml.model` = "gpt2" (byte-level BPE),
-    /// `tokenizer.ggml.tokens`, `.merges`, `.token_type` (3 = control and 4 = user-defined are special),
-    /// `.pre` ("smollm", or "gpt2"/"default"), `.eos_token_id`, `.bos_token_id`.
+    /// The tokenizer stored in GGUF metadata, read as llama.cpp's llama-vocab.cpp reads it: `tokenizer.ggml.model`
+    /// "gpt2" (byte-level BPE: `.tokens`, `.merges`, `.pre` "smollm", "gpt2"/"default", "llama-bpe", "qwen2") or
+    /// "llama" (SentencePiece BPE: `.tokens`, `.scores`); `.token_type` 3 (control) and 4 (user-defined) are special
+    /// tokens, matched whole in text; `.eos_token_id`, `.bos_token_id`, and `.add_bos_token` (default: true for
+    /// SentencePiece and llama-bpe, false otherwise).
     public convenience init(gguf file: GGUFFile) throws {
         let path = file.path
         let model = (try? file.string("tokenizer.ggml.model")) ?? "<missing>"
@@ -380,15 +403,21 @@ extension BPETokenizer {
         switch preName {
         case "smollm": pre = .smollm
         case "gpt2", "default", "gpt-2": pre = .gpt2
-        case "llama-bpe", "llama3": pre = .llama3
-        case "qwen2": pre = .qwen2
+        case "llama-bpe", "llama3", "llama-v3": pre = .llama3
+        case "qwen2", "deepseek-r1-qwen": pre = .qwen2
         default: throw BPETokenizerError.unsupported(source: path, what: "tokenizer.ggml.pre '\(preName)' (supported: smollm, gpt2, llama-bpe, qwen2)")
         }
         guard let eos = file.metadata["tokenizer.ggml.eos_token_id"]?.int else {
             throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.eos_token_id")
         }
-        try self.init(tokens: tokens, merges: merges, specialIDs: specials, eosID: eos,
-                      bosID: file.metadata["tokenizer.ggml.bos_token_id"]?.int, preTokenizer: pre, source: path)
+        // As llama.cpp (llama-vocab.cpp): the Llama 3 pre-tokenizer adds BOS by default and takes a piece that is a
+        // token whole before applying merges (ignore_merges); tokenizer.ggml.add_bos_token overrides the default.
+        let llama3 = pre == .llama3
+        let addsBOS = file.metadata["tokenizer.ggml.add_bos_token"]?.int.map { $0 != 0 } ?? llama3
+        let bos = file.metadata["tokenizer.ggml.bos_token_id"]?.int
+        if addsBOS, bos == nil { throw BPETokenizerError.missingField(source: path, field: "tokenizer.ggml.bos_token_id (the file adds BOS)") }
+        try self.init(tokens: tokens, merges: merges, specialIDs: specials, eosID: eos, bosID: bos, addsBOS: addsBOS,
+                      ignoresMerges: llama3, preTokenizer: pre, source: path)
         installChatTemplate(file.metadata["tokenizer.chat_template"]?.string, origin: "tokenizer.chat_template in \(path)")
     }
 }

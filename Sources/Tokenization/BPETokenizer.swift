@@ -21,6 +21,10 @@ public final class BPETokenizer: @unchecked Sendable {
     public let addsBOS: Bool
     /// Ids of tokens matched verbatim in input text and rendered verbatim in output.
     public let specialIDs: Set<Int>
+    /// Whether a pre-tokenized piece that is itself a (non-special) token becomes that token without merging
+    /// (Hugging Face tokenizers' BPE `ignore_merges`, set in Llama 3's tokenizer.json; llama.cpp does it for the
+    /// llama-bpe pre-tokenizer).
+    public let ignoresMerges: Bool
     /// Set for SentencePiece-style BPE (Gemma): no byte-level map; see `SentencePieceBPE`.
     let sentencePiece: SentencePieceBPE?
     /// Whether this is a SentencePiece-style tokenizer (Gemma) rather than byte-level BPE.
@@ -44,9 +48,11 @@ public final class BPETokenizer: @unchecked Sendable {
     ///   - merges: merge rules in rank order, each "left right".
     ///   - specialIDs: ids of special tokens (GGUF token types CONTROL/USER_DEFINED, HF `added_tokens`).
     ///   - source: named in errors.
+    ///   - ignoresMerges: take a piece that is a token whole, before merging (`ignoresMerges`).
     public init(tokens: [String], merges mergeLines: [String], specialIDs: Set<Int>, eosID: Int, bosID: Int? = nil,
-                addsBOS: Bool = false, preTokenizer: BPEPreTokenizer, source: String) throws {
+                addsBOS: Bool = false, ignoresMerges: Bool = false, preTokenizer: BPEPreTokenizer, source: String) throws {
         self.source = source
+        self.ignoresMerges = ignoresMerges
         self.tokens = tokens
         self.preTokenizer = preTokenizer
         self.eosID = eosID
@@ -111,6 +117,7 @@ public final class BPETokenizer: @unchecked Sendable {
         self.eosID = eosID
         self.bosID = bosID
         self.addsBOS = addsBOS
+        self.ignoresMerges = false
         guard !tokens.isEmpty else { throw BPETokenizerError.missingField(source: source, field: "tokens") }
         for id in [eosID] + [bosID, unknownID].compactMap({ $0 }) where id < 0 || id >= tokens.count {
             throw BPETokenizerError.tokenIDOutOfRange(source: source, id: id, vocabularySize: tokens.count)
@@ -229,13 +236,22 @@ public final class BPETokenizer: @unchecked Sendable {
             let cached = cache[word]
             cacheLock.unlock()
             if let cached { out.append(contentsOf: cached); continue }
-            let ids = mergeWord(Array(word.utf8))
+            let ids = wholeToken(word).map { [$0] } ?? mergeWord(Array(word.utf8))
             cacheLock.lock()
             if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
             cache[word] = ids
             cacheLock.unlock()
             out.append(contentsOf: ids)
         }
+    }
+
+    /// With `ignoresMerges`, the id of the ordinary token whose byte-level text is the whole piece.
+    private func wholeToken(_ word: String) -> Int? {
+        guard ignoresMerges else { return nil }
+        var mapped = String.UnicodeScalarView()
+        for b in word.utf8 { mapped.append(ByteLevel.byteToCharacter[Int(b)]) }
+        guard let id = vocabulary[String(mapped)], !specialIDs.contains(id) else { return nil }
+        return id
     }
 
     /// Applies the merges to one pre-tokenized piece: repeatedly merge the adjacent pair of lowest rank

@@ -5,7 +5,7 @@ extension BPETokenizer {
     ///
     /// Uses `model.vocab`, `model.merges` ("a b" strings or ["a", "b"] pairs) and `added_tokens`; the
     /// pre-tokenizer is `smollm` when the file's `pre_tokenizer` contains `Digits` with `individual_digits`,
-    /// `gpt2` otherwise. The end-of-sequence token is `eosToken` if given, else `<|im_end|>` / `<|endoftext|>` /
+    /// `gpt2` otherwise; `model.ignore_merges` (Llama 3) is honoured. The end-of-sequence token is `eosToken` if given, else `<|im_end|>` / `<|endoftext|>` /
     /// `</s>`, whichever exists first.
     ///
     /// A BPE model with `byte_fallback` (Gemma) is SentencePiece-style (`init(sentencePieceTokens:…)`): its
@@ -98,6 +98,6 @@ extension BPETokenizer {
             bos = b
         }
         try self.init(tokens: tokens, merges: merges, specialIDs: specialIDs, eosID: eos, bosID: bos, addsBOS: addsBOS,
-                      preTokenizer: pre, source: path)
+                      ignoresMerges: (model["ignore_merges"] as? Bool) ?? false, preTokenizer: pre, source: path)
     }
 }

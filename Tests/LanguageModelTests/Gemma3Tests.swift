@@ -262,10 +262,11 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
         }
     }
 
+    /// (key_length has a default in llama.cpp, d_model / heads; the RMSNorm ε has none.)
     @Test func missingMetadataNamesTheKey() throws {
-        let path = try Self.write { $0.metadata.removeAll { $0.0 == "gemma3.attention.key_length" } }
+        let path = try Self.write { $0.metadata.removeAll { $0.0 == "gemma3.attention.layer_norm_rms_epsilon" } }
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(throws: LanguageModelError.invalidConfiguration(path: path, reason: "missing or non-integer metadata 'gemma3.attention.key_length'")) {
+        #expect(throws: LanguageModelError.missingMetadata(path: path, key: "gemma3.attention.layer_norm_rms_epsilon")) {
             _ = try LlamaModel.load(path: path)
         }
     }

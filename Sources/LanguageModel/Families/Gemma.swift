@@ -81,30 +81,25 @@ struct GemmaTextConfig: Codable {
                                    kvHeadCount: numKeyValueHeads, headDim: headDim, ffnDim: intermediateSize,
                                    vocabularySize: vocabSize, rmsNormEps: rmsNormEps, ropeBase: ropeTheta,
                                    contextLength: maxPositionEmbeddings, tiedEmbeddings: true)
-        c.activation = .geluTanh
-        c.ropeLayout = .halfSplit
-        c.embeddingScale = Float(hiddenSize).squareRoot()
         switch modelType {
         case "gemma":
-            c.family = .gemma
             if attnLogitSoftcapping != nil || finalLogitSoftcapping != nil { throw bad("soft-capping keys are set, but Gemma (1) has none") }
             if ropeScaling != nil { throw bad("rope_scaling is set, but Gemma (1) has none") }
+            c.applyGemma(family: .gemma)
         case "gemma2":
-            c.family = .gemma2
             let scalar = try required(queryPreAttnScalar, "query_pre_attn_scalar")
             guard scalar > 0 else { throw bad("query_pre_attn_scalar \(scalar)") }
-            c.attentionScale = 1 / scalar.squareRoot()
-            c.sandwichNorms = true
-            c.slidingWindow = try required(slidingWindow, "sliding_window")
-            c.slidingLayers = try slidingLayers(defaultPattern: 2)
-            if let s = attnLogitSoftcapping { guard s > 0 else { throw bad("attn_logit_softcapping \(s)") }; c.attentionSoftcap = s }
-            if let s = finalLogitSoftcapping { guard s > 0 else { throw bad("final_logit_softcapping \(s)") }; c.finalSoftcap = s }
+            if let s = attnLogitSoftcapping, !(s > 0) { throw bad("attn_logit_softcapping \(s)") }
+            if let s = finalLogitSoftcapping, !(s > 0) { throw bad("final_logit_softcapping \(s)") }
             if ropeScaling != nil { throw bad("rope_scaling is set, but Gemma 2 has none") }
+            c.applyGemma2(attentionScale: 1 / scalar.squareRoot(), slidingWindow: try required(slidingWindow, "sliding_window"),
+                          sliding: try slidingLayers(defaultPattern: 2, path: path),
+                          attentionSoftcap: attnLogitSoftcapping, finalSoftcap: finalLogitSoftcapping)
         case "gemma3_text":
             if attnLogitSoftcapping != nil || finalLogitSoftcapping != nil {
                 throw bad("attn_logit_softcapping / final_logit_softcapping are set, but Gemma 3 has no soft-capping")
             }
-            let sliding = try slidingLayers(defaultPattern: nil)
+            let sliding = try slidingLayers(defaultPattern: nil, path: path)
             var factor: Float?
             if let s = ropeScaling {
                 let kind = s.ropeType ?? s.type ?? "<missing>"
@@ -116,9 +111,9 @@ struct GemmaTextConfig: Codable {
             }
             let scalar = try required(queryPreAttnScalar, "query_pre_attn_scalar")
             guard scalar > 0 else { throw bad("query_pre_attn_scalar \(scalar)") }
-            c.applyGemma3(slidingWindow: try required(slidingWindow, "sliding_window"), sliding: sliding,
-                          localBase: try required(ropeLocalBaseFreq, "rope_local_base_freq"),
-                          queryPreAttnScalar: scalar, ropeScalingFactor: factor)
+            c.applyGemma3(attentionScale: 1 / scalar.squareRoot(), slidingWindow: try required(slidingWindow, "sliding_window"),
+                          sliding: sliding, localBase: try required(ropeLocalBaseFreq, "rope_local_base_freq"),
+                          ropeScalingFactor: factor)
         default:
             throw LanguageModelError.wrongArchitecture(path: path, found: modelType)
         }
@@ -129,8 +124,8 @@ struct GemmaTextConfig: Codable {
     /// Per layer, whether it is a sliding-window layer: `layer_types`, checked against `sliding_window_pattern`
     /// when both are given; else the pattern (layer i slides unless (i + 1) is a multiple of it), or
     /// `defaultPattern` (Gemma 2: 2, every even layer).
-    func slidingLayers(defaultPattern: Int?) throws -> [Bool] {
-        func bad(_ reason: String) -> LanguageModelError { .invalidConfiguration(path: "config.json", reason: reason) }
+    func slidingLayers(defaultPattern: Int?, path: String) throws -> [Bool] {
+        func bad(_ reason: String) -> LanguageModelError { .invalidConfiguration(path: path, reason: reason) }
         if let layerTypes {
             guard layerTypes.count == numHiddenLayers else { throw bad("layer_types has \(layerTypes.count) entries for num_hidden_layers \(numHiddenLayers)") }
             let sliding = try layerTypes.map {
@@ -147,6 +142,32 @@ struct GemmaTextConfig: Codable {
         }
         guard let p = slidingWindowPattern ?? defaultPattern, p > 0 else { throw bad("neither layer_types nor sliding_window_pattern is given") }
         return (0..<numHiddenLayers).map { ($0 + 1) % p != 0 }
+    }
+}
+
+extension LlamaConfiguration {
+    /// Sets what every Gemma departs from llama by: x₀ = √d_model · E[token] (rounded to Float32, as transformers'
+    /// normalizer and llama.cpp's sqrtf(n_embd)), GeGLU with the tanh GELU, RoPE on pairs (i, i + headDim/2). The
+    /// (1 + w) of the norms is in the weights (GGUF stores 1 + w; the safetensors loader adds 1).
+    mutating func applyGemma(family: ModelFamily) {
+        self.family = family
+        activation = .geluTanh
+        ropeLayout = .halfSplit
+        embeddingScale = Float(dModel).squareRoot()
+    }
+
+    /// Gemma 2: Gemma plus norms after attention and feed-forward, scores q·k · `attentionScale`
+    /// (query_pre_attn_scalar^−½) soft-capped as cap·tanh(s/cap), logits likewise, and the sliding window on the
+    /// layers `sliding` marks (every even one).
+    mutating func applyGemma2(attentionScale: Float, slidingWindow: Int, sliding: [Bool], attentionSoftcap: Float?,
+                              finalSoftcap: Float?) {
+        applyGemma(family: .gemma2)
+        self.attentionScale = attentionScale
+        sandwichNorms = true
+        self.slidingWindow = slidingWindow
+        slidingLayers = sliding
+        self.attentionSoftcap = attentionSoftcap
+        self.finalSoftcap = finalSoftcap
     }
 }
 
