@@ -165,11 +165,12 @@ extension LlamaModel {
             blocks: blocks,
             outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
-        // Keep compact copies of Q4_1 / Q8_0 matrices for decode steps.
+        // Keep compact copies of the matrices whose tensors share a type the compact kernels know (Q4_1, Q8_0, Q5_0,
+        // Q4_K, Q5_K, Q6_K) for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights else { return }
             let infos = try names.map { try file.info($0) }
-            guard let type = infos.first?.type, type == .q4_1 || type == .q8_0, infos.allSatisfy({ $0.type == type }) else { return }
+            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
             w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { try file.withRawBytes($0) { Array($0) } })
         }
         for (l, b) in weights.blocks.enumerated() {

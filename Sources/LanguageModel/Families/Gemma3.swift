@@ -35,8 +35,8 @@ extension LlamaModel {
     /// `.attention.key_length` (head_dim), `.attention.layer_norm_rms_epsilon`, `.rope.freq_base` (global layers),
     /// `.attention.sliding_window`, `.rope.scaling.type/factor`. As llama.cpp does, sliding layers are 5 of every 6
     /// with RoPE base 10,000, and the query scale is key_length^−½ (query_pre_attn_scalar = head_dim for every
-    /// Gemma 3 size except 27B, where it is d_model / heads). A Q8_0 or Q4_1 token embedding is kept in block form
-    /// only (262,144 × 640 × 4 bytes = 671 MB in Float32 for 270M).
+    /// Gemma 3 size except 27B, where it is d_model / heads). A token embedding of a type the compact kernels know
+    /// (270M: Q8_0) is kept in block form only (262,144 × 640 × 4 bytes = 671 MB in Float32 for 270M).
     static func loadGemma3GGUF(file: GGUFFile, compactWeights: Bool) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let path = file.path
         let tokenizer = try BPETokenizer(gguf: file)
@@ -80,7 +80,7 @@ extension LlamaModel {
         }
         let c = config
         let tokenEmbedding: WeightMatrix
-        if embedding.type == .q8_0 || embedding.type == .q4_1 {
+        if QuantizedMatrix.supportedTypes.contains(embedding.type) {
             guard embedding.shape == [c.vocabularySize, c.dModel] else {
                 throw ModelFormatError.shapeMismatch(path: path, tensor: "token_embd.weight", expected: [c.vocabularySize, c.dModel], found: embedding.shape)
             }
@@ -109,8 +109,9 @@ extension LlamaModel {
         }
         let weights = LlamaWeights(tokenEmbedding: tokenEmbedding, blocks: blocks,
                                    outputNorm: try vector("output_norm.weight", c.dModel), output: nil)
-        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernel knows
-        // (270M Q4_K_M: ffn_gate + ffn_up in Q5_0); K-quant matrices use the packed Float32 GEMM only.
+        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernels know
+        // (270M Q4_K_M: ffn_gate + ffn_up in Q5_0, attn_output in Q4_K, ffn_down in Q4_K or Q6_K); the packed Float32
+        // copy serves steps of more rows (prefill, large batches), where it is faster.
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights else { return }
             let infos = try names.map { try file.info($0) }
