@@ -12,7 +12,8 @@ public final class WeightMatrix: @unchecked Sendable {
     private(set) var rowMajor: UnsafeMutablePointer<Float>?
     /// The panel copy used by `multiply` on AVX2/FMA machines.
     private(set) var packed: PackedMatrix?
-    /// The same matrix in its compact GGUF block format, when it came as Q4_1, Q8_0 or Q5_0 (few-row steps).
+    /// The same matrix in its compact GGUF block formats, when its tensors came in types the compact kernels know
+    /// (Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K; few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
@@ -165,13 +166,13 @@ extension LlamaModel {
             blocks: blocks,
             outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
-        // Keep compact copies of the matrices whose tensors share a type the compact kernels know (Q4_1, Q8_0, Q5_0,
-        // Q4_K, Q5_K, Q6_K) for decode steps.
+        // Keep compact copies of the matrices whose tensors all have types the compact kernels know (Q4_1, Q8_0, Q5_0,
+        // Q4_K, Q5_K, Q6_K; mixed within a stack) for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights else { return }
             let infos = try names.map { try file.info($0) }
-            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
-            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { try file.withRawBytes($0) { Array($0) } })
+            guard infos.allSatisfy({ QuantizedMatrix.supportedTypes.contains($0.type) }) else { return }
+            w.compact = QuantizedMatrix(cols: w.cols, parts: try zip(names, infos).map { name, info in (info.type, try file.withRawBytes(name) { Array($0) }) })
         }
         for (l, b) in weights.blocks.enumerated() {
             let p = "blk.\(l)."

@@ -122,9 +122,10 @@ import Testing
         }
         #expect(mismatches == 0, "\(type): \(mismatches) weights differ from GGMLDequantize")
         let matrix = QuantizedMatrix(type: type, cols: c.cols, parts: [c.bytes])
-        #expect(matrix.rows == c.rows && matrix.bytesPerRow == c.cols / 256 * type.blockBytes)
+        let segment = matrix.segments[0]
+        #expect(matrix.rows == c.rows && matrix.segments.count == 1 && segment.bytesPerRow == c.cols / 256 * type.blockBytes)
         for (gi, g) in c.groups.enumerated() {
-            #expect(Double(matrix.scales[gi]) == g.scale && Double(matrix.mins[gi]) == g.min, "\(type) group \(gi)")
+            #expect(Double(segment.scales[gi]) == g.scale && Double(segment.mins[gi]) == g.min, "\(type) group \(gi)")
         }
         var row = [Float](repeating: 0, count: c.cols)
         matrix.dequantizeRow(4, into: &row)
@@ -187,4 +188,65 @@ import Testing
         // The bounds are worst cases; typical errors are far inside them (a broken code or scale is not).
         #expect(worstSIMD < 0.5 && worstPortable < 0.5, "\(type): worst error / bound \(worstSIMD) (SIMD), \(worstPortable) (portable)")
     }
+
+    /// A stack of tensors of different types (as Gemma 3 270M's attn_q, attn_k in Q5_0 and attn_v in Q8_0) keeps one
+    /// segment per run of one type, and its product equals, bit for bit, each tensor multiplied on its own — on the
+    /// SIMD and portable paths, on 1 and 2 threads (a thread's rows straddle segments), with Float32 and 8-bit
+    /// activations (the latter only for the Q4_1/Q8_0 rows) — and its rows dequantize as the tensors' do.
+    @Test func mixedTypeStackEqualsItsParts() {
+        var rng = SplitMix64(seed: 2024)
+        let cols = 512
+        func legacyBlocks(_ type: GGMLType, rows: Int) -> [UInt8] {
+            let size = type.blockBytes, count = rows * cols / 32
+            var bytes = (0..<(count * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            for b in 0..<count {
+                let d = Float16(Float(rng.nextGaussian()) * 0.01).bitPattern
+                bytes[b * size] = UInt8(d & 0xFF); bytes[b * size + 1] = UInt8(d >> 8)
+                if type == .q4_1 { bytes[b * size + 2] = 0; bytes[b * size + 3] = 0x20 } // m = 0.0078125
+            }
+            return bytes
+        }
+        let layout: [(GGMLType, Int)] = [(.q5_0, 40), (.q5_0, 30), (.q8_0, 24), (.q4_K, 50), (.q6_K, 20), (.q4_1, 10), (.q5_K, 12)]
+        let parts: [(type: GGMLType, bytes: [UInt8])] = layout.map { type, rows in
+            (type, Self.isK(type) ? Self.randomBlocks(type, count: rows * cols / 256, rng: &rng) : legacyBlocks(type, rows: rows))
+        }
+        let stack = QuantizedMatrix(cols: cols, parts: parts)
+        #expect(stack.rows == 186 && stack.type == nil)
+        #expect(stack.segments.map(\.type) == [.q5_0, .q8_0, .q4_K, .q6_K, .q4_1, .q5_K])
+        #expect(stack.segments.map(\.firstRow) == [0, 70, 94, 144, 164, 174])
+        let alone = parts.map { QuantizedMatrix(type: $0.type, cols: cols, parts: [$0.bytes]) }
+        var row = [Float](repeating: 0, count: cols), expected = row
+        var first = 0
+        for m in alone {
+            for r in [0, m.rows - 1] {
+                stack.dequantizeRow(first + r, into: &row)
+                m.dequantizeRow(r, into: &expected)
+                #expect(row == expected)
+            }
+            first += m.rows
+        }
+        for n in [1, 3, 8, 11] {
+            let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) }
+            for simd in [true, false] {
+                for activations in [ActivationPrecision.float32, .q8] {
+                    for threads in [1, 2] {
+                        var out = [Float](repeating: 0.25, count: n * stack.rows)
+                        stack.multiply(x, rows: n, into: &out, accumulate: true, threads: threads, simd: simd, activations: activations)
+                        var first = 0
+                        for m in alone {
+                            var part = [Float](repeating: 0.25, count: n * m.rows)
+                            m.multiply(x, rows: n, into: &part, accumulate: true, threads: 1, simd: simd, activations: activations)
+                            let same = (0..<n).allSatisfy { i in
+                                (0..<m.rows).allSatisfy { r in out[i * stack.rows + first + r].bitPattern == part[i * m.rows + r].bitPattern }
+                            }
+                            #expect(same, "n \(n) simd \(simd) \(activations) threads \(threads): rows of \(m.type!) at \(first)")
+                            first += m.rows
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func isK(_ type: GGMLType) -> Bool { kTypes.contains(type) }
 }

@@ -109,14 +109,14 @@ extension LlamaModel {
         }
         let weights = LlamaWeights(tokenEmbedding: tokenEmbedding, blocks: blocks,
                                    outputNorm: try vector("output_norm.weight", c.dModel), output: nil)
-        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernels know
-        // (270M Q4_K_M: ffn_gate + ffn_up in Q5_0, attn_output in Q4_K, ffn_down in Q4_K or Q6_K); the packed Float32
-        // copy serves steps of more rows (prefill, large batches), where it is faster.
+        // Compact copies for decode steps where every tensor of a stacked matrix has a type the block kernels know
+        // (270M Q4_K_M: attn_q/k in Q5_0 with attn_v in Q5_0 or Q8_0, ffn_gate + ffn_up in Q5_0, attn_output in Q4_K,
+        // ffn_down in Q4_K or Q6_K); the packed Float32 copy serves steps of more rows (prefill, large batches).
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights else { return }
             let infos = try names.map { try file.info($0) }
-            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
-            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { name in try file.withRawBytes(name) { Array($0) } })
+            guard infos.allSatisfy({ QuantizedMatrix.supportedTypes.contains($0.type) }) else { return }
+            w.compact = QuantizedMatrix(cols: w.cols, parts: try zip(names, infos).map { name, info in (info.type, try file.withRawBytes(name) { Array($0) }) })
             names.forEach(file.releasePages)
         }
         for (l, b) in weights.blocks.enumerated() {
