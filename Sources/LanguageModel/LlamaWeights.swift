@@ -12,7 +12,8 @@ public final class WeightMatrix: @unchecked Sendable {
     private(set) var rowMajor: UnsafeMutablePointer<Float>?
     /// The panel copy used by `multiply` on AVX2/FMA machines.
     private(set) var packed: PackedMatrix?
-    /// The same matrix in its compact GGUF block format, when it came as Q4_1, Q8_0 or Q5_0 (few-row steps).
+    /// The same matrix in its compact GGUF block formats, when its tensors came in types the compact kernels know
+    /// (Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K; few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
@@ -132,8 +133,9 @@ extension LlamaModel {
     /// tensor the forward would ignore. Gemma norms are stored as 1 + w already and the embedding is not pre-scaled.
     /// A Gemma Q8_0 / Q4_1 token embedding is kept in block form only (Gemma 3 270M: 262,144 × 640 × 4 bytes = 671 MB
     /// in Float32); each tensor's mapped pages are released once it is converted (peak: the Float32 copies plus one
-    /// tensor of the file). With `compactWeights`, matrices whose tensors share a type the block kernel knows
-    /// (`QuantizedMatrix.supportedTypes`) are also kept in block form for decode steps.
+    /// tensor of the file). With `compactWeights`, matrices whose tensors all have types the block kernels know
+    /// (`QuantizedMatrix.supportedTypes`: Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K, mixed within a stack) are also kept
+    /// in block form for decode steps.
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let config = try LlamaConfiguration(gguf: file)
@@ -187,12 +189,13 @@ extension LlamaModel {
         let weights = LlamaWeights(
             tokenEmbedding: tokenEmbedding, blocks: blocks, outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
-        // Compact copies for decode steps where a stacked matrix's tensors share a type the block kernel knows.
+        // Keep compact copies of the matrices whose tensors all have types the compact kernels know (Q4_1, Q8_0, Q5_0,
+        // Q4_K, Q5_K, Q6_K; mixed within a stack) for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights, w.compact == nil else { return }
             let infos = try names.map { try file.info($0) }
-            guard let type = infos.first?.type, QuantizedMatrix.supportedTypes.contains(type), infos.allSatisfy({ $0.type == type }) else { return }
-            w.compact = QuantizedMatrix(type: type, cols: w.cols, parts: try names.map { name in try file.withRawBytes(name) { Array($0) } })
+            guard infos.allSatisfy({ QuantizedMatrix.supportedTypes.contains($0.type) }) else { return }
+            w.compact = QuantizedMatrix(cols: w.cols, parts: try zip(names, infos).map { name, info in (info.type, try file.withRawBytes(name) { Array($0) }) })
             names.forEach(file.releasePages)
         }
         for (l, b) in weights.blocks.enumerated() {

@@ -3,103 +3,183 @@ import Dispatch
 import ModelFormats
 import Tensor
 
-/// A weight matrix kept in its compact GGUF block format (Q4_1, Q8_0 or Q5_0), multiplied directly with the
-/// activations. Used for decode steps with few rows, where reading 0.6–1.1 bytes per weight instead of 4 is what
-/// bounds speed.
+/// A weight matrix kept in its compact GGUF block format (Q4_1, Q8_0, Q5_0, or the K-quants Q4_K, Q5_K, Q6_K),
+/// multiplied directly with the activations. Used for decode steps with few rows, where reading 0.6–1.1 bytes per
+/// weight instead of 4 is what bounds speed. A stack of tensors of different types (Gemma 3 270M's attn_q and
+/// attn_k in Q5_0 with attn_v in Q8_0) keeps each run of rows of one type as a `Segment` with its own kernel.
 ///
-/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits). With
-/// Float32 activations (the default)
-/// the codes of a block are converted to floats once and shared by up to 8 activation rows, d·Σ qⱼxⱼ + m·Σ xⱼ
-/// (`ck_quantized_matmul`), equal to the dequantized-Float32 product up to summation order. With `.q8` the
-/// activations are rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C
-/// runs without AVX2.
+/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits; Q4_K and
+/// Q5_K: w = (d·sc)·q − dmin·m per group of 32 of a 256-weight super-block; Q6_K: w = (d·sc)·(q − 32) per group of
+/// 16). With Float32 activations (the default) the codes of a group of 32 are converted to floats once and shared
+/// by up to 8 activation rows, scale·Σ qⱼxⱼ ± min·Σ xⱼ (`ck_quantized_matmul`, `ck_quantized_k_matmul`), equal to
+/// the dequantized-Float32 product up to summation order. With `.q8` (Q4_1 and Q8_0 only) the activations are
+/// rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C runs without AVX2.
 final class QuantizedMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
-    let type: GGMLType
-    let bytesPerRow: Int
-    let data: UnsafeMutableRawPointer
-    /// Per-block d and m (Q4_1; m = 0 for Q8_0) decoded once from binary16, rows × cols/32.
-    let scales: UnsafeMutablePointer<Float>
-    let mins: UnsafeMutablePointer<Float>
+    /// Runs of rows of one block type, in row order (one for a matrix of one type).
+    let segments: [Segment]
+
+    /// Rows [firstRow, firstRow + rows) of the matrix, all of one block type.
+    struct Segment: @unchecked Sendable {
+        let type: GGMLType
+        let firstRow: Int
+        let rows: Int
+        let bytesPerRow: Int
+        let data: UnsafeMutableRawPointer
+        /// Per group of 32 weights, decoded once: rows × cols/32 scales and mins. Q4_1: d and m; Q8_0, Q5_0: d and 0;
+        /// Q4_K, Q5_K: d·sc and dmin·m of the group's sub-block (subtracted); Q6_K: the super-block's d and 0 (the
+        /// int8 sub-block scales are applied to the codes in the kernel). See `ck_quantized_scales`,
+        /// `ck_quantized_k_scales`.
+        let scales: UnsafeMutablePointer<Float>
+        let mins: UnsafeMutablePointer<Float>
+    }
+
+    /// The block type when every row has the same one, else nil.
+    var type: GGMLType? { segments.allSatisfy { $0.type == segments[0].type } ? segments[0].type : nil }
+
+    /// The kernel path of this matrix's products: nil runs the process's active path (`KernelPath.active`, the
+    /// default). Tests set `.portable` on one model's matrices to run its compact products on the portable C loops
+    /// without changing the path every other product in the process runs.
+    var kernelPath: KernelPath?
+
+    /// Stacks the raw rows of several tensors (each `cols` wide, of a type in `supportedTypes`) in order; adjacent
+    /// tensors of one type share a segment. `raw`, when given, is appended as one more tensor of its type.
+    init(cols: Int, parts: [(type: GGMLType, bytes: [UInt8])], raw: (type: GGMLType, bytes: UnsafeRawBufferPointer)? = nil) {
+        precondition(!parts.isEmpty || raw != nil, "QuantizedMatrix: no tensors")
+        self.cols = cols
+        // Runs of adjacent tensors of one type, each tensor as (bytes, copy into a destination).
+        typealias Piece = (size: Int, copy: (UnsafeMutableRawPointer) -> Void)
+        var runs: [(type: GGMLType, pieces: [Piece])] = []
+        func add(_ type: GGMLType, _ piece: Piece) {
+            precondition(Self.supportedTypes.contains(type), "QuantizedMatrix: no compact kernel for \(type.name)")
+            precondition(cols % type.blockSize == 0, "QuantizedMatrix: \(cols) columns is not a whole number of \(type.name) blocks")
+            if runs.last?.type == type { runs[runs.count - 1].pieces.append(piece) } else { runs.append((type, [piece])) }
+        }
+        for p in parts {
+            let bytes = p.bytes
+            add(p.type, (bytes.count, { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) } }))
+        }
+        if let raw, raw.bytes.count > 0 {
+            let source = raw.bytes
+            add(raw.type, (source.count, { dst in dst.copyMemory(from: source.baseAddress!, byteCount: source.count) }))
+        }
+        var segments: [Segment] = []
+        var firstRow = 0
+        for run in runs {
+            let bytesPerRow = cols / run.type.blockSize * run.type.blockBytes
+            let total = run.pieces.reduce(0) { $0 + $1.size }
+            let rows = total / bytesPerRow
+            let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 64)
+            var offset = 0
+            for piece in run.pieces {
+                piece.copy(data + offset)
+                offset += piece.size
+            }
+            let blocks = rows * cols / 32
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, blocks))
+            let mins = UnsafeMutablePointer<Float>.allocate(capacity: max(1, blocks))
+            let bytes = data.assumingMemoryBound(to: UInt8.self)
+            if Self.isKQuant(run.type) {
+                ck_quantized_k_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
+            } else {
+                ck_quantized_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
+            }
+            segments.append(Segment(type: run.type, firstRow: firstRow, rows: rows, bytesPerRow: bytesPerRow, data: data,
+                                    scales: scales, mins: mins))
+            firstRow += rows
+        }
+        self.segments = segments
+        rows = firstRow
+    }
 
     /// Stacks raw rows of several tensors of one block type (each `cols` wide), then `raw`.
-    init(type: GGMLType, cols: Int, parts: [[UInt8]], raw: UnsafeRawBufferPointer? = nil) {
-        precondition(type == .q4_1 || type == .q8_0 || type == .q5_0)
-        precondition(cols % 32 == 0, "QuantizedMatrix: \(cols) columns is not a whole number of blocks")
-        self.type = type
-        self.cols = cols
-        bytesPerRow = cols / 32 * type.blockBytes
-        let total = parts.reduce(0) { $0 + $1.count } + (raw?.count ?? 0)
-        rows = total / bytesPerRow
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 64)
-        var offset = 0
-        for p in parts {
-            p.withUnsafeBytes { (data + offset).copyMemory(from: $0.baseAddress!, byteCount: p.count) }
-            offset += p.count
-        }
-        if let raw, raw.count > 0 { (data + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
-        self.data = data
-        let blocks = rows * cols / 32
-        scales = .allocate(capacity: max(1, blocks))
-        mins = .allocate(capacity: max(1, blocks))
-        ck_quantized_scales(Self.code(type), data.assumingMemoryBound(to: UInt8.self),
-                            bytesPerRow, rows, cols, scales, mins)
+    convenience init(type: GGMLType, cols: Int, parts: [[UInt8]], raw: UnsafeRawBufferPointer? = nil) {
+        self.init(cols: cols, parts: parts.map { (type, $0) }, raw: raw.map { (type, $0) })
     }
 
     /// Copies the raw rows of one tensor of `type` (`cols` wide) without an intermediate array.
     convenience init(type: GGMLType, cols: Int, raw: UnsafeRawBufferPointer) {
-        self.init(type: type, cols: cols, parts: [], raw: raw)
+        self.init(cols: cols, parts: [], raw: (type, raw))
     }
 
-    deinit { data.deallocate(); scales.deallocate(); mins.deallocate() }
+    deinit { for s in segments { s.data.deallocate(); s.scales.deallocate(); s.mins.deallocate() } }
 
     /// The block types the compact kernel multiplies directly.
-    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0]
+    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0, .q4_K, .q5_K, .q6_K]
+
+    /// The K-quants (super-blocks of 256, `ck_quantized_k_matmul`).
+    static func isKQuant(_ type: GGMLType) -> Bool { type == .q4_K || type == .q5_K || type == .q6_K }
 
     static func code(_ type: GGMLType) -> Int32 {
         switch type {
         case .q4_1: Int32(CK_Q4_1)
         case .q5_0: Int32(CK_Q5_0)
+        case .q4_K: Int32(CK_Q4_K)
+        case .q5_K: Int32(CK_Q5_K)
+        case .q6_K: Int32(CK_Q6_K)
         default: Int32(CK_Q8_0)
+        }
+    }
+
+    /// The `use_simd` argument of the C kernels for a forced path (nil: CK_PATH_ACTIVE).
+    static func pathCode(_ path: KernelPath?) -> Int32 {
+        switch path {
+        case nil: Int32(CK_PATH_ACTIVE)
+        case .portable?: Int32(CK_PATH_PORTABLE)
+        case .avx2?: Int32(CK_PATH_AVX2)
+        case .avx512?: Int32(CK_PATH_AVX512)
         }
     }
 
     /// Row `r` dequantized exactly (ggml's dequantize_row_*) into `out` (cols floats).
     func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        GGMLDequantize.dequantize(type: type, source: UnsafeRawPointer(data + r * bytesPerRow), count: cols, into: out)
+        let s = segments.last { $0.firstRow <= r }!
+        GGMLDequantize.dequantize(type: s.type, source: UnsafeRawPointer(s.data + (r - s.firstRow) * s.bytesPerRow),
+                                  count: cols, into: out)
     }
 
     /// Bytes held (blocks and decoded scales).
-    var byteCount: Int { rows * bytesPerRow + 2 * rows * cols / 32 * MemoryLayout<Float>.size }
+    var byteCount: Int {
+        segments.reduce(0) { $0 + $1.rows * $1.bytesPerRow + 2 * $1.rows * cols / 32 * MemoryLayout<Float>.size }
+    }
 
     /// out[i][r] (+)= row r · x[i] for `n` input rows (x: n × cols, out: n × rows), rows split over `threads`.
     /// With `activations: .q8` the rows of x are first quantized to 8 bits per block of 32 (`ck_quantize_q8`) and
-    /// multiplied with integer block dot products (`ck_quantized_matmul_q8`).
+    /// the Q4_1 and Q8_0 rows are multiplied with integer block dot products (`ck_quantized_matmul_q8`); rows of
+    /// other types keep Float32 activations.
     func multiply(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
                   accumulate: Bool = false, threads: Int, simd: Bool = true,
                   activations: ActivationPrecision = .float32) {
         guard n > 0 else { return }
-        let code = Self.code(type)
-        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0 always runs with Float32 activations.
-        let precision: ActivationPrecision = type == .q5_0 ? .float32 : activations
-        let (rows, cols, bytesPerRow) = (self.rows, self.cols, self.bytesPerRow)
-        let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? 1 : 0
-        let w = QuantizedPointers(data: data.assumingMemoryBound(to: UInt8.self), scales: scales, mins: mins, x: x, out: out)
-        switch precision {
-        case .float32:
-            run(rows: rows, threads: threads) { lo, hi in
-                ck_quantized_matmul(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, w.x, cols, n, w.out, rows, acc, useSIMD)
-            }
-        case .q8:
+        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0 and the K-quants always run with Float32 activations.
+        @Sendable func usesQ8(_ type: GGMLType) -> Bool { activations == .q8 && (type == .q4_1 || type == .q8_0) }
+        let (rows, cols, segments) = (self.rows, self.cols, self.segments)
+        let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? Self.pathCode(kernelPath) : Int32(CK_PATH_PORTABLE)
+        let io = Pointers(x: x, out: out)
+        var q: Q8Activations?
+        if segments.contains(where: { usesQ8($0.type) }) {
             let blocks = n * cols / 32
-            let q = Q8Activations(codes: .allocate(capacity: n * cols), scales: .allocate(capacity: blocks),
+            let a = Q8Activations(codes: .allocate(capacity: n * cols), scales: .allocate(capacity: blocks),
                                   sums: .allocate(capacity: blocks))
-            defer { q.codes.deallocate(); q.scales.deallocate(); q.sums.deallocate() }
-            ck_quantize_q8(x, cols, n, cols, q.codes, q.scales, q.sums)
-            run(rows: rows, threads: threads) { lo, hi in
-                ck_quantized_matmul_q8(code, w.data, bytesPerRow, w.scales, w.mins, lo, hi, cols, q.codes, q.scales, q.sums,
-                                       n, w.out, rows, acc, useSIMD)
+            ck_quantize_q8(x, cols, n, cols, a.codes, a.scales, a.sums)
+            q = a
+        }
+        defer { if let q { q.codes.deallocate(); q.scales.deallocate(); q.sums.deallocate() } }
+        let quantized = q
+        // Rows [lo, hi) of the whole matrix: each segment's share, with its kernel, into its columns of `out`.
+        run(rows: rows, threads: threads) { lo, hi in
+            for s in segments where s.firstRow < hi && s.firstRow + s.rows > lo {
+                let r0 = max(lo, s.firstRow) - s.firstRow, r1 = min(hi, s.firstRow + s.rows) - s.firstRow
+                let code = Self.code(s.type), w = s.data.assumingMemoryBound(to: UInt8.self), o = io.out + s.firstRow
+                if let q = quantized, usesQ8(s.type) {
+                    ck_quantized_matmul_q8(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, q.codes, q.scales, q.sums,
+                                           n, o, rows, acc, useSIMD)
+                } else if Self.isKQuant(s.type) {
+                    ck_quantized_k_matmul(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, io.x, cols, n, o, rows, acc, useSIMD)
+                } else {
+                    ck_quantized_matmul(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, io.x, cols, n, o, rows, acc, useSIMD)
+                }
             }
         }
     }
@@ -115,10 +195,7 @@ final class QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    private struct QuantizedPointers: @unchecked Sendable {
-        let data: UnsafeMutablePointer<UInt8>
-        let scales: UnsafePointer<Float>
-        let mins: UnsafePointer<Float>
+    private struct Pointers: @unchecked Sendable {
         let x: UnsafePointer<Float>
         let out: UnsafeMutablePointer<Float>
     }

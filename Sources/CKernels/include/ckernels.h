@@ -73,6 +73,22 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
                          long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
                          int accumulate, int use_simd);
 
+/// GGML K-quant types understood by ck_quantized_k_matmul (super-blocks of 256 weights; quantized_k.c has the layouts).
+enum { CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14 };
+
+/// Decodes, for each group of 32 weights of `rows` K-quant rows (k columns, k a multiple of 256), the Float32 scale
+/// and min into arrays of rows × k/32: Q4_K/Q5_K scale = d·sc and min = dmin·m of the group's sub-block
+/// (w = scale·q − min); Q6_K scale = the super-block's d and min = 0 (its int8 sub-block scales stay in the blocks).
+void ck_quantized_k_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins);
+
+/// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a K-quant W (k columns, `row_bytes` bytes per
+/// row), i < m, with Float32 activations and the scales from ck_quantized_k_scales. The weights are those ggml
+/// dequantizes; per group of 32: scale·Σ qⱼxⱼ − min·Σ xⱼ (Q6_K: d·Σ (sc·(q − 32))ⱼ xⱼ), equal to Σ wⱼxⱼ up to Float32
+/// rounding. AVX-512 gives the AVX2 path's bits; `use_simd` as for ck_quantized_matmul.
+void ck_quantized_k_matmul(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                           long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                           int accumulate, int use_simd);
+
 /// Quantizes m rows of x (k columns, k a multiple of 32, row stride ldx) to 8 bits per block of 32, as llama.cpp's
 /// quantize_row_q8_1: d = max|x|/127, q = round(x/d) (nearest even), s = d·Σq. q: m·k bytes; d, s: m·k/32 floats.
 void ck_quantize_q8(const float *x, long ldx, long m, long k, int8_t *q, float *d, float *s);
