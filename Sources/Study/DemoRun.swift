@@ -4,7 +4,7 @@ import SparseAutoencoder
 import Store
 import Sweep
 
-/// What `semprog demo` runs: the whole study on SmolLM2 with the demo SAE, each step resumable — train the SAE
+/// What `semprog demo` runs: the whole study on SmolLM2 (or the plan's other model) with the demo SAE, each step resumable — train the SAE
 /// (cached under the models folder), feature statistics and built-in explanations (cached beside the SAE), output
 /// scores of every feature (screening), the choice of features (`DemoFeatureChoice`), then sweep → describe
 /// (contrastive) → analyse → judge (offline proxy) → report. The steps that are subcommands run through
@@ -106,7 +106,8 @@ public struct DemoRun {
         // 4. Sweep; 5–8. describe, analyse, judge (offline proxy, labelled as a proxy in the report), report.
         let promptFile = try plan.writePrompts(beside: database)
         try await runSubcommand(["sweep", "--model", model, "--sae", saeDir, "--features", chosen.map(String.init).joined(separator: ","),
-                                 "--prompts", promptFile, "--magnitudes", plan.magnitudes, "--chat",
+                                 "--prompts", promptFile, "--magnitudes", plan.magnitudes]
+                                + (plan.usesChat ? ["--chat"] : []) + [
                                  "--max-tokens", String(plan.maxTokens), "--db", database, "--name", "demo"]
                                 + sweepArguments + quietFlag)
         try await runSubcommand(["describe", "--db", database, "--sweep", "demo", "--describer", "contrastive"] + quietFlag)

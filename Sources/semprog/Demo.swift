@@ -8,7 +8,7 @@ extension Semprog {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "demo",
-            abstract: "Run the whole study on SmolLM2 with the demo SAE and write a report.",
+            abstract: "Run the whole study on SmolLM2 (or --model) with the demo SAE and write a report.",
             discussion: """
             Steps (each resumable; an interrupted demo picks up where it stopped): train the demo SAE (cached \
             under models/), compute feature statistics and built-in explanations (cached beside the SAE), choose \
@@ -16,8 +16,11 @@ extension Semprog {
             describe (contrastive), analyse, judge (offline proxy steering scores), report. --quick runs the same pipeline at tiny sizes (for tests).
             """)
 
-        @Option(help: "Report folder.")
-        var out: String = "reports/demo"
+        @Option(help: "Report folder (default: reports/demo, or reports/demo-NAME with --model).")
+        var out: String?
+        @Option(help: ArgumentHelp("Language model to study instead of SmolLM2: a .gguf file or a model directory.",
+                                   discussion: "It gets its own SAE (models/demo-sae-NAME, on its middle block) and report folder; a model without a chat template (a base model such as Gemma 3 270M) is given plain-text openings instead of chat requests."))
+        var model: String?
         @Flag(help: "Tiny sizes: a small SAE, 3 features, 2 prompts, 4 magnitudes, 8 tokens (for tests).")
         var quick = false
         @Option(help: "Database (default: OUT.sqlite beside the report folder).")
@@ -26,10 +29,15 @@ extension Semprog {
         @OptionGroup var chatOptions: ChatOptions
 
         func run() async throws {
-            let paths = DemoRun.Paths(modelsDirectory: DefaultPaths.modelsDirectory, languageModel: DefaultPaths.languageModel,
-                                      corpus: DefaultPaths.corpus)
-            try await DemoRun(plan: DemoPlan(quick: quick), out: out, database: db, paths: paths, quiet: quietOptions.quiet,
-                              sweepArguments: chatOptions.arguments, runSubcommand: Self.runSubcommand).run()
+            try await Terminal.reportingErrors {
+                let standard = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+                let other = model.flatMap { standard($0) == standard(DefaultPaths.languageModel) ? nil : $0 }
+                let plan = DemoPlan(quick: quick, subject: try other.map { try DemoPlan.Subject.inspect(modelPath: $0) })
+                let paths = DemoRun.Paths(modelsDirectory: DefaultPaths.modelsDirectory, languageModel: other ?? DefaultPaths.languageModel,
+                                          corpus: DefaultPaths.corpus)
+                try await DemoRun(plan: plan, out: out ?? plan.defaultOut, database: db, paths: paths, quiet: quietOptions.quiet,
+                                  sweepArguments: chatOptions.arguments, runSubcommand: Self.runSubcommand).run()
+            }
         }
 
         /// Runs another subcommand in-process, exactly as if it were typed.

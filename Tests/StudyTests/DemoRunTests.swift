@@ -14,9 +14,9 @@ import Testing
 
     /// A models folder with a stand-in model file, corpus and cached quick demo SAE; the database at `db` with
     /// eight features of that SAE (densities 1e-3 … 0.1, one dense feature and one unexplained) and output scores.
-    static func prepare(in dir: URL, db: String) throws -> (paths: DemoRun.Paths, saeDir: String, expected: [Int]) {
+    static func prepare(in dir: URL, db: String, plan: DemoPlan = DemoPlan(quick: true)) throws -> (paths: DemoRun.Paths, saeDir: String, expected: [Int]) {
         let models = dir.appendingPathComponent("models")
-        let saeDir = models.appendingPathComponent(DemoPlan(quick: true).saeDirectoryName)
+        let saeDir = models.appendingPathComponent(plan.saeDirectoryName)
         try FileManager.default.createDirectory(at: saeDir, withIntermediateDirectories: true)
         try Data("not a model".utf8).write(to: models.appendingPathComponent("lm.gguf"))
         try Data("A corpus.\n".utf8).write(to: models.appendingPathComponent("corpus.txt"))
@@ -103,5 +103,29 @@ import Testing
         await #expect(throws: (any Error).self) { try await run.run(console: RecordingConsole().console) }
         #expect(recorder.commands == [["train-sae", "--model", paths.languageModel, "--corpus", paths.corpus,
                                        "--out", dir.path + "/demo-sae"] + DemoPlan(quick: false).trainArguments])
+    }
+
+    /// Another model (`demo --model`): its own SAE folder and report folder, the SAE on its middle block, and for a
+    /// model without a chat template the plain-text openings without `--chat`.
+    @Test func anotherModelGetsItsOwnSAEAndOpenings() async throws {
+        let subject = DemoPlan.Subject(name: "gemma-3-270m-q4_k_m", layerCount: 18, hasChatTemplate: false)
+        let plan = DemoPlan(quick: true, subject: subject)
+        #expect(plan.saeDirectoryName == "demo-sae-gemma-3-270m-q4_k_m-quick" && DemoPlan(quick: false, subject: subject).saeDirectoryName == "demo-sae-gemma-3-270m-q4_k_m")
+        #expect(plan.defaultOut == "reports/demo-gemma-3-270m-q4_k_m" && DemoPlan(quick: false).defaultOut == "reports/demo")
+        #expect(plan.layer == 9 && plan.trainArguments.prefix(2) == ["--layer", "9"] && DemoPlan(quick: false).trainArguments.prefix(2) == ["--layer", "12"])
+        #expect(!plan.usesChat && DemoPlan(quick: true, subject: DemoPlan.Subject(name: "x", layerCount: 4, hasChatTemplate: true)).usesChat)
+
+        let dir = try StudyFixtures.scratch("demo-subject")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("report").path
+        let (paths, saeDir, _) = try Self.prepare(in: dir, db: out + ".sqlite", plan: plan)
+        let recorder = Recorder()
+        let run = DemoRun(plan: plan, out: out, database: nil, paths: paths, quiet: true, sweepArguments: []) { recorder.commands.append($0) }
+        try await run.run(console: RecordingConsole().console)
+        let sweep = try #require(recorder.commands.first)
+        #expect(sweep[0] == "sweep" && !sweep.contains("--chat") && sweep.contains(saeDir))
+        let promptFile = try #require(sweep.firstIndex(of: "--prompts").map { sweep[$0 + 1] })
+        let prompts = try String(contentsOfFile: promptFile, encoding: .utf8)
+        #expect(prompts.contains(DemoPlan.openings[0]) && !prompts.contains(DemoPlan.prompts[0]))
     }
 }
