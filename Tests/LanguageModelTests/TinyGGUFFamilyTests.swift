@@ -70,6 +70,27 @@ import Tokenization
         #expect(gguf == hf)
     }
 
+    /// The hook sites on the GGUF files: `blocks.L.hook_resid_pre` and `blocks.L.hook_mlp_out` against the float64
+    /// numpy forward of the same weights (Tests/Fixtures/hooks/tiny-hooks.json, see HookSiteTests), with the bounds
+    /// HookSiteTests uses for the safetensors checkpoints.
+    @Test(arguments: families) func hookSitesMatchTheFloat64Forward(family: String) throws {
+        let model = try LlamaModel.load(path: Self.path(family))
+        let tolerance: [String: Float] = family == "gemma" ? ["hook_resid_pre": 3e-3, "hook_mlp_out": 4e-3]
+            : ["hook_resid_pre": 1e-3, "hook_mlp_out": 2e-3]
+        let prompts = try #require(HookSiteTests.reference.models[family]).prompts
+        #expect(!prompts.isEmpty)
+        for p in prompts {
+            for l in 0..<model.configuration.layerCount {
+                for (name, expected) in [("hook_resid_pre", p.resid_pre_last[l]), ("hook_mlp_out", p.mlp_out_last[l])] {
+                    let hook = try #require(ActivationRecorder(hookName: "blocks.\(l).\(name)"))
+                    _ = try model.nextTokenLogits(tokens: p.prompt_ids, hook: hook)
+                    let last = try #require(hook.rows.last)
+                    #expect(relativeError(last, expected) < tolerance[name]!, "\(family) blocks.\(l).\(name)")
+                }
+            }
+        }
+    }
+
     /// Special tokens typed in the text map to their single ids, and decode back to their text.
     @Test func specialTokensAreSingleIDs() throws {
         let cases: [(String, String, Int)] = [("llama3", "<|end_of_text|>", 1), ("llama3", "<|begin_of_text|>", 0),
