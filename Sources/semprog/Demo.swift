@@ -30,10 +30,10 @@ extension Semprog {
 
         func run() async throws {
             try await Terminal.reportingErrors {
-                let standard = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
-                let other = model.flatMap { standard($0) == standard(DefaultPaths.languageModel) ? nil : $0 }
-                let plan = DemoPlan(quick: quick, subject: try other.map { try DemoPlan.Subject.inspect(modelPath: $0) })
-                let paths = DemoRun.Paths(modelsDirectory: DefaultPaths.modelsDirectory, languageModel: other ?? DefaultPaths.languageModel,
+                let subject = try model.flatMap { try DemoPlan.Subject.inspect(modelPath: $0, defaultModel: DefaultPaths.languageModel) }
+                let plan = DemoPlan(quick: quick, subject: subject)
+                let paths = DemoRun.Paths(modelsDirectory: DefaultPaths.modelsDirectory,
+                                          languageModel: subject == nil ? DefaultPaths.languageModel : model!,
                                           corpus: DefaultPaths.corpus)
                 try await DemoRun(plan: plan, out: out ?? plan.defaultOut, database: db, paths: paths, quiet: quietOptions.quiet,
                                   sweepArguments: chatOptions.arguments, runSubcommand: Self.runSubcommand).run()

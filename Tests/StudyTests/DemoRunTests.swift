@@ -128,4 +128,13 @@ import Testing
         let prompts = try String(contentsOfFile: promptFile, encoding: .utf8)
         #expect(prompts.contains(DemoPlan.openings[0]) && !prompts.contains(DemoPlan.prompts[0]))
     }
+
+    /// `demo --model`: what the demo reads of the model (the tiny Llama 3 checkpoint: 4 blocks, no chat template);
+    /// the default model's path, however written, is the built-in demo.
+    @Test func inspectReadsTheModel() throws {
+        let subject = try #require(try DemoPlan.Subject.inspect(modelPath: StudyFixtures.tinyLlama, defaultModel: "models/x.gguf"))
+        #expect(subject == DemoPlan.Subject(name: "llama3", layerCount: 4, hasChatTemplate: false))
+        #expect(try DemoPlan.Subject.inspect(modelPath: StudyFixtures.tinyLlama + "/", defaultModel: StudyFixtures.tinyLlama) == nil)
+        #expect(throws: (any Error).self) { try DemoPlan.Subject.inspect(modelPath: "/nonexistent/m.gguf", defaultModel: "models/x.gguf") }
+    }
 }
