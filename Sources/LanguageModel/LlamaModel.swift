@@ -272,6 +272,36 @@ public final class LlamaModel: @unchecked Sendable {
         return out
     }
 
+    /// The activations at a TransformerLens hook point for every position of each text (batched prefill, no
+    /// generation), one tokens.count × dModel matrix per text: `site` `.residPost` with `layer` ≥ 0 is
+    /// `residualStreams`; layer −1 is `blocks.0.hook_resid_pre` (the token embeddings, × √d for Gemma); `.mlpOut`
+    /// is block `layer`'s feed-forward output before it joins the residual. The forward pass stops after the block
+    /// that holds the hook.
+    public func activations(batch: [[Int]], site: HookSite, layer: Int) throws -> [Matrix] {
+        if site == .residPost && layer >= 0 { return try residualStreams(batch: batch, layer: layer) }
+        if site != .residPost || layer != -1 { try validate(layer: layer, argument: "layer (\(site.rawValue))") }
+        for (i, t) in batch.enumerated() {
+            try validate(tokens: t, argument: "batch[\(i)]")
+            guard t.count <= ropeTableLength else { throw LanguageModelError.contextTooLong(tokens: t.count, contextLength: ropeTableLength) }
+        }
+        let d = configuration.dModel
+        let out = batch.map { Matrix(zeros: $0.count, d) }
+        let stop = max(layer, 0)
+        let caches = batch.map { KVCache(configuration: configuration, capacity: $0.count, layers: stop + 1) }
+        var rows: [StepRow] = []
+        for (s, t) in batch.enumerated() {
+            for (pos, id) in t.enumerated() { rows.append(StepRow(sequence: s, position: pos, token: id, isPrompt: true)) }
+        }
+        let recorder = PlacingRecorder(layer: layer, site: site, into: out)
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + max(1, maxPrefillRows))
+            _ = forward(rows: Array(rows[start..<end]), caches: caches, hook: recorder, captureLayer: stop, logitRows: [])
+            start = end
+        }
+        return recorder.matrices
+    }
+
     /// Logits (vocabularySize floats) for the next token after `tokens`, unsteered.
     public func nextTokenLogits(tokens: [Int], hook: ResidualHook? = nil) throws -> [Float] {
         try validate(tokens: tokens, argument: "tokens")
@@ -351,6 +381,28 @@ public final class LlamaModel: @unchecked Sendable {
         guard !tokens.isEmpty else { throw LanguageModelError.invalidArgument(argument: argument, reason: "no tokens") }
         for t in tokens where t < 0 || t >= configuration.vocabularySize {
             throw LanguageModelError.tokenOutOfRange(argument: argument, id: t, vocabularySize: configuration.vocabularySize)
+        }
+    }
+}
+
+/// Copies the rows a hook sees into one matrix per sequence, row = position (for `activations`).
+private final class PlacingRecorder: ResidualHook {
+    let layer: Int
+    let site: HookSite
+    private(set) var matrices: [Matrix]
+
+    init(layer: Int, site: HookSite, into matrices: [Matrix]) {
+        self.layer = layer; self.site = site; self.matrices = matrices
+    }
+
+    func apply(_ rows: ResidualRows) {
+        let d = rows.dModel
+        for i in 0..<rows.count {
+            let s = rows.sequence[i], p = rows.position[i]
+            let source = rows.values + i * d
+            matrices[s].values.withUnsafeMutableBufferPointer { m in
+                (m.baseAddress! + p * d).update(from: source, count: d)
+            }
         }
     }
 }

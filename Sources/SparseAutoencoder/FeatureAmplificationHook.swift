@@ -16,6 +16,8 @@ public final class FeatureAmplificationHook: ResidualHook {
     public let lastPosition: [Int]
     public let factor: Float
     public var layer: Int { sae.configuration.layer }
+    /// The SAE's hook point (resid_post, or the MLP output for `hook_mlp_out` SAEs).
+    public var site: HookSite { sae.configuration.modelHook?.site ?? .residPost }
     /// The added activation factor · maxⱼ aⱼ of each sequence (filled when the hook has run).
     public private(set) var added: [Float]
 

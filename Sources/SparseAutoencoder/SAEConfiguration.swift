@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModel
 
 /// The activation function between encoder and decoder.
 public enum SAEArchitecture: String, Codable, Sendable, CaseIterable {
@@ -42,10 +43,12 @@ public struct SAEConfiguration: Codable, Sendable, Equatable {
     public var dSae: Int
     /// Active latents per row for `.topk`; nil otherwise.
     public var k: Int?
-    /// TransformerLens hook name, `blocks.L.hook_resid_post` or `blocks.L.hook_resid_pre`.
+    /// TransformerLens hook name: `blocks.L.hook_resid_post`, `blocks.L.hook_resid_pre`, `blocks.L.hook_mlp_out`, …
     public var hookName: String
-    /// 0-based block index after which the SAE reads the residual stream (`hook_resid_post` of `layer`);
-    /// `hook_resid_pre` of block L is `hook_resid_post` of L − 1.
+    /// The hook's layer as `ResidualHook` counts it: for the residual stream the 0-based block after which it is
+    /// read (`hook_resid_post` of `layer`; `hook_resid_pre` of block L is `hook_resid_post` of L − 1, so
+    /// `blocks.0.hook_resid_pre`, the embeddings, is −1); for `hook_mlp_out` the block; for other hooks of a
+    /// block its index, and −1 for hooks outside the blocks (`hook_embed`).
     public var layer: Int
     /// Whether `b_dec` is subtracted from the input before encoding.
     public var applyBDecToInput: Bool
@@ -75,8 +78,12 @@ public struct SAEConfiguration: Codable, Sendable, Equatable {
     public var declaredArchitecture: String = ""
     static let batchTopKArchitectures: Set<String> = ["batchtopk", "matryoshka_batchtopk"]
 
-    /// Whether the hook reads the residual stream (the only site semprog's models expose).
-    public var isResidualHook: Bool { Self.residualLayer(ofHook: hookName) != nil }
+    /// The hook point of semprog's models the SAE reads and steers (`HookSite` and layer, as `HookSite.parse`
+    /// reads the name), nil for hooks the models do not expose (`attn.hook_z`, `hook_embed`, …).
+    public var modelHook: (site: HookSite, layer: Int)? { HookSite.parse(hookName) }
+    /// Whether semprog's models expose the hook: `blocks.L.hook_resid_post`, `blocks.L.hook_resid_pre` (L ≥ 0) or
+    /// `blocks.L.hook_mlp_out`.
+    public var isSteerableHook: Bool { modelHook != nil }
 
     public init(architecture: SAEArchitecture, dIn: Int, dSae: Int, k: Int? = nil, layer: Int,
                 applyBDecToInput: Bool = true, normalizeActivations: ActivationNormalization = .none,
@@ -271,7 +278,7 @@ public struct SAEConfiguration: Codable, Sendable, Equatable {
         hookName = hook
         guard let parsed = Self.residualLayer(ofHook: hook) ?? Self.blockIndex(ofHook: hook) else {
             throw DecodingError.dataCorruptedError(forKey: .hookName, in: c,
-                debugDescription: "'\(hook)' is not a hook of a block (blocks.L.hook_resid_post, blocks.L.hook_resid_pre with L ≥ 1, blocks.L.hook_mlp_out …)")
+                debugDescription: "'\(hook)' is not a hook of a block (blocks.L.hook_resid_post, blocks.L.hook_resid_pre, blocks.L.hook_mlp_out …)")
         }
         layer = parsed
         let statedLayer = try (try? meta?.decodeIfPresent(Int.self, forKey: .hookLayer))
@@ -342,16 +349,10 @@ public struct SAEConfiguration: Codable, Sendable, Equatable {
         return l
     }
 
-    /// The `hook_resid_post` index a residual hook reads: L for `blocks.L.hook_resid_post`, L − 1 for
-    /// `blocks.L.hook_resid_pre` (L ≥ 1); nil for other hooks.
+    /// The layer (`ResidualHook.layer`) of a hook semprog's models expose: L for `blocks.L.hook_resid_post` and
+    /// `blocks.L.hook_mlp_out`, L − 1 for `blocks.L.hook_resid_pre` (−1 for block 0: the embeddings); nil otherwise.
     public static func residualLayer(ofHook hook: String) -> Int? {
-        guard let l = blockIndex(ofHook: hook) else { return nil }
-        let site = hook.split(separator: ".").dropFirst(2).joined(separator: ".")
-        switch site {
-        case "hook_resid_post": return l
-        case "hook_resid_pre": return l >= 1 ? l - 1 : nil
-        default: return nil
-        }
+        HookSite.parse(hook)?.layer
     }
 
     /// Reads and validates `cfg.json`; decoding problems become `SAEError.invalidConfiguration` naming the field.

@@ -171,7 +171,9 @@ public final class SAETrainer {
     static let partitions = 4
 
     /// Trains on the rows of `data` (tokens × d_in). `progress` is called every 10 steps and at the end.
+    /// `contextSize` and `prependBOS` describe how the activations were collected (written to cfg.json).
     public func train(_ data: Matrix, layer: Int, modelName: String? = nil, datasetPath: String? = nil,
+                      contextSize: Int? = nil, prependBOS: Bool = false,
                       progress: ((SAETrainingProgress) -> Void)? = nil) throws -> SAETrainingResult {
         try settings.validate()
         guard data.rows >= 2, data.cols > 0 else {
@@ -357,7 +359,8 @@ public final class SAETrainer {
         let wEnc = Matrix(rows: M, cols: d, values: encT).transposed()
         let configuration = SAEConfiguration(
             architecture: settings.k != nil ? .topk : .standard, dIn: d, dSae: M, k: settings.k, layer: layer,
-            applyBDecToInput: applyBDec, normalizeActivations: .none, modelName: modelName, datasetPath: datasetPath)
+            applyBDecToInput: applyBDec, normalizeActivations: .none, modelName: modelName,
+            contextSize: contextSize, datasetPath: datasetPath, prependBOS: prependBOS)
         let sae = try SparseAutoencoder(
             configuration: configuration, encoderWeights: wEnc, encoderBias: bEnc.map { $0 / c },
             decoderWeights: Matrix(rows: M, cols: d, values: dec), decoderBias: bDec.map { $0 / c })

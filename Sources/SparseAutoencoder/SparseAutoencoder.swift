@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormats
+import LanguageModel
 import Tensor
 
 /// A sparse autoencoder over one residual-stream site, in SAELens' parameterisation:
@@ -138,14 +139,14 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
     }
 
-    /// `read`, then requires a hook on the residual stream (`blocks.L.hook_resid_post`, `blocks.L.hook_resid_pre`
-    /// with L ≥ 1): the only site semprog's language models expose. The error names the file and `hook_name`.
+    /// `read`, then requires a hook semprog's language models expose (`blocks.L.hook_resid_post`,
+    /// `blocks.L.hook_resid_pre` including L = 0, `blocks.L.hook_mlp_out`). The error names the file and `hook_name`.
     public static func load(directory: String, hook: String? = nil) throws -> SparseAutoencoder {
         let sae = try read(directory: directory, hook: hook)
-        guard sae.configuration.isResidualHook else {
+        guard sae.configuration.isSteerableHook else {
             let path = sae.source?.configPath ?? sae.source?.weightsPath ?? directory
             throw SAEError.invalidConfiguration(path: path, field: sae.source?.hookField ?? "hook_name",
-                reason: "'\(sae.configuration.hookName)' is not a residual-stream hook (blocks.L.hook_resid_post or blocks.L.hook_resid_pre with L ≥ 1), the only site semprog's models expose")
+                reason: "'\(sae.configuration.hookName)' is not a hook semprog's models expose (blocks.L.hook_resid_post, blocks.L.hook_resid_pre, blocks.L.hook_mlp_out)")
         }
         return sae
     }
@@ -252,15 +253,16 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// Checks the SAE against a language model: `d_in` must equal its width and the hook's block must exist.
     public func check(modelWidth: Int, layerCount: Int) throws {
         let path = source?.configPath ?? source?.weightsPath ?? (directory.map { $0 + "/" + Self.configFile }) ?? "<memory>"
-        guard configuration.isResidualHook else {
+        guard let hook = configuration.modelHook else {
             throw SAEError.modelMismatch(path: path, field: source?.hookField ?? "hook_name",
-                                         reason: "the model has no hook '\(configuration.hookName)': semprog's models expose the residual stream only")
+                                         reason: "the model has no hook '\(configuration.hookName)': semprog's models expose blocks.L.hook_resid_post, hook_resid_pre and hook_mlp_out")
         }
         guard configuration.dIn == modelWidth else {
             throw SAEError.modelMismatch(path: path, field: "d_in",
                                          reason: "d_in = \(configuration.dIn) but the model's residual width is \(modelWidth)")
         }
-        guard configuration.layer >= 0, configuration.layer < layerCount else {
+        // resid_post after block −1 is blocks.0.hook_resid_pre, the embeddings.
+        guard configuration.layer >= (hook.site == .residPost ? -1 : 0), configuration.layer < layerCount else {
             throw SAEError.modelMismatch(path: path, field: "hook_name",
                                          reason: "'\(configuration.hookName)' reads after block \(configuration.layer) but the model has \(layerCount) blocks (0…\(layerCount - 1))")
         }

@@ -108,6 +108,8 @@ public final class SteeringHook: ResidualHook {
     public let sae: SparseAutoencoder
     public let edits: [SteeringEdit?]
     public var layer: Int { sae.configuration.layer }
+    /// The SAE's hook point (resid_post, or the MLP output for `hook_mlp_out` SAEs).
+    public var site: HookSite { sae.configuration.modelHook?.site ?? .residPost }
 
     private var sumBefore: [Double]
     private var sumAfter: [Double]

@@ -42,29 +42,32 @@ public enum TextCorpus {
 
     /// Packs documents (visited in a seeded random order) into contexts of at most `contextLength` tokens,
     /// documents joined by `separator`; stops once the contexts hold `tokens` scored tokens (every position but
-    /// the first of each context). A document longer than a context is cut.
+    /// the first of each context). A document longer than a context is cut. With `bos` (a model whose tokenizer
+    /// adds BOS, as Gemma's does: SAELens' `prepend_bos`), every context starts with it, so position 0, which is
+    /// never scored, is the BOS token and every text token is; without it position 0 is the first text token.
     public static func contexts(documents: [String], tokenize: (String) -> [Int], separator: [Int],
-                                contextLength: Int, tokens: Int, seed: UInt64) -> [[Int]] {
+                                contextLength: Int, tokens: Int, seed: UInt64, bos: Int? = nil) -> [[Int]] {
         var order = Array(documents.indices)
         var rng = SplitMix64(seed: seed)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let opening: [Int] = bos.map { [$0] } ?? []
         var contexts: [[Int]] = []
-        var current: [Int] = []
+        var current = opening
         var scored = 0
         func close() {
             if current.count >= 2 { contexts.append(current); scored += current.count - 1 }
-            current = []
+            current = opening
         }
         for index in order {
             if scored >= tokens { break }
             let ids = tokenize(documents[index])
             guard !ids.isEmpty else { continue }
-            var piece = current.isEmpty ? ids : separator + ids
+            var piece = current.count == opening.count ? ids : separator + ids
             if current.count + piece.count > contextLength {
-                if !current.isEmpty { close() }
+                if current.count > opening.count { close() }
                 piece = ids
             }
-            current += piece.prefix(contextLength)
+            current += piece.prefix(max(0, contextLength - current.count))
             // Trim the last context so the total is exact.
             if scored + max(current.count - 1, 0) >= tokens {
                 current = Array(current.prefix(tokens - scored + 1))

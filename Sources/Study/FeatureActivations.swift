@@ -45,7 +45,7 @@ public struct FeatureActivations: Codable, Equatable, Sendable {
         self.includesFirstToken = includeFirstToken
     }
 
-    /// Encodes `text` (as `generate --prompt` does, no BOS added) and its residuals at the SAE's hook.
+    /// Encodes `text` (as `generate --prompt` does) and the model's activations at the SAE's hook.
     public static func compute(model: String, sae: String, hook: String?, text: String, top: Int, includeFirstToken: Bool,
                                threads: Int) throws -> FeatureActivations {
         let autoencoder = try SparseAutoencoder.load(directory: sae, hook: hook)
@@ -53,7 +53,7 @@ public struct FeatureActivations: Codable, Equatable, Sendable {
         try autoencoder.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
         let ids = lm.tokenizer.promptIDs(text)
         guard !ids.isEmpty else { throw StudyError.invalidArgument("--text: the text is empty") }
-        let residual = try lm.residualStream(tokens: ids, layer: autoencoder.configuration.layer)
+        let residual = try autoencoder.hookActivations(model: lm, batch: [ids])[0]
         return FeatureActivations(activations: autoencoder.encode(residual), ids: ids, top: top,
                                   includeFirstToken: includeFirstToken) { lm.tokenizer.decode([$0]) }
     }

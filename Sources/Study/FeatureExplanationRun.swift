@@ -122,17 +122,17 @@ public struct FeatureExplanationRun {
         let documents = try TextCorpus.load(paths: settings.corpus)
         let lm = try LlamaModel.load(path: settings.model, threads: settings.threads)
         try autoencoder.check(modelWidth: lm.configuration.dModel, layerCount: lm.configuration.layerCount)
-        let layer = autoencoder.configuration.layer
         let windows = TextCorpus.contexts(documents: documents, tokenize: { lm.tokenizer.encode($0, parseSpecial: false) },
                                           separator: lm.tokenizer.encode("\n\n"), contextLength: settings.contextLength,
-                                          tokens: settings.tokens, seed: settings.seed)
+                                          tokens: settings.tokens, seed: settings.seed,
+                                          bos: lm.tokenizer.addsBOS ? lm.tokenizer.bosID : nil)
         var accumulator = FeatureStatisticsAccumulator(dSae: autoencoder.configuration.dSae, contextCount: settings.contexts)
         let progress = ProgressLine("scanning", quiet: settings.quiet)
         let total = windows.reduce(0) { $0 + $1.count - 1 }
         var done = 0, start = 0
         while start < windows.count {
             let group = Array(windows[start..<min(windows.count, start + 8)])
-            let streams = try lm.residualStreams(batch: group, layer: layer)
+            let streams = try autoencoder.hookActivations(model: lm, batch: group)
             for (ids, stream) in zip(group, streams) where stream.rows > 1 {
                 let rows = Matrix(rows: stream.rows - 1, cols: stream.cols, values: Array(stream.values[stream.cols...]))
                 accumulator.add(activations: autoencoder.encode(rows), tokenIDs: ids, firstPosition: 1)

@@ -5,7 +5,7 @@ import Tensor
 
 /// What `semprog sae info` shows of an SAE folder: format, architecture, hook, d_in, d_sae, dtype and the settings
 /// that change encode; optionally L0 and the explained variance of the reconstruction on a text's residuals
-/// (positions after the first, whose norm is far larger). Printed as aligned lines (`text`) or one JSON object
+/// at the SAE's hook (positions after the first, whose norm is far larger). Printed as aligned lines (`text`) or one JSON object
 /// (`json`, snake_case keys).
 public struct SAEInfoReport: Codable, Equatable, Sendable {
     public var directory: String
@@ -61,7 +61,7 @@ public struct SAEInfoReport: Codable, Equatable, Sendable {
         rescaleActsByDecoderNorm = c.architecture == .topk ? c.rescaleActsByDecoderNorm : nil
         normScalingFactor = c.normScalingFactor; modelName = c.modelName
         configFile = source.configPath; weightsFile = source.weightsPath; adjustments = source.adjustments
-        steerable = c.isResidualHook
+        steerable = c.isSteerableHook
         encodeSettings = c.encodeSettings
     }
 
@@ -78,7 +78,7 @@ public struct SAEInfoReport: Codable, Equatable, Sendable {
             guard ids.count >= 2 else {
                 throw StudyError.invalidArgument("--text: needs at least 2 tokens (position 0 is left out), got \(ids.count)")
             }
-            let all = try lm.residualStream(tokens: ids, layer: sae.configuration.layer)
+            let all = try sae.hookActivations(model: lm, batch: [ids])[0]
             let x = Matrix(rows: all.rows - 1, cols: all.cols, values: Array(all.values[all.cols...]))
             report.measure(Reconstruction(input: x, latents: sae.encode(x), reconstruction: sae.reconstruct(x)))
         }
@@ -128,7 +128,7 @@ public struct SAEInfoReport: Codable, Equatable, Sendable {
             ("format", formatTitle + (release.map { " — release \($0)" } ?? "")),
             ("architecture", architecture + (declaredArchitecture != architecture && !declaredArchitecture.isEmpty
                                              ? " (declared \(declaredArchitecture))" : "")),
-            ("hook", "\(hook) (from \(hookSource))" + (steerable ? "" : " — not a residual-stream hook: semprog cannot steer it")),
+            ("hook", "\(hook) (from \(hookSource))" + (steerable ? "" : " — not a hook semprog's models expose (resid_post, resid_pre, mlp_out): semprog cannot steer it")),
             ("d_in", String(dIn)), ("d_sae", String(dSae)),
             ("dtype", "\(dtype) declared, \(storedDType) stored; computed in float32"),
         ]

@@ -20,7 +20,10 @@ public final class SteeringSession {
         guard sae.configuration.dIn == width else {
             throw SteeringSessionError.widthMismatch(sae: saePath, dIn: sae.configuration.dIn, model: modelPath, dModel: width)
         }
-        guard sae.configuration.layer >= 0, sae.configuration.layer < model.configuration.layerCount else {
+        // Layer −1 (resid_post before block 0) is blocks.0.hook_resid_pre, the embeddings; mlp_out needs a block.
+        let lowest = sae.configuration.modelHook?.site == .mlpOut ? 0 : -1
+        guard sae.configuration.isSteerableHook, sae.configuration.layer >= lowest,
+              sae.configuration.layer < model.configuration.layerCount else {
             throw SteeringSessionError.layerOutOfRange(sae: saePath, hook: sae.configuration.hookName,
                                                        layers: model.configuration.layerCount)
         }
@@ -46,7 +49,7 @@ public final class SteeringSession {
     public func mostActiveFeatures(on prompts: [String], count: Int, chat: Bool) throws -> [Int] {
         let batch = try prompts.map { chat ? try model.tokenizer.chatPromptIDs(user: $0) : model.tokenizer.promptIDs($0) }
         var totals = [Double](repeating: 0, count: sae.configuration.dSae)
-        for residuals in try model.residualStreams(batch: batch, layer: sae.configuration.layer) where residuals.rows > 1 {
+        for residuals in try sae.hookActivations(model: model, batch: batch) where residuals.rows > 1 {
             let rest = Matrix(rows: residuals.rows - 1, cols: residuals.cols, values: Array(residuals.values[residuals.cols...]))
             let a = sae.encode(rest)
             for r in 0..<a.rows { for f in 0..<a.cols { totals[f] += Double(a[r, f]) } }

@@ -80,14 +80,33 @@ func loadMessage(_ dir: URL, hook: String? = nil, read: Bool = false) -> String 
         }
     }
 
-    @Test func mlpReleasesGiveHookMLPOutAndAreNotSteerable() throws {
+    @Test func mlpReleasesGiveHookMLPOutAndAreSteerable() throws {
         let dir = try folder("gemma-scope-2b-pt-mlp/layer_5/width_16k/average_l0_10")
         try writeNPZ(gemmaArrays(), to: dir.appendingPathComponent("params.npz").path)
+        let sae = try SparseAutoencoder.load(directory: dir.path)
+        #expect(sae.configuration.hookName == "blocks.5.hook_mlp_out" && sae.configuration.isSteerableHook)
+        #expect(sae.configuration.modelHook?.site == .mlpOut && sae.configuration.modelHook?.layer == 5 && sae.configuration.layer == 5)
+        try sae.check(modelWidth: 4, layerCount: 10)
+        // Block 5 does not exist in a 5-block model.
+        #expect(throws: SAEError.self) { try sae.check(modelWidth: 4, layerCount: 5) }
+    }
+
+    @Test func attentionReleasesAreReadButNotSteerable() throws {
+        let dir = try folder("gemma-scope-2b-pt-att/layer_5/width_16k/average_l0_10")
+        try writeNPZ(gemmaArrays(), to: dir.appendingPathComponent("params.npz").path)
         let sae = try SparseAutoencoder.read(directory: dir.path)
-        #expect(sae.configuration.hookName == "blocks.5.hook_mlp_out" && !sae.configuration.isResidualHook)
+        #expect(sae.configuration.hookName == "blocks.5.attn.hook_z" && !sae.configuration.isSteerableHook)
         let message = loadMessage(dir)
-        #expect(message.contains("params.npz") && message.contains("blocks.5.hook_mlp_out"), "\(message)")
+        #expect(message.contains("params.npz") && message.contains("blocks.5.attn.hook_z"), "\(message)")
         #expect(throws: SAEError.self) { try sae.check(modelWidth: 4, layerCount: 10) }
+    }
+
+    @Test func blockZeroResidPreIsTheEmbeddings() throws {
+        let dir = try folder("downloads/embedding-sae")
+        try writeNPZ(gemmaArrays(), to: dir.appendingPathComponent("params.npz").path)
+        let sae = try SparseAutoencoder.load(directory: dir.path, hook: "blocks.0.hook_resid_pre")
+        #expect(sae.configuration.layer == -1 && sae.configuration.modelHook?.site == .residPost)
+        try sae.check(modelWidth: 4, layerCount: 10)
     }
 
     @Test func theHookComesFromHookWhenFolderNamesSayNothing() throws {

@@ -163,8 +163,8 @@ let legacyHookPointTopK = """
         ("\"k\": 2,", "", "k"),
         ("\"k\": 2,", "\"k\": 9,", "k"),
         ("\"d_sae\": 3,", "\"d_sae\": \"3\",", "d_sae"),
-        ("blocks.12.hook_resid_post", "blocks.12.hook_mlp_out", "hook_name"),
-        ("blocks.12.hook_resid_post", "blocks.0.hook_resid_pre", "hook_name"),
+        ("blocks.12.hook_resid_post", "blocks.12.attn.hook_z", "hook_name"),
+        ("blocks.12.hook_resid_post", "hook_embed", "hook_name"),
         ("\"normalize_activations\": \"none\"", "\"normalize_activations\": \"whiten\"", "normalize_activations"),
     ])
     func badConfigurationNamesTheField(original: String, replacement: String, field: String) throws {

@@ -42,10 +42,10 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("architecture") && $0.hasSuffix("topk") })
 
         let json = RecordingConsole()
-        try SAEInfoReport.show(directory: folder, hook: "blocks.3.hook_mlp_out", model: nil, text: nil, threads: 1, json: true,
+        try SAEInfoReport.show(directory: folder, hook: "blocks.3.attn.hook_z", model: nil, text: nil, threads: 1, json: true,
                                console: json.console)
         let object = try JSONSerialization.jsonObject(with: Data(try #require(json.output.first).utf8)) as! [String: Any]
-        #expect(object["hook"] as? String == "blocks.3.hook_mlp_out" && object["hook_source"] as? String == "--hook")
+        #expect(object["hook"] as? String == "blocks.3.attn.hook_z" && object["hook_source"] as? String == "--hook")
         #expect(object["steerable"] as? Bool == false && object["k"] as? Int == 8 && object["d_in"] as? Int == 576)
         #expect(object["rescale_acts_by_decoder_norm"] as? Bool == true && object["mean_l0"] == nil)
     }

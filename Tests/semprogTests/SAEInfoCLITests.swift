@@ -29,7 +29,10 @@ import Testing
         #expect(ln.normalize_activations == "layer_norm")
         let gs2 = try info([Self.fixtures.appendingPathComponent("gemma-scope-2-270m-pt/resid_post/layer_6_width_16k_l0_medium").path,
                             "--hook", "blocks.3.hook_mlp_out"])
-        #expect(gs2.format == "gemma-scope-2" && gs2.hook == "blocks.3.hook_mlp_out" && gs2.hook_source == "--hook" && !gs2.steerable)
+        #expect(gs2.format == "gemma-scope-2" && gs2.hook == "blocks.3.hook_mlp_out" && gs2.hook_source == "--hook" && gs2.steerable)
+        let attention = try info([Self.fixtures.appendingPathComponent("gemma-scope-2-270m-pt/resid_post/layer_6_width_16k_l0_medium").path,
+                                  "--hook", "blocks.3.attn.hook_z"])
+        #expect(attention.hook == "blocks.3.attn.hook_z" && !attention.steerable)
         let pre6 = try info([Self.fixtures.appendingPathComponent("saelens-pre6").path])
         #expect(pre6.format == "saelens-pre6")
     }
