@@ -55,9 +55,9 @@ let package = Package(
             "Analysis", "LanguageModel", "ModelFormats", "Randomness", "Report", "SparseAutoencoder", "Store", "Sweep", "Tensor",
             "TextEmbedding", "Tokenization", "Units",
         ], swiftSettings: optimise),
+        // The CLI: argument parsing; the work is Study's (and the stages' types that options name).
         .executableTarget(name: "semprog", dependencies: [
-            "Tensor", "ModelFormats", "LanguageModel", "SparseAutoencoder", "TextEmbedding",
-            "Store", "Sweep", "Analysis", "Report", "Randomness", "Study", "Units",
+            "Analysis", "LanguageModel", "Report", "SparseAutoencoder", "Store", "Study", "Sweep", "Units",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimise),
 

@@ -45,7 +45,7 @@ public struct FeatureActivations: Codable, Equatable, Sendable {
         self.includesFirstToken = includeFirstToken
     }
 
-    /// Encodes `text` (as `generate --prompt` does, no BOS added) and its residuals at the SAE's hook.
+    /// Encodes `text` (as `generate --prompt` does) and the model's activations at the SAE's hook.
     public static func compute(model: String, sae: String, hook: String?, text: String, top: Int, includeFirstToken: Bool,
                                threads: Int) throws -> FeatureActivations {
         let autoencoder = try SparseAutoencoder.load(directory: sae, hook: hook)

@@ -3,8 +3,8 @@ import LanguageModel
 import SparseAutoencoder
 import Tensor
 
-/// What `semprog train-sae` runs: residual activations after block `layer` over a text corpus (position 0 of each
-/// context skipped), split into training and held-out contexts; a TopK (default) or L1 SAE trained with Adam
+/// What `semprog train-sae` runs: residual activations after block `layer` over a text corpus (contexts start with
+/// BOS when the tokenizer adds it; position 0 of each context is skipped), split into training and held-out contexts; a TopK (default) or L1 SAE trained with Adam
 /// (`SAETrainer`); its reconstruction on the held-out activations; the SAE saved in SAELens' format (cfg.json,
 /// sae_weights.safetensors, sparsity.safetensors) plus `semprog_training.json` (`SAETrainingReport`).
 public struct SAETraining {
@@ -97,8 +97,7 @@ public struct SAETraining {
         let training = ProgressLine("training", quiet: s.quiet)
         let result = try SAETrainer(settings: configuration).train(
             trainData, layer: s.layer, modelName: URL(fileURLWithPath: s.model).deletingPathExtension().lastPathComponent,
-            datasetPath: s.corpus.joined(separator: ","), contextSize: s.contextLength,
-            prependBOS: lm.tokenizer.addsBOS) { p in
+            datasetPath: s.corpus.joined(separator: ","), contextSize: s.contextLength, prependBOS: lm.tokenizer.addsBOS) { p in
             training.update(done: p.tokensSeen, total: p.steps * min(configuration.batchSize, trainData.rows), unit: "tok",
                             extra: String(format: "loss %.3f fvu %.3f dead %.1f%%", p.loss,
                                           p.fractionOfVarianceUnexplained, 100 * p.deadFraction))

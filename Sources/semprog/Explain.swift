@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import SparseAutoencoder
 import Study
 
 extension Semprog {
@@ -12,11 +10,8 @@ extension Semprog {
             abstract: "Feature statistics over a corpus and built-in explanations of an SAE's features (JSON lines).")
 
         @OptionGroup var modelOptions: LanguageModelOptions
-        var model: String { modelOptions.modelPath }
 
         @OptionGroup var saeOptions: SAEOptions
-        var sae: String { saeOptions.sae }
-        var hook: String? { saeOptions.hook }
 
         @Option(parsing: .upToNextOption, help: "Text files to scan. Default: models/corpus/fortunes.txt.")
         var corpus: [String] = []
@@ -46,37 +41,23 @@ extension Semprog {
         var database: String?
 
         @OptionGroup var threadOptions: ThreadOptions
-        var threads: Int { threadOptions.count }
 
         @OptionGroup var quietOptions: QuietOptions
-        var quiet: Bool { quietOptions.quiet }
 
         func validate() throws {
             guard tokens >= 1 else { throw ValidationError("--tokens must be positive") }
             guard contextLength >= 2 else { throw ValidationError("--context-length must be at least 2") }
             guard contexts >= 1, promotedTokens >= 0 else { throw ValidationError("--contexts must be ≥ 1, --promoted-tokens ≥ 0") }
-            guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
         }
 
         func run() async throws {
-            do { try explain() } catch let error as ExitCode { throw error } catch {
-                Terminal.error("Error: \(error.localizedDescription)")
-                throw ExitCode.failure
+            try await Terminal.reportingErrors {
+                try FeatureExplanationRun(settings: .init(
+                    model: modelOptions.modelPath, sae: saeOptions.sae, hook: saeOptions.hook,
+                    corpus: corpus.isEmpty ? [DefaultPaths.corpus] : corpus, tokens: tokens, contextLength: contextLength,
+                    features: features, contexts: contexts, promotedTokens: promotedTokens, seed: seed, out: out,
+                    database: database, threads: threadOptions.count, quiet: quietOptions.quiet)).explain()
             }
-        }
-
-        func explain() throws {
-            let run = FeatureExplanationRun(settings: .init(
-                model: model, sae: sae, hook: hook, corpus: corpus.isEmpty ? [DefaultPaths.corpus] : corpus, tokens: tokens,
-                contextLength: contextLength, features: features, contexts: contexts, promotedTokens: promotedTokens,
-                seed: seed, out: out, database: database, threads: threads, quiet: quiet))
-            let outcome = try run.run()
-            let statistics = outcome.statistics
-            for s in statistics.prefix(outcome.selected ? statistics.count : 10) {
-                print(String(format: "#%d density %.5f max %.2f: ", s.feature, s.fractionNonzero, s.maxActivation)
-                      + (BuiltInExplainer.explain(s) ?? "(never fired)"))
-            }
-            Terminal.error("\(statistics.count) features (\(outcome.explained) explained, \(statistics.count - outcome.explained) never fired on \(outcome.tokens) tokens) → \(outcome.path)")
         }
     }
 }

@@ -1,10 +1,9 @@
 import ArgumentParser
-import Foundation
 import Study
 import Sweep
 
 extension Semprog {
-    /// `semprog screen`: output and input scores of an SAE's features (Arad, Mueller & Belinkov 2025).
+    /// `semprog screen`: output and input scores of an SAE's features (Arad, Mueller & Belinkov 2025; see `Study.ScreenRun`).
     struct Screen: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "screen",
@@ -20,7 +19,6 @@ extension Semprog {
 
         @OptionGroup var models: ModelOptions
         @OptionGroup var databaseOptions: DatabaseOptions
-        var db: String { databaseOptions.db }
         @Option(help: "Feature indices: comma-separated, ranges allowed (default: every feature).")
         var features: String?
         @Option(help: "The neutral prompt.")
@@ -34,38 +32,15 @@ extension Semprog {
         @Flag(help: "Print a JSON list of {feature, output_score, input_score} to stdout.")
         var json = false
         @OptionGroup var quietOptions: QuietOptions
-        var quiet: Bool { quietOptions.quiet }
 
         func run() async throws {
-            let list = try features.map(FeatureList.parse)
             var settings = FeatureScreenSettings()
             settings.neutralPrompt = prompt
             settings.factor = factor
             settings.logitLensTokens = logitLensK
             settings.batchSize = batchSize
-            let session = try SteeringSession.load(modelPath: models.modelPath, saePath: models.sae, hook: models.hook)
-            let line = ProgressLine("screen", quiet: quiet)
-            let start = Date()
-            let results = try FeatureScreen.screenAndStore(session: session, databasePath: db, features: list,
-                                                           settings: settings) { done, total in
-                line.update(done: done, total: total, unit: "features")
-            }
-            line.finish()
-            let seconds = Date().timeIntervalSince(start)
-            if json {
-                let rows: [String] = results.map { r in
-                    let input = r.inputScore.map { "\($0)" } ?? "null"
-                    return "{\"feature\": \(r.feature), \"output_score\": \(r.output.score), \"input_score\": \(input)}"
-                }
-                print("[" + rows.joined(separator: ",\n ") + "]")
-            } else {
-                for r in results.sorted(by: { $0.output.score > $1.output.score }).prefix(20) {
-                    print(String(format: "feature %5d  output %.4f  input %@", r.feature, r.output.score,
-                                 r.inputScore.map { String(format: "%.2f", $0) } ?? "—"))
-                }
-            }
-            Terminal.error(String(format: "screen: %d features in %.1f s (%.1f features/s) → %@",
-                                  results.count, seconds, Double(results.count) / max(seconds, 1e-9), db))
+            try ScreenRun.screen(model: models.modelPath, sae: models.sae, hook: models.hook, database: databaseOptions.db,
+                                 features: features, settings: settings, json: json, quiet: quietOptions.quiet)
         }
     }
 }

@@ -1,6 +1,4 @@
-import Analysis
 import ArgumentParser
-import Foundation
 import Study
 
 extension Semprog {
@@ -13,7 +11,7 @@ extension Semprog {
         )
     }
 
-    /// `semprog stats spearman --csv FILE --x COL --y COL [--json]`.
+    /// `semprog stats spearman --csv FILE --x COL --y COL [--json]` (see `Study.ColumnCorrelation`).
     struct StatsSpearman: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "spearman",
@@ -49,33 +47,7 @@ extension Semprog {
         }
 
         func run() async throws {
-            let table = try NumericTable(path: csv)
-            let x = try table.numericColumn(xColumn)
-            let y = try table.numericColumn(yColumn)
-            var options = RankCorrelationOptions()
-            options.seed = seed
-            options.permutationResamples = resamples
-            options.bootstrapResamples = resamples
-            let summary: RankCorrelationSummary
-            do {
-                summary = try RankCorrelation.summary(x, y, options: options, xName: "column '\(xColumn)'", yName: "column '\(yColumn)'")
-            } catch let error as AnalysisError {
-                throw StudyError.invalidArgument("\(csv): \(error.localizedDescription)")
-            }
-            if let reason = summary.undefinedReason { Terminal.error("\(csv): \(reason)") }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
-            } else {
-                func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "undefined" }
-                print("Spearman \(yColumn) ~ \(xColumn)  (n = \(summary.n))")
-                print("  rho            \(f(summary.rho))")
-                print("  p (t, n-2 df)  \(f(summary.pValue))")
-                print("  p (permutation\(summary.permutationIsExact == true ? ", exact" : ", \(resamples) random")) \(f(summary.pPermutation))")
-                print("  95% CI         [\(f(summary.ciLow)), \(f(summary.ciHigh))]  (percentile bootstrap, \(resamples) resamples)")
-                print("  Kendall tau-b  \(f(summary.kendallTau))  p = \(f(summary.kendallPValue))")
-            }
+            try ColumnCorrelation(csv: csv, xColumn: xColumn, yColumn: yColumn, seed: seed, resamples: resamples).run(json: json)
         }
     }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import Randomness
+import Tensor
+
+/// What `semprog bench gemm` measures: GFLOP/s of semprog's packed-panel kernel against OpenBLAS' `cblas_sgemm`
+/// (`cblas_sgemv` for one row) on SmolLM2-135M's matrix shapes (Y = X·Wᵀ, X rows × k, W n × k; 2·rows·n·k FLOP
+/// per call), both on `threads` threads; the median of `repetitions` timed runs of at least 0.2 s each. Inputs are
+/// seeded uniform values in [−0.5, 0.5) (SplitMix64 seed 1). Not a test: the numbers depend on the machine.
+public struct GemmBenchmark {
+    /// (name, n, k): SmolLM2-135M's fused QKV, attention output, gate+up, down and unembedding.
+    public static let shapes = [("qkv", 960, 576), ("attn_out", 576, 576), ("gate_up", 3072, 576), ("down", 576, 1536),
+                                ("unembed", 49152, 576)]
+
+    public var threads: Int
+    /// Row counts (activations per call).
+    public var rows: [Int]
+    public var repetitions: Int
+
+    public init(threads: Int, rows: [Int], repetitions: Int) {
+        self.threads = threads; self.rows = rows; self.repetitions = repetitions
+    }
+
+    /// Measures every shape at every row count and prints a table row each.
+    public func run(console: StudyConsole = .standard) {
+        BLAS.setThreads(threads)
+        console.output("threads: \(threads), cores: \(ProcessInfo.processInfo.activeProcessorCount), packed kernel: "
+                       + (PackedMatrix.isAccelerated ? "\(KernelPath.active) (SEMPROG_KERNELS)" : "portable C"))
+        var rng = SplitMix64(seed: 1)
+        console.output("shape          rows   packed GFLOP/s   OpenBLAS GFLOP/s   ratio")
+        for m in rows {
+            for (name, n, k) in Self.shapes {
+                let x = (0..<(m * k)).map { _ in Float(rng.nextUnit() - 0.5) }
+                let w = (0..<(n * k)).map { _ in Float(rng.nextUnit() - 0.5) }
+                var y = [Float](repeating: 0, count: m * n)
+                let packed = PackedMatrix(rowMajor: w, rows: n, cols: k)
+                let flop = 2.0 * Double(m * n * k)
+                let ours = Self.rate(flop: flop, repetitions: repetitions) { packed.multiply(x, count: m, into: &y, threads: threads) }
+                let blas = Self.rate(flop: flop, repetitions: repetitions) {
+                    x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
+                        if m == 1 {
+                            BLAS.gemv(m: n, n: k, a: wp.baseAddress!, lda: k, x: xp.baseAddress!, y: yp.baseAddress!)
+                        } else {
+                            BLAS.gemm(transposeB: true, m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!,
+                                      ldb: k, c: yp.baseAddress!, ldc: n)
+                        }
+                    } } }
+                }
+                console.output(name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                               + String(format: " %6d   %14.1f   %16.1f   %5.2f×", m, ours, blas, ours / blas))
+            }
+        }
+    }
+
+    /// Median GFLOP/s of `repetitions` runs, each repeating `body` for at least 0.2 s (after one warm-up call).
+    static func rate(flop: Double, repetitions: Int, _ body: () -> Void) -> Double {
+        body()
+        var rates: [Double] = []
+        for _ in 0..<repetitions {
+            var calls = 0
+            let start = Date()
+            repeat { body(); calls += 1 } while Date().timeIntervalSince(start) < 0.2
+            rates.append(flop * Double(calls) / Date().timeIntervalSince(start) / 1e9)
+        }
+        return rates.sorted()[rates.count / 2]
+    }
+}
