@@ -4,9 +4,9 @@ import SparseAutoencoder
 import Tensor
 
 /// What `semprog sae info` shows of an SAE folder: format, architecture, hook, d_in, d_sae, dtype and the settings
-/// that change encode; optionally L0 and the explained variance of the reconstruction on a text's residuals
-/// at the SAE's hook (positions after the first, whose norm is far larger). Printed as aligned lines (`text`) or one JSON object
-/// (`json`, snake_case keys).
+/// that change encode; optionally L0 and the explained variance of the reconstruction of a text's activations at
+/// the SAE's hook (positions after the first, whose norm is far larger). Printed as aligned lines (`text`) or one
+/// JSON object (`json`, snake_case keys).
 public struct SAEInfoReport: Codable, Equatable, Sendable {
     public var directory: String
     public var format: String

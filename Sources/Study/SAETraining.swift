@@ -4,8 +4,8 @@ import SparseAutoencoder
 import Tensor
 
 /// What `semprog train-sae` runs: residual activations after block `layer` over a text corpus (contexts start with
-/// BOS when the tokenizer adds it; position 0 of each context is skipped), split into training and held-out contexts; a TopK (default) or L1 SAE trained with Adam
-/// (`SAETrainer`); its reconstruction on the held-out activations; the SAE saved in SAELens' format (cfg.json,
+/// BOS when the tokenizer adds it; position 0 of each context is skipped), split into training and held-out
+/// contexts; a TopK (default) or L1 SAE trained with Adam (`SAETrainer`); its reconstruction on the held-out activations; the SAE saved in SAELens' format (cfg.json,
 /// sae_weights.safetensors, sparsity.safetensors) plus `semprog_training.json` (`SAETrainingReport`).
 public struct SAETraining {
     /// The `train-sae` options (paths resolved).
