@@ -68,12 +68,8 @@ extension Semprog {
         func run() async throws {
             do {
                 let p = try Self.pairs(runs)
-                let a = try ReportRun.loadFromDatabase(path: p[0].db, sweep: p[0].sweep)
-                let b = try ReportRun.loadFromDatabase(path: p[1].db, sweep: p[1].sweep)
-                let embeddings = try ExplanationMatching.embeddings(a, b, embeddingModel: embeddingModel)
-                let comparison = Comparison(a: a, b: b, explanationEmbeddings: embeddings, minimumSimilarity: minSimilarity)
-                try comparison.write(to: URL(fileURLWithPath: out), force: force)
-                print("wrote \(out): compare.html, explorer.html, figures/ (\(a.features.count) + \(b.features.count) features; matched \(comparison.matching))")
+                print(try ComparisonRun.run(a: p[0], b: p[1], embeddingModel: embeddingModel, minimumSimilarity: minSimilarity,
+                                            out: out, force: force))
             } catch let e as ValidationError {
                 throw e
             } catch {
