@@ -387,3 +387,139 @@ void ck_attend_f32_capped(const float *q, const float *keys, long k_stride, cons
     soft_cap(scores, count, softcap);
     weighted(scores, values, v_stride, count, head_dim, 1 / exp_shifted(scores, count), out);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Causal prefill attention of `rows` consecutive query rows of one head, row i seeing positions
+// [first_i, count_i) with count_i = count0 + i and first_i = max(0, count_i − window) (window ≤ 0: first_i = 0).
+// It gives, row for row, the bits of ck_attend_f32_capped over that row's positions: each score is the same 8-lane
+// FMA chain over the head dimension, reduced by ck_hsum8 and scaled; softmax per row as there; each output column
+// the same FMA chain over t in increasing order from first_i, times 1/Σ. What changes is the loop order: four rows
+// at a time share each key and value they load (4 rows × 2 keys of scores, 4 rows × 16 columns of weighted sums
+// in registers), so a head's keys and values — 2·T·head_dim floats, more than L2 holds for head_dim 256 at
+// T = 512 — stream through the cache once per four rows instead of once per row. Rows left over (rows mod 4),
+// head_dim not a multiple of 8, windows under 4 and the portable path run row by row.
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+static void scores4_avx2(const float *q, long q_stride, const float *k, long stride, long t0, long t1, long hd,
+                         float scale, float *scores, long ss) {
+    const float *q0 = q, *q1 = q + q_stride, *q2 = q1 + q_stride, *q3 = q2 + q_stride;
+    long t = t0;
+    for (; t + 2 <= t1; t += 2) {
+        const float *ka = k + t * stride, *kb = ka + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (long j = 0; j < hd; j += 8) {
+            const __m256 x = _mm256_loadu_ps(ka + j), y = _mm256_loadu_ps(kb + j);
+            const __m256 r0 = _mm256_loadu_ps(q0 + j), r1 = _mm256_loadu_ps(q1 + j);
+            const __m256 r2 = _mm256_loadu_ps(q2 + j), r3 = _mm256_loadu_ps(q3 + j);
+            a0 = _mm256_fmadd_ps(r0, x, a0); b0 = _mm256_fmadd_ps(r0, y, b0);
+            a1 = _mm256_fmadd_ps(r1, x, a1); b1 = _mm256_fmadd_ps(r1, y, b1);
+            a2 = _mm256_fmadd_ps(r2, x, a2); b2 = _mm256_fmadd_ps(r2, y, b2);
+            a3 = _mm256_fmadd_ps(r3, x, a3); b3 = _mm256_fmadd_ps(r3, y, b3);
+        }
+        scores[t] = ck_hsum8(a0) * scale; scores[t + 1] = ck_hsum8(b0) * scale;
+        scores[ss + t] = ck_hsum8(a1) * scale; scores[ss + t + 1] = ck_hsum8(b1) * scale;
+        scores[2 * ss + t] = ck_hsum8(a2) * scale; scores[2 * ss + t + 1] = ck_hsum8(b2) * scale;
+        scores[3 * ss + t] = ck_hsum8(a3) * scale; scores[3 * ss + t + 1] = ck_hsum8(b3) * scale;
+    }
+    for (; t < t1; t++) {
+        const float *ka = k + t * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (long j = 0; j < hd; j += 8) {
+            const __m256 x = _mm256_loadu_ps(ka + j);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q0 + j), x, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + j), x, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q2 + j), x, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q3 + j), x, a3);
+        }
+        scores[t] = ck_hsum8(a0) * scale; scores[ss + t] = ck_hsum8(a1) * scale;
+        scores[2 * ss + t] = ck_hsum8(a2) * scale; scores[3 * ss + t] = ck_hsum8(a3) * scale;
+    }
+}
+
+// acc (+)= Σ_{t∈[t0,t1)} p[t] · v[t][j…j+w) for one row; w = 8 or 16 columns.
+static inline __attribute__((always_inline)) void weighted_tail(const float *p, const float *v, long stride, long t0,
+                                                                 long t1, int wide, __m256 *a, __m256 *b) {
+    for (long t = t0; t < t1; t++) {
+        const __m256 pt = _mm256_broadcast_ss(p + t);
+        *a = _mm256_fmadd_ps(pt, _mm256_loadu_ps(v + t * stride), *a);
+        if (wide) *b = _mm256_fmadd_ps(pt, _mm256_loadu_ps(v + t * stride + 8), *b);
+    }
+}
+
+static void weighted4_avx2(const float *p, long ss, const float *v, long stride, const long *first, const long *count,
+                           long hd, const float *inv, float *out, long out_stride) {
+    const long F = first[3], C = count[0];   // every row covers [F, C)
+    const float *p0 = p, *p1 = p + ss, *p2 = p1 + ss, *p3 = p2 + ss;
+    for (long j = 0; j < hd;) {
+        const int wide = j + 16 <= hd;
+        const float *vj = v + j;
+        __m256 a[4], b[4];
+        for (int r = 0; r < 4; r++) { a[r] = _mm256_setzero_ps(); b[r] = a[r]; }
+        for (int r = 0; r < 4; r++) weighted_tail(p + r * ss, vj, stride, first[r], F, wide, &a[r], &b[r]);
+        __m256 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+        if (wide) {
+            for (long t = F; t < C; t++) {
+                const __m256 x = _mm256_loadu_ps(vj + t * stride), y = _mm256_loadu_ps(vj + t * stride + 8);
+                const __m256 s0 = _mm256_broadcast_ss(p0 + t), s1 = _mm256_broadcast_ss(p1 + t);
+                const __m256 s2 = _mm256_broadcast_ss(p2 + t), s3 = _mm256_broadcast_ss(p3 + t);
+                a0 = _mm256_fmadd_ps(s0, x, a0); b0 = _mm256_fmadd_ps(s0, y, b0);
+                a1 = _mm256_fmadd_ps(s1, x, a1); b1 = _mm256_fmadd_ps(s1, y, b1);
+                a2 = _mm256_fmadd_ps(s2, x, a2); b2 = _mm256_fmadd_ps(s2, y, b2);
+                a3 = _mm256_fmadd_ps(s3, x, a3); b3 = _mm256_fmadd_ps(s3, y, b3);
+            }
+        } else {
+            for (long t = F; t < C; t++) {
+                const __m256 x = _mm256_loadu_ps(vj + t * stride);
+                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p0 + t), x, a0);
+                a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(p1 + t), x, a1);
+                a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(p2 + t), x, a2);
+                a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(p3 + t), x, a3);
+            }
+        }
+        a[0] = a0; a[1] = a1; a[2] = a2; a[3] = a3; b[0] = b0; b[1] = b1; b[2] = b2; b[3] = b3;
+        for (int r = 0; r < 4; r++) {
+            weighted_tail(p + r * ss, vj, stride, C, count[r], wide, &a[r], &b[r]);
+            const __m256 s = _mm256_set1_ps(inv[r]);
+            float *o = out + r * out_stride + j;
+            _mm256_storeu_ps(o, _mm256_mul_ps(a[r], s));
+            if (wide) _mm256_storeu_ps(o + 8, _mm256_mul_ps(b[r], s));
+        }
+        j += wide ? 16 : 8;
+    }
+}
+#pragma clang attribute pop
+#endif
+
+void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, const float *values, long kv_stride,
+                          long rows, long count0, long window, long head_dim, float scale, float softcap,
+                          float *scores, long score_stride, float *out, long out_stride, int use_simd) {
+    long i = 0;
+#if defined(__x86_64__)
+    const int path = head_dim % 8 == 0 ? ck_resolve_path(use_simd) : CK_PATH_PORTABLE;
+    if (path != CK_PATH_PORTABLE && (window <= 0 || window >= 4) && count0 >= 1) {
+        for (; i + 4 <= rows; i += 4) {
+            long first[4], count[4];
+            float inv[4];
+            for (int r = 0; r < 4; r++) {
+                count[r] = count0 + i + r;
+                first[r] = window > 0 && count[r] > window ? count[r] - window : 0;
+            }
+            scores4_avx2(q + i * q_stride, q_stride, keys, kv_stride, first[0], count[3], head_dim, scale, scores,
+                         score_stride);
+            for (int r = 0; r < 4; r++) {
+                float *sr = scores + r * score_stride + first[r];
+                soft_cap(sr, count[r] - first[r], softcap);
+                inv[r] = 1 / exp_shifted(sr, count[r] - first[r]);
+            }
+            weighted4_avx2(scores, score_stride, values, kv_stride, first, count, head_dim, inv,
+                           out + i * out_stride, out_stride);
+        }
+    }
+#endif
+    for (; i < rows; i++) {
+        const long count = count0 + i, first = window > 0 && count > window ? count - window : 0;
+        ck_attend_f32_capped(q + i * q_stride, keys + first * kv_stride, kv_stride, values + first * kv_stride,
+                             kv_stride, count - first, head_dim, scale, softcap, scores, out + i * out_stride,
+                             use_simd);
+    }
+}

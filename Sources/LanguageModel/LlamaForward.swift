@@ -104,7 +104,7 @@ extension LlamaModel {
             }
         }
         let prefillWorkers = max(1, min(threads, prefillItems.count))
-        let prefillStride = (1 + 2 * hd) * max(1, maxT)
+        let prefillStride = (4 + 2 * hd) * max(1, maxT)
         let prefillScratch = UnsafeMutablePointer<Float>.allocate(capacity: prefillItems.isEmpty ? 1 : prefillWorkers * prefillStride)
         defer { prefillScratch.deallocate() }
 
@@ -255,7 +255,8 @@ extension LlamaModel {
     /// once, then runs `ck_attend_f32` per query row over that row's valid positions only (the masked upper
     /// triangle is never computed). No BLAS call: the summation order is fixed by our kernel, so prefill gives the
     /// same bits on every AVX2 CPU whatever OpenBLAS kernel it would pick. `scratch` holds `scratchStride` floats
-    /// per worker: T scores, then T × headDim keys and as many values.
+    /// per worker: 4 × T scores, then T × headDim keys and as many values. `ck_attend_f32_causal` gives each row the
+    /// bits of `ck_attend_f32_capped` over its valid positions, four rows sharing every key and value they load.
     /// With `window`, query position p sees positions max(0, p − window + 1)…p only.
     func attendPrefill(items: [PrefillItem], rows: [StepRow], caches: [KVCache], layer l: Int,
                        qkv: UnsafeMutablePointer<Float>, attn: UnsafeMutablePointer<Float>,
@@ -276,17 +277,13 @@ extension LlamaModel {
                 let m = item.i1 - item.i0, r0 = item.start + item.i0
                 let T = p0 + item.i1
                 let kvh = item.head / c.groupSize
-                // This head's keys and values as Float32 (T × headDim each), after the scores in the scratch.
-                let keys = scores + T, values = keys + T * hd
+                // This head's keys and values as Float32 (T × headDim each), after four rows of scores.
+                let keys = scores + 4 * T, values = keys + T * hd
                 ck_half_rows_to_float(cache.keys(layer: l) + kvh * hd, kv, T, hd, keys, hd, 1)
                 ck_half_rows_to_float(cache.values(layer: l) + kvh * hd, kv, T, hd, values, hd, 1)
-                for i in 0..<m {
-                    let r = r0 + i
-                    let count = p0 + item.i0 + i + 1
-                    let first = window.map { max(0, count - $0) } ?? 0
-                    ck_attend_f32_capped(ptrs.qkv + r * qkvDim + item.head * hd, keys + first * hd, hd, values + first * hd, hd,
-                                         count - first, hd, scale, cap, scores, ptrs.attn + r * qd + item.head * hd, 1)
-                }
+                ck_attend_f32_causal(ptrs.qkv + r0 * qkvDim + item.head * hd, qkvDim, keys, values, hd, m,
+                                     p0 + item.i0 + 1, window ?? 0, hd, scale, cap, scores, T,
+                                     ptrs.attn + r0 * qd + item.head * hd, qd, 1)
             }
         }
         if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
@@ -321,8 +318,7 @@ extension LlamaModel {
             for r in lo..<hi {
                 let g = p.qkv + r * 2 * f, u = g + f, o = p.attn + r * f
                 if gelu {
-                    let k: Float = 0.7978845608028654   // √(2/π)
-                    for j in 0..<f { let a = g[j]; o[j] = 0.5 * a * (1 + tanhf(k * (a + 0.044715 * a * a * a))) * u[j] }
+                    ck_gelu_tanh_mul(g, u, o, f, 1)   // ½a(1 + tanh(√(2/π)(a + 0.044715a³)))·u, same bits on every path
                 } else {
                     for j in 0..<f { let a = g[j]; o[j] = a / (1 + expf(-a)) * u[j] }
                 }

@@ -193,6 +193,74 @@ import Testing
         }
     }
 
+    /// The four-row causal prefill kernel gives, row for row, the bits of the one-row kernel over that row's valid
+    /// positions: random head dims (multiples of 8, with and without a 16-column remainder), row counts with every
+    /// remainder mod 4, first positions ≥ 1, windows (none, 3 — the row-by-row fallback —, 4, 5, 64) and soft-capping,
+    /// on each SIMD path this CPU has (the portable path is row by row by construction).
+    @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2")) func causalPrefillEqualsRowByRowAVX2() {
+        Self.checkCausalPrefill(path: Int32(CK_PATH_AVX2))
+    }
+
+    @Test(.enabled(if: hasAVX512, avx512Reason)) func causalPrefillEqualsRowByRowAVX512() {
+        Self.checkCausalPrefill(path: Int32(CK_PATH_AVX512))
+    }
+
+    static func checkCausalPrefill(path: Int32) {
+        var rng = SplitMix64(seed: 4096 + UInt64(path))
+        for trial in 0..<60 {
+            let hd = 8 * (1 + Int(rng.next() % 34)), rows = 1 + Int(rng.next() % 23), count0 = 1 + Int(rng.next() % 90)
+            let window = [0, 3, 4, 5, 64][trial % 5], cap: Float = trial % 3 == 0 ? 4 : 0
+            let T = count0 + rows - 1, kv = hd + 8 * Int(rng.next() % 2), qStride = hd * 2 + 8, outStride = hd + 16
+            let keys = Self.random(T * kv, &rng), values = Self.random(T * kv, &rng)
+            let q = Self.random(rows * qStride, &rng, scale: 2)
+            var scores = [Float](repeating: .nan, count: 4 * T), out = [Float](repeating: .nan, count: rows * outStride)
+            ck_attend_f32_causal(q, qStride, keys, values, kv, rows, count0, window, hd, 0.2, cap, &scores, T,
+                                 &out, outStride, path)
+            for i in 0..<rows {
+                let count = count0 + i, first = window > 0 && count > window ? count - window : 0
+                var s1 = [Float](repeating: 0, count: T), o1 = [Float](repeating: .nan, count: hd)
+                q.withUnsafeBufferPointer { qp in
+                    keys.withUnsafeBufferPointer { kp in
+                        values.withUnsafeBufferPointer { vp in
+                            ck_attend_f32_capped(qp.baseAddress! + i * qStride, kp.baseAddress! + first * kv, kv,
+                                                 vp.baseAddress! + first * kv, kv, count - first, hd, 0.2, cap, &s1, &o1,
+                                                 path)
+                        }
+                    }
+                }
+                let row = Array(out[(i * outStride)..<(i * outStride + hd)])
+                #expect(Self.bits(row) == Self.bits(o1), "trial \(trial): head dim \(hd), row \(i) of \(rows), window \(window)")
+            }
+        }
+    }
+
+    /// Gemma's gated tanh-GELU against Float64 ½a(1 + tanh(√(2/π)(a + 0.044715a³)))·u, within 4e-7 relative to |a·u|
+    /// plus 1e-37 (the polynomial e^z and the rounding of a handful of operations; tanh's form is exact algebra), over
+    /// a ∈ [−12, 12] and the tails ±(20…90); and the same bits on every path (portable, AVX2, AVX-512, ragged n).
+    @Test func geluTanhMatchesFloat64OnEveryPath() {
+        var rng = SplitMix64(seed: 2718)
+        let n = 4099
+        var g = Self.random(n, &rng, scale: 12)
+        for i in 0..<40 { g[i] = (i % 2 == 0 ? 1 : -1) * Float(20 + 70 * rng.nextUnit()) }
+        g[40] = 0; g[41] = -0.0; g[42] = 1e-30; g[43] = -1e-30
+        let u = (0..<n).map { _ in Float(rng.nextUnit() * 4 - 2) }
+        var outputs: [[UInt32]] = []
+        for path in [Int32(CK_PATH_PORTABLE), Int32(CK_PATH_AVX2), Int32(CK_PATH_AVX512)] {
+            for m in [n, 13] {
+                var out = [Float](repeating: .nan, count: m)
+                ck_gelu_tanh_mul(g, u, &out, m, path)
+                if m == n { outputs.append(Self.bits(out)) } else { #expect(Self.bits(out) == Array(outputs.last!.prefix(m))) }
+                for i in 0..<m {
+                    let a = Double(g[i]), k = (2 / Double.pi).squareRoot()
+                    let expected = 0.5 * a * (1 + tanh(k * (a + 0.044715 * a * a * a))) * Double(u[i])
+                    #expect(abs(Double(out[i]) - expected) <= 4e-7 * abs(a * Double(u[i])) + 1e-37,
+                            "path \(path): a \(a), got \(out[i]), expected \(expected)")
+                }
+            }
+        }
+        #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2], "the portable, AVX2 and AVX-512 bits differ")
+    }
+
     /// Every path of the binary16 decode attention against a Float64 softmax over the same binary16 keys and values.
     /// The outputs are convex combinations of values in [−1, 1]; Float32 scores, exp and sums give |error| well
     /// under 1e-5 at 64 dimensions and 200 positions.

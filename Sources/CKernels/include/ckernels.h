@@ -103,6 +103,10 @@ void ck_quantized_matmul_q8(int type, const uint8_t *w, long row_bytes, const fl
 /// (`generic_fast_erf_float`, |error| ≈ 7e-8 on [−4, 4], ±1 beyond). `use_simd` = 0 forces the portable loop.
 void ck_gelu(float *x, long n, int use_simd);
 
+/// Gemma's gated tanh-GELU: out[j] = gelu_tanh(g[j]) · u[j], gelu_tanh(a) = ½a(1 + tanh(√(2/π)(a + 0.044715a³)))
+/// computed as a / (1 + e^(−2y)) with a polynomial e^z (activation.c); the same bits on every path. out may be g.
+void ck_gelu_tanh_mul(const float *g, const float *u, float *out, long n, int use_simd);
+
 /// IEEE binary16 ↔ binary32 (round to nearest even; overflow to ±inf).
 float ck_half_to_float(uint16_t h);
 uint16_t ck_float_to_half(float f);
@@ -135,6 +139,14 @@ void ck_attend_decode_capped(const float *q, const uint16_t *keys, const uint16_
 void ck_attend_f32_capped(const float *q, const float *keys, long k_stride, const float *values, long v_stride,
                           long count, long head_dim, float scale, float softcap, float *scores, float *out,
                           int use_simd);
+
+/// Causal attention of `rows` consecutive query rows (q_stride apart) of one head over Float32 keys and values
+/// (kv_stride apart, position 0 first): row i sees positions [first_i, count0 + i), first_i = max(0, count0 + i −
+/// window) (window ≤ 0: 0). Row for row the bits of ck_attend_f32_capped; four rows share each key and value load.
+/// `scores` holds 4 × score_stride floats (score_stride ≥ count0 + rows); out rows are out_stride apart.
+void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, const float *values, long kv_stride,
+                          long rows, long count0, long window, long head_dim, float scale, float softcap,
+                          float *scores, long score_stride, float *out, long out_stride, int use_simd);
 
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
