@@ -120,30 +120,37 @@ static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const flo
                            int accumulate) {
     const long nb = k / 32;
     float stack_sums[8 * 64];
-    float *xsum = nb <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)nb);
-    for (long i0 = 0; i0 < m; i0 += 8) {
-        const long mr = m - i0 < 8 ? m - i0 : 8;
-        const float *xi = x + i0 * ldx;
-        float *oi = out + i0 * ldo;
-        for (long i = 0; i < mr; i++)
-            for (long b = 0; b < nb; b++) {
-                const float *xb = xi + i * ldx + b * 32;
-                __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                         _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-                xsum[i * nb + b] = ck_hsum8(s);
-            }
-        for (long r = r0; r < r1; r++) {
-            const uint8_t *row = w + (size_t)r * row_bytes;
-            const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
-            switch (mr) {
-            case 1: row_kernel(1, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 2: row_kernel(2, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 3: row_kernel(3, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 4: row_kernel(4, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 5: row_kernel(5, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 6: row_kernel(6, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 7: row_kernel(7, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            default: row_kernel(8, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));
+    for (long i = 0; i < m; i++)
+        for (long b = 0; b < nb; b++) { // ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
+            const float *xb = x + i * ldx + b * 32;
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+            xsum[i * nb + b] = ck_hsum8(s);
+        }
+    // Weight rows in tiles of about 64 KB, each tile multiplied with every group of 8 activation rows while it is in
+    // L2 (a matrix larger than the caches is read from memory once, not once per 8 rows). Each output is still one
+    // row kernel call over the same group of 8 rows: the loop order does not change any bits.
+    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;
+    for (long t0 = r0; t0 < r1; t0 += tile) {
+        const long t1 = t0 + tile < r1 ? t0 + tile : r1;
+        for (long i0 = 0; i0 < m; i0 += 8) {
+            const long mr = m - i0 < 8 ? m - i0 : 8;
+            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;
+            float *oi = out + i0 * ldo;
+            for (long r = t0; r < t1; r++) {
+                const uint8_t *row = w + (size_t)r * row_bytes;
+                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
+                switch (mr) {
+            case 1: row_kernel(1, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 2: row_kernel(2, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 3: row_kernel(3, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 4: row_kernel(4, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 5: row_kernel(5, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 6: row_kernel(6, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 7: row_kernel(7, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            default: row_kernel(8, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+                }
             }
         }
     }
@@ -199,34 +206,41 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
 }
 
 static void quantized_avx512(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                             long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                             int accumulate) {
+                           long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                           int accumulate) {
     const long nb = k / 32;
     float stack_sums[8 * 64];
-    float *xsum = nb <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)nb);
-    for (long i0 = 0; i0 < m; i0 += 8) {
-        const long mr = m - i0 < 8 ? m - i0 : 8;
-        const float *xi = x + i0 * ldx;
-        float *oi = out + i0 * ldo;
-        for (long i = 0; i < mr; i++)
-            for (long b = 0; b < nb; b++) { // as quantized_avx2: ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
-                const float *xb = xi + i * ldx + b * 32;
-                __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                         _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-                xsum[i * nb + b] = ck_hsum8(s);
-            }
-        for (long r = r0; r < r1; r++) {
-            const uint8_t *row = w + (size_t)r * row_bytes;
-            const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
-            switch (mr) {
-            case 1: row_kernel512(1, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 2: row_kernel512(2, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 3: row_kernel512(3, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 4: row_kernel512(4, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 5: row_kernel512(5, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 6: row_kernel512(6, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            case 7: row_kernel512(7, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
-            default: row_kernel512(8, type, row, nb, sc, sh, xi, ldx, xsum, oi + r, ldo, accumulate); break;
+    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));
+    for (long i = 0; i < m; i++)
+        for (long b = 0; b < nb; b++) { // ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
+            const float *xb = x + i * ldx + b * 32;
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+            xsum[i * nb + b] = ck_hsum8(s);
+        }
+    // Weight rows in tiles of about 64 KB, each tile multiplied with every group of 8 activation rows while it is in
+    // L2 (a matrix larger than the caches is read from memory once, not once per 8 rows). Each output is still one
+    // row kernel call over the same group of 8 rows: the loop order does not change any bits.
+    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;
+    for (long t0 = r0; t0 < r1; t0 += tile) {
+        const long t1 = t0 + tile < r1 ? t0 + tile : r1;
+        for (long i0 = 0; i0 < m; i0 += 8) {
+            const long mr = m - i0 < 8 ? m - i0 : 8;
+            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;
+            float *oi = out + i0 * ldo;
+            for (long r = t0; r < t1; r++) {
+                const uint8_t *row = w + (size_t)r * row_bytes;
+                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
+                switch (mr) {
+            case 1: row_kernel512(1, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 2: row_kernel512(2, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 3: row_kernel512(3, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 4: row_kernel512(4, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 5: row_kernel512(5, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 6: row_kernel512(6, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            case 7: row_kernel512(7, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+            default: row_kernel512(8, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
+                }
             }
         }
     }
@@ -261,4 +275,85 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
 #endif
     (void)use_simd;
     quantized_generic(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Q8_0 rows dequantized straight into the GEMM's panel layout (ck_pack_panels of the dequantized rows), for
+// products with many activation rows of a matrix kept only in blocks (Gemma's 262,144-row tied embedding): a tile
+// of rows is unpacked, then ck_gemm_panels runs on it. Each weight is d·q, exact in Float32 (an 11-bit by 8-bit
+// product), so the tile equals ggml's dequantized rows and the product has the bits of the packed Float32 matrix.
+// AVX2: per block and group of 8 rows, 8 columns at a time are converted and transposed (8 × 8) into the panel.
+static void q8_0_pack_generic(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
+                              float *panels) {
+    const long nb = k / 32, np = (n + 15) / 16;
+    for (long p = 0; p < np; p++) {
+        float *dst = panels + (size_t)p * k * 16;
+        for (long j = 0; j < 16; j++) {
+            const long r = p * 16 + j;
+            for (long b = 0; b < nb; b++)
+                for (long c = 0; c < 32; c++)
+                    dst[(b * 32 + c) * 16 + j] =
+                        r < n ? (float)(int8_t)w[(size_t)(r0 + r) * row_bytes + b * 34 + 2 + c] * scales[(r0 + r) * nb + b] : 0;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
+                           float *panels) {
+    const long nb = k / 32, np = (n + 15) / 16;
+    for (long p = 0; p < np; p++) {
+        float *dst = panels + (size_t)p * k * 16;
+        for (long h = 0; h < 2; h++) {
+            const long base = p * 16 + h * 8;
+            for (long b = 0; b < nb; b++) {
+                for (long c8 = 0; c8 < 4; c8++) {
+                    __m256 v[8];
+                    for (int i = 0; i < 8; i++) {
+                        const long r = base + i;
+                        if (r < n) {
+                            const uint8_t *codes = w + (size_t)(r0 + r) * row_bytes + b * 34 + 2 + c8 * 8;
+                            const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)codes)));
+                            v[i] = _mm256_mul_ps(q, _mm256_broadcast_ss(scales + (r0 + r) * nb + b));
+                        } else {
+                            v[i] = _mm256_setzero_ps();
+                        }
+                    }
+                    const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+                    const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+                    const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+                    const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+                    const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+                    const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+                    const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+                    const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+                    const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+                    const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+                    const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+                    const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+                    float *o = dst + (b * 32 + c8 * 8) * 16 + h * 8;
+                    _mm256_storeu_ps(o + 0 * 16, _mm256_permute2f128_ps(s0, s4, 0x20));
+                    _mm256_storeu_ps(o + 1 * 16, _mm256_permute2f128_ps(s1, s5, 0x20));
+                    _mm256_storeu_ps(o + 2 * 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+                    _mm256_storeu_ps(o + 3 * 16, _mm256_permute2f128_ps(s3, s7, 0x20));
+                    _mm256_storeu_ps(o + 4 * 16, _mm256_permute2f128_ps(s0, s4, 0x31));
+                    _mm256_storeu_ps(o + 5 * 16, _mm256_permute2f128_ps(s1, s5, 0x31));
+                    _mm256_storeu_ps(o + 6 * 16, _mm256_permute2f128_ps(s2, s6, 0x31));
+                    _mm256_storeu_ps(o + 7 * 16, _mm256_permute2f128_ps(s3, s7, 0x31));
+                }
+            }
+        }
+    }
+}
+#pragma clang attribute pop
+#endif
+
+void ck_q8_0_pack_panels(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
+                         float *panels, int use_simd) {
+#if defined(__x86_64__)
+    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) { q8_0_pack_avx2(w, row_bytes, scales, r0, n, k, panels); return; }
+#endif
+    (void)use_simd;
+    q8_0_pack_generic(w, row_bytes, scales, r0, n, k, panels);
 }

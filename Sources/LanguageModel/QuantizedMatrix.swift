@@ -184,6 +184,21 @@ final class QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// Rows [r0, r0 + n) dequantized into ceil(n / 16) panels of `ck_pack_panels`' layout (rows past n zero), for
+    /// `ck_gemm_panels`. Q8_0 rows go straight into the panels (`ck_q8_0_pack_panels`); rows of other types are
+    /// dequantized into `scratch` (n × cols floats) and packed. Either way the panels hold ggml's dequantized
+    /// Float32 weights exactly, so a product over them has the bits of the packed Float32 matrix.
+    func packPanels(rows r0: Int, count n: Int, into panels: UnsafeMutablePointer<Float>,
+                    scratch: UnsafeMutablePointer<Float>) {
+        if let s = segments.first(where: { $0.firstRow <= r0 && r0 + n <= $0.firstRow + $0.rows }), s.type == .q8_0 {
+            ck_q8_0_pack_panels(s.data.assumingMemoryBound(to: UInt8.self), s.bytesPerRow, s.scales, r0 - s.firstRow, n,
+                                cols, panels, Self.pathCode(kernelPath))
+            return
+        }
+        for r in 0..<n { dequantizeRow(r0 + r, into: scratch + r * cols) }
+        ck_pack_panels(scratch, n, cols, cols, panels)
+    }
+
     /// Runs `kernel(lo, hi)` over row ranges, split over up to `threads` threads (≥ 64 rows each).
     private func run(rows: Int, threads: Int, _ kernel: @Sendable (Int, Int) -> Void) {
         let chunks = max(1, min(threads, rows / 64))

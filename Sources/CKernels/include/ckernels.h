@@ -58,6 +58,12 @@ void ck_pack_panels(const float *w, long n, long k, long ldw, float *panels);
 void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panels, long n,
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd);
 
+/// Rows [r0, r0 + n) of a Q8_0 matrix (k columns, `row_bytes` per row, block scales d from ck_quantized_scales)
+/// dequantized (d·q, exact) into ceil(n / 16) panels of ck_pack_panels' layout (rows past n zero), ready for
+/// ck_gemm_panels: the product then has the bits of the packed Float32 matrix. Every path gives the same panels.
+void ck_q8_0_pack_panels(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
+                         float *panels, int use_simd);
+
 /// GGML block types understood by ck_quantized_matmul.
 enum { CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q8_0 = 8 };
 
