@@ -171,8 +171,9 @@ public final class SAETrainer {
     static let partitions = 4
 
     /// Trains on the rows of `data` (tokens × d_in). `progress` is called every 10 steps and at the end.
-    /// `contextSize` and `prependBOS` describe how the activations were collected (written to cfg.json).
-    public func train(_ data: Matrix, layer: Int, modelName: String? = nil, datasetPath: String? = nil,
+    /// `contextSize` and `prependBOS` describe how the activations were collected (written to cfg.json), `hook` the
+    /// TransformerLens hook they were read at (nil: `blocks.{layer}.hook_resid_post`).
+    public func train(_ data: Matrix, layer: Int, hook: String? = nil, modelName: String? = nil, datasetPath: String? = nil,
                       contextSize: Int? = nil, prependBOS: Bool = false,
                       progress: ((SAETrainingProgress) -> Void)? = nil) throws -> SAETrainingResult {
         try settings.validate()
@@ -357,10 +358,11 @@ public final class SAETrainer {
 
         // Fold the input scale: a' = a/c ⇒ b_enc' = b_enc/c, b_dec' = b_dec/c, W_enc' = W_enc, W_dec' = W_dec.
         let wEnc = Matrix(rows: M, cols: d, values: encT).transposed()
-        let configuration = SAEConfiguration(
+        var configuration = SAEConfiguration(
             architecture: settings.k != nil ? .topk : .standard, dIn: d, dSae: M, k: settings.k, layer: layer,
             applyBDecToInput: applyBDec, normalizeActivations: .none, modelName: modelName,
             contextSize: contextSize, datasetPath: datasetPath, prependBOS: prependBOS)
+        if let hook { configuration = configuration.with(hook: hook) }
         let sae = try SparseAutoencoder(
             configuration: configuration, encoderWeights: wEnc, encoderBias: bEnc.map { $0 / c },
             decoderWeights: Matrix(rows: M, cols: d, values: dec), decoderBias: bDec.map { $0 / c })

@@ -11,8 +11,11 @@ public struct SAETraining {
     /// The `train-sae` options (paths resolved).
     public struct Settings: Sendable {
         public var model: String
-        /// Block after which the residual stream is read (0-based, hook_resid_post).
+        /// Block after which the residual stream is read (0-based, hook_resid_post), when `hook` is nil.
         public var layer: Int
+        /// The TransformerLens hook the activations are read at (`blocks.L.hook_resid_post`,
+        /// `blocks.L.hook_resid_pre`, `blocks.L.hook_mlp_out`); nil: `blocks.{layer}.hook_resid_post`.
+        public var hook: String?
         public var latents: Int
         /// TopK's active latents per token (nil: 32 unless `l1` is given).
         public var k: Int?
@@ -38,8 +41,8 @@ public struct SAETraining {
 
         public init(model: String, layer: Int, latents: Int, k: Int?, l1: Float?, corpus: [String], tokens: Int,
                     contextLength: Int, heldOut: Double, trainingTokens: Int?, batchSize: Int, learningRate: Float,
-                    seed: UInt64, out: String, threads: Int, quiet: Bool, command: String) {
-            self.model = model; self.layer = layer; self.latents = latents; self.k = k; self.l1 = l1
+                    seed: UInt64, out: String, threads: Int, quiet: Bool, command: String, hook: String? = nil) {
+            self.model = model; self.layer = layer; self.hook = hook; self.latents = latents; self.k = k; self.l1 = l1
             self.corpus = corpus; self.tokens = tokens; self.contextLength = contextLength; self.heldOut = heldOut
             self.trainingTokens = trainingTokens; self.batchSize = batchSize; self.learningRate = learningRate
             self.seed = seed; self.out = out; self.threads = threads; self.quiet = quiet; self.command = command
@@ -49,6 +52,16 @@ public struct SAETraining {
     public var settings: Settings
 
     public init(settings: Settings) { self.settings = settings }
+
+    /// The hook the activations are read at: `settings.hook` (checked: a block hook semprog's models expose), else
+    /// `blocks.{layer}.hook_resid_post`; with its site and `ResidualHook` layer (−1 for `blocks.0.hook_resid_pre`).
+    func hookPoint() throws -> (name: String, site: HookSite, layer: Int) {
+        guard let name = settings.hook else { return ("blocks.\(settings.layer).hook_resid_post", .residPost, settings.layer) }
+        guard let (site, layer) = HookSite.parse(name) else {
+            throw StudyError.invalidArgument("--hook: '\(name)' is not a hook semprog reads (blocks.L.hook_resid_post, blocks.L.hook_resid_pre, blocks.L.hook_mlp_out)")
+        }
+        return (name, site, layer)
+    }
 
     /// Contexts held out for evaluation: `share` of `contexts`, rounded, at least one (the last ones).
     static func heldOutCount(contexts: Int, share: Double) -> Int {
@@ -70,9 +83,10 @@ public struct SAETraining {
     public func run(console: StudyConsole = .standard) throws {
         let s = settings
         let started = Date()
+        let hook = try hookPoint()
         let documents = try TextCorpus.load(paths: s.corpus)
         let lm = try LlamaModel.load(path: s.model, threads: s.threads)
-        try lm.validate(layer: s.layer, argument: "--layer")
+        if hook.layer >= 0 { try lm.validate(layer: hook.layer, argument: s.hook == nil ? "--layer" : "--hook \(hook.name)") }
         let separator = lm.tokenizer.encode("\n\n")
         let contexts = TextCorpus.contexts(documents: documents, tokenize: { lm.tokenizer.encode($0, parseSpecial: false) },
                                            separator: separator, contextLength: s.contextLength, tokens: s.tokens, seed: s.seed,
@@ -82,21 +96,21 @@ public struct SAETraining {
         let trainContexts = Array(contexts.dropLast(heldOutCount)), heldOutContexts = Array(contexts.suffix(heldOutCount))
 
         let collecting = ProgressLine("collecting activations", quiet: s.quiet)
-        let trainData = try ResidualCollector.collect(model: lm, layer: s.layer, contexts: trainContexts) {
+        let trainData = try ResidualCollector.collect(model: lm, site: hook.site, layer: hook.layer, contexts: trainContexts) {
             collecting.update(done: $0, total: $1, unit: "tok")
         }
-        let heldOutData = try ResidualCollector.collect(model: lm, layer: s.layer, contexts: heldOutContexts)
+        let heldOutData = try ResidualCollector.collect(model: lm, site: hook.site, layer: hook.layer, contexts: heldOutContexts)
         collecting.finish()
         let collectSeconds = Date().timeIntervalSince(started)
-        console.diagnostic(String(format: "collected %d training + %d held-out activations at layer %d in %.1f s (%.0f tok/s)",
-                                  trainData.rows, heldOutData.rows, s.layer, collectSeconds,
+        console.diagnostic(String(format: "collected %d training + %d held-out activations at %@ in %.1f s (%.0f tok/s)",
+                                  trainData.rows, heldOutData.rows, hook.name, collectSeconds,
                                   Double(trainData.rows + heldOutData.rows) / collectSeconds))
 
         let configuration = trainingConfiguration(trainingRows: trainData.rows)
         let trainStart = Date()
         let training = ProgressLine("training", quiet: s.quiet)
         let result = try SAETrainer(settings: configuration).train(
-            trainData, layer: s.layer, modelName: URL(fileURLWithPath: s.model).deletingPathExtension().lastPathComponent,
+            trainData, layer: hook.layer, hook: hook.name, modelName: URL(fileURLWithPath: s.model).deletingPathExtension().lastPathComponent,
             datasetPath: s.corpus.joined(separator: ","), contextSize: s.contextLength, prependBOS: lm.tokenizer.addsBOS) { p in
             training.update(done: p.tokensSeen, total: p.steps * min(configuration.batchSize, trainData.rows), unit: "tok",
                             extra: String(format: "loss %.3f fvu %.3f dead %.1f%%", p.loss,
@@ -107,7 +121,7 @@ public struct SAETraining {
         let evaluation = result.sae.evaluate(heldOutData)
         try result.sae.save(to: s.out, sparsity: result.log10Density)
         let report = SAETrainingReport(
-            command: s.command, settings: configuration, layer: s.layer, contextLength: s.contextLength,
+            command: s.command, settings: configuration, layer: hook.layer, hook: hook.name, contextLength: s.contextLength,
             trainingActivations: trainData.rows, heldOutActivations: heldOutData.rows,
             collectionSeconds: collectSeconds, trainingSeconds: trainSeconds, threads: BLAS.threads,
             heldOut: .init(l0: evaluation.l0, mse: evaluation.meanSquaredError,
@@ -137,7 +151,10 @@ public struct SAETrainingReport: Codable, Equatable, Sendable {
 
     public var command: String
     public var settings: SAETrainingConfiguration
+    /// The `ResidualHook` layer of the hook (−1 for `blocks.0.hook_resid_pre`).
     public var layer: Int
+    /// The TransformerLens hook the activations were read at (absent in reports of older versions: resid_post).
+    public var hook: String?
     public var contextLength: Int
     public var trainingActivations: Int
     public var heldOutActivations: Int
@@ -148,7 +165,7 @@ public struct SAETrainingReport: Codable, Equatable, Sendable {
     public var trainingDeadFraction: Double
 
     enum CodingKeys: String, CodingKey {
-        case command, settings, layer, threads
+        case command, settings, layer, hook, threads
         case contextLength = "context_length", trainingActivations = "training_activations"
         case heldOutActivations = "held_out_activations", collectionSeconds = "collection_seconds"
         case trainingSeconds = "training_seconds", heldOut = "held_out", trainingDeadFraction = "training_dead_fraction"

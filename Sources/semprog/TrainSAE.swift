@@ -12,7 +12,10 @@ extension Semprog {
         @OptionGroup var modelOptions: LanguageModelOptions
 
         @Option(help: "Block after which the residual stream is read (0-based, hook_resid_post).")
-        var layer: Int
+        var layer: Int?
+
+        @Option(help: "Read the activations at this TransformerLens hook instead: blocks.L.hook_resid_post, blocks.L.hook_resid_pre or blocks.L.hook_mlp_out (written to cfg.json's hook_name).")
+        var hook: String?
 
         @Option(help: "Number of latents (d_sae).")
         var latents: Int
@@ -55,6 +58,7 @@ extension Semprog {
         @OptionGroup var quietOptions: QuietOptions
 
         func validate() throws {
+            if (layer == nil) == (hook == nil) { throw ValidationError("give one of --layer and --hook") }
             if k != nil && l1 != nil { throw ValidationError("give at most one of --k and --l1") }
             guard latents > 0 else { throw ValidationError("--latents must be positive") }
             if let k, k <= 0 || k > latents { throw ValidationError("--k must lie in 1...--latents") }
@@ -68,11 +72,11 @@ extension Semprog {
         func run() async throws {
             try await Terminal.reportingErrors {
                 try SAETraining(settings: .init(
-                    model: modelOptions.modelPath, layer: layer, latents: latents, k: k, l1: l1,
+                    model: modelOptions.modelPath, layer: layer ?? -1, latents: latents, k: k, l1: l1,
                     corpus: corpus.isEmpty ? [DefaultPaths.corpus] : corpus, tokens: tokens, contextLength: contextLength,
                     heldOut: heldOut, trainingTokens: trainingTokens, batchSize: batchSize, learningRate: learningRate,
                     seed: seed, out: out, threads: threadOptions.count, quiet: quietOptions.quiet,
-                    command: (["semprog"] + CommandLine.arguments.dropFirst()).joined(separator: " "))).run()
+                    command: (["semprog"] + CommandLine.arguments.dropFirst()).joined(separator: " "), hook: hook)).run()
             }
         }
     }

@@ -1,4 +1,6 @@
 import Foundation
+import LanguageModel
+import SparseAutoencoder
 import Testing
 @testable import Study
 
@@ -52,7 +54,7 @@ import Testing
         #expect(recorder.output.count == 2)
         #expect(recorder.output[0].hasPrefix("held-out (\(report.heldOutActivations) tokens): L0 "))
         #expect(recorder.output[1].hasSuffix("saved \(out)"))
-        #expect(recorder.diagnostics.contains { $0.hasPrefix("collected \(report.trainingActivations) training + \(report.heldOutActivations) held-out activations at layer 1") })
+        #expect(recorder.diagnostics.contains { $0.hasPrefix("collected \(report.trainingActivations) training + \(report.heldOutActivations) held-out activations at blocks.1.hook_resid_post") })
         let json = try String(contentsOfFile: out + "/" + SAETrainingReport.fileName, encoding: .utf8)
         for key in ["\"held_out\"", "\"explained_variance\"", "\"training_activations\"", "\"training_dead_fraction\""] {
             #expect(json.contains(key), "\(key)")
@@ -66,6 +68,46 @@ import Testing
         let other = dir.appendingPathComponent("other").path
         try SAETraining(settings: settings(out: other, corpus: [corpus], seed: 2)).run(console: RecordingConsole().console)
         #expect(try weights(out) != weights(other))
+    }
+
+    /// `--hook blocks.1.hook_mlp_out`: the activations are block 1's feed-forward outputs (not the residual stream),
+    /// cfg.json names that hook (so `sae info`, steering and the sweep read and edit the SAE there), and the report
+    /// records it; an unknown hook is refused by name before anything is written.
+    @Test func trainsAtAnotherHook() throws {
+        let dir = try StudyFixtures.scratch("train-hook")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = try StudyFixtures.corpus(in: dir)
+        let out = dir.appendingPathComponent("sae").path
+        var s = settings(out: out, corpus: [corpus])
+        s.hook = "blocks.1.hook_mlp_out"
+        let recorder = RecordingConsole()
+        try SAETraining(settings: s).run(console: recorder.console)
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/cfg.json"))) as! [String: Any]
+        // SAELens 6 keeps the hook in cfg.json's "metadata".
+        #expect((cfg["metadata"] as? [String: Any])?["hook_name"] as? String == "blocks.1.hook_mlp_out")
+        let sae = try SparseAutoencoder.load(directory: out)
+        #expect(sae.configuration.modelHook?.site == .mlpOut && sae.configuration.modelHook?.layer == 1)
+        let report = try JSONDecoder().decode(SAETrainingReport.self,
+                                              from: Data(contentsOf: URL(fileURLWithPath: out + "/" + SAETrainingReport.fileName)))
+        #expect(report.hook == "blocks.1.hook_mlp_out" && report.layer == 1)
+        #expect(recorder.diagnostics.contains { $0.contains("activations at blocks.1.hook_mlp_out") })
+
+        // The collector reads block 1's MLP output (position 0 dropped), which is not the residual stream.
+        let lm = try LlamaModel.load(path: StudyFixtures.tinyLlama, threads: 1)
+        let contexts = [Array(lm.tokenizer.encode("Hello there, general Kenobi.").prefix(6)), Array(lm.tokenizer.encode("A second line of text").prefix(5))]
+        let mlp = try ResidualCollector.collect(model: lm, site: .mlpOut, layer: 1, contexts: contexts)
+        let direct = try lm.activations(batch: contexts, site: .mlpOut, layer: 1)
+        let d = lm.configuration.dModel
+        #expect(mlp.values == direct.flatMap { Array($0.values[d...]) })
+        let resid = try ResidualCollector.collect(model: lm, layer: 1, contexts: contexts)
+        #expect(resid.rows == mlp.rows && resid.values != mlp.values)
+
+        var bad = settings(out: dir.appendingPathComponent("bad").path, corpus: [corpus])
+        bad.hook = "blocks.1.attn.hook_z"
+        #expect { try SAETraining(settings: bad).run(console: RecordingConsole().console) } throws: { error in
+            error.localizedDescription.hasPrefix("--hook: 'blocks.1.attn.hook_z' is not a hook semprog reads")
+        }
+        #expect(!FileManager.default.fileExists(atPath: bad.out))
     }
 
     @Test func tooLittleTextIsRefusedByName() throws {
