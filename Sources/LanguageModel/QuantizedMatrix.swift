@@ -5,8 +5,8 @@ import Tensor
 
 /// A weight matrix kept in its compact GGUF block format (Q4_1, Q5_0, Q5_1, Q8_0, or the K-quants Q2_K, Q3_K, Q4_K,
 /// Q5_K, Q6_K), multiplied directly with the activations. Used for decode steps with few rows, where reading 0.3–1.1
-/// bytes per weight instead of 4 is what bounds speed. A stack of tensors of different types (Gemma 3 270M's attn_q and
-/// attn_k in Q5_0 with attn_v in Q8_0) keeps each run of rows of one type as a `Segment` with its own kernel.
+/// bytes per weight instead of 4 is what bounds speed. A stack of tensors of different types (Gemma 3 270M's attn_q
+/// and attn_k in Q5_0 with attn_v in Q8_0) keeps each run of rows of one type as a `Segment` with its own kernel.
 ///
 /// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits; Q5_1:
 /// w = d·q + m, q of 5 bits; Q4_K and Q5_K: w = (d·sc)·q − dmin·m per group of 32 of a 256-weight super-block;
@@ -14,8 +14,9 @@ import Tensor
 /// w = (d·(s − 32))·q per group of 16, q of 3 bits in −4…3). With Float32 activations (the default) the codes of a
 /// group of 32 are converted to floats once and shared by up to 8 activation rows, scale·Σ qⱼxⱼ ± min·Σ xⱼ
 /// (`ck_quantized_matmul`, `ck_quantized_k_matmul`, `ck_quantized_lowbit_matmul`; Q6_K, Q2_K and Q3_K fold their
-/// sub-block scales into the codes exactly), equal to the dequantized-Float32 product up to summation order. With `.q8` (Q4_1 and Q8_0 only) the activations are
-/// rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C runs without AVX2.
+/// sub-block scales into the codes exactly), equal to the dequantized-Float32 product up to summation order. With
+/// `.q8` (Q4_1 and Q8_0 only) the activations are rounded to 8 bits first and the block sums are integer
+/// (`ck_quantized_matmul_q8`). Portable C runs without AVX2.
 final class QuantizedMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int

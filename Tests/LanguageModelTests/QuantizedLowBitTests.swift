@@ -17,7 +17,7 @@ import Tokenization
 /// group's scale times its integer code (Q2_K: d·(sc·q), Q3_K: d·((s − 32)·q), Q5_1: d·q), and μ the min term
 /// (Q5_1: +m, Q2_K: −dmin·m_s, Q3_K: 0). Bounds (u = 2⁻²⁴, γ_n = n·u / (1 − n·u), Higham §3.1):
 /// - AVX2: the kernel sums the exact terms v_j·x_j and μ_j·x_j with at most G + 7 roundings on any term's path
-///   (G = cols/32 groups; the sums of x and Q2_K's min term have at most G/8 + 10 ≤ G + 7), so
+///   (G = cols/32 groups; the min terms' paths are no longer: Q5_1 G + 6, Q2_K G/8 + 10 ≤ G + 7), so
 ///   |ŷ − y| ≤ (γ_{G+8} + u)·M with M = Σ_j (|v_j| + |μ_j|)·|x_j|; the extra u·M covers ggml's rounding of v + μ
 ///   to Float32 (the reference uses ggml's weights; Q3_K's are exact).
 /// - Portable C: ggml's Float32 weights, products and a running sum in index order: |ŷ − y| ≤ γ_{cols+1}·Σ|w_j·x_j|.
