@@ -14,7 +14,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// The panel copy used by `multiply` on AVX2/FMA machines.
     private(set) var packed: PackedMatrix?
     /// The same matrix in its compact GGUF block formats, when its tensors came in types the compact kernels know
-    /// (Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K; few-row steps).
+    /// (`QuantizedMatrix.supportedTypes`: Q4_1, Q5_0, Q5_1, Q8_0, Q2_K … Q6_K; few-row steps).
     var compact: QuantizedMatrix?
 
     public init(rows: Int, cols: Int, values source: [Float]) {
@@ -179,11 +179,16 @@ extension LlamaModel {
     /// as convert_hf_to_gguf.py writes them: `ggufTensorShapes`). Everything is checked before any weight is read:
     /// the configuration, the tokenizer, and every tensor's presence, shape and type, and that the file holds no
     /// tensor the forward would ignore. Gemma norms are stored as 1 + w already and the embedding is not pre-scaled.
-    /// A Gemma Q8_0 / Q4_1 token embedding is kept in block form only (Gemma 3 270M: 262,144 × 640 × 4 bytes = 671 MB
-    /// in Float32); each tensor's mapped pages are released once it is converted (peak: the Float32 copies plus one
-    /// tensor of the file). With `compactWeights`, matrices whose tensors all have types the block kernels know
-    /// (`QuantizedMatrix.supportedTypes`: Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K, mixed within a stack) are also kept
-    /// in block form for decode steps.
+    /// A Gemma token embedding in Q8_0, Q4_1, Q5_1, Q2_K or Q3_K is kept in block form only (Gemma 3 270M: 262,144 ×
+    /// 640 × 4 bytes = 671 MB in Float32); each tensor's mapped pages are released once it is converted (peak: the
+    /// Float32 copies plus one tensor of the file). With `compactWeights`, matrices whose tensors all have types the
+    /// block kernels know (`QuantizedMatrix.supportedTypes`: Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+    /// mixed within a stack) are also kept in block form for decode steps.
+    /// The types of a Gemma token embedding kept in block form only (`WeightMatrix(compactOnly:)`; the logits then
+    /// always run on the compact kernel). Q5_0, Q4_K, Q5_K and Q6_K embeddings keep their Float32 copy (and a compact
+    /// one with `compactWeights`) as they did before Q5_1, Q2_K and Q3_K got compact kernels.
+    static let compactOnlyEmbeddingTypes: Set<GGMLType> = [.q8_0, .q4_1, .q5_1, .q2_K, .q3_K]
+
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let config = try LlamaConfiguration(gguf: file)
@@ -212,7 +217,7 @@ extension LlamaModel {
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
         let embedding = try file.info("token_embd.weight")
         let tokenEmbedding: WeightMatrix
-        if c.family.isGemma, embedding.type == .q8_0 || embedding.type == .q4_1 {
+        if c.family.isGemma, Self.compactOnlyEmbeddingTypes.contains(embedding.type) {
             tokenEmbedding = WeightMatrix(compactOnly: try file.withRawBytes("token_embd.weight") {
                 QuantizedMatrix(type: embedding.type, cols: c.dModel, raw: $0)
             })
@@ -237,8 +242,8 @@ extension LlamaModel {
         let weights = LlamaWeights(
             tokenEmbedding: tokenEmbedding, blocks: blocks, outputNorm: try vector("output_norm.weight", c.dModel),
             output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
-        // Keep compact copies of the matrices whose tensors all have types the compact kernels know (Q4_1, Q8_0, Q5_0,
-        // Q4_K, Q5_K, Q6_K; mixed within a stack) for decode steps.
+        // Keep compact copies of the matrices whose tensors all have types the compact kernels know
+        // (`QuantizedMatrix.supportedTypes`; mixed within a stack) for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {
             guard compactWeights, w.compact == nil else { return }
             let infos = try names.map { try file.info($0) }

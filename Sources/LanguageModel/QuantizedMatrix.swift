@@ -3,17 +3,20 @@ import Dispatch
 import ModelFormats
 import Tensor
 
-/// A weight matrix kept in its compact GGUF block format (Q4_1, Q8_0, Q5_0, or the K-quants Q4_K, Q5_K, Q6_K),
-/// multiplied directly with the activations. Used for decode steps with few rows, where reading 0.6–1.1 bytes per
-/// weight instead of 4 is what bounds speed. A stack of tensors of different types (Gemma 3 270M's attn_q and
-/// attn_k in Q5_0 with attn_v in Q8_0) keeps each run of rows of one type as a `Segment` with its own kernel.
+/// A weight matrix kept in its compact GGUF block format (Q4_1, Q5_0, Q5_1, Q8_0, or the K-quants Q2_K, Q3_K, Q4_K,
+/// Q5_K, Q6_K), multiplied directly with the activations. Used for decode steps with few rows, where reading 0.3–1.1
+/// bytes per weight instead of 4 is what bounds speed. A stack of tensors of different types (Gemma 3 270M's attn_q
+/// and attn_k in Q5_0 with attn_v in Q8_0) keeps each run of rows of one type as a `Segment` with its own kernel.
 ///
-/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits; Q4_K and
-/// Q5_K: w = (d·sc)·q − dmin·m per group of 32 of a 256-weight super-block; Q6_K: w = (d·sc)·(q − 32) per group of
-/// 16). With Float32 activations (the default) the codes of a group of 32 are converted to floats once and shared
-/// by up to 8 activation rows, scale·Σ qⱼxⱼ ± min·Σ xⱼ (`ck_quantized_matmul`, `ck_quantized_k_matmul`), equal to
-/// the dequantized-Float32 product up to summation order. With `.q8` (Q4_1 and Q8_0 only) the activations are
-/// rounded to 8 bits first and the block sums are integer (`ck_quantized_matmul_q8`). Portable C runs without AVX2.
+/// The weights are ggml-quants.c's (Q4_1: w = d·q + m; Q8_0: w = d·q; Q5_0: w = d·(q − 16), q of 5 bits; Q5_1:
+/// w = d·q + m, q of 5 bits; Q4_K and Q5_K: w = (d·sc)·q − dmin·m per group of 32 of a 256-weight super-block;
+/// Q6_K: w = (d·sc)·(q − 32) per group of 16; Q2_K: w = (d·sc)·q − dmin·m per group of 16, q of 2 bits; Q3_K:
+/// w = (d·(s − 32))·q per group of 16, q of 3 bits in −4…3). With Float32 activations (the default) the codes of a
+/// group of 32 are converted to floats once and shared by up to 8 activation rows, scale·Σ qⱼxⱼ ± min·Σ xⱼ
+/// (`ck_quantized_matmul`, `ck_quantized_k_matmul`, `ck_quantized_lowbit_matmul`; Q6_K, Q2_K and Q3_K fold their
+/// sub-block scales into the codes exactly), equal to the dequantized-Float32 product up to summation order. With
+/// `.q8` (Q4_1 and Q8_0 only) the activations are rounded to 8 bits first and the block sums are integer
+/// (`ck_quantized_matmul_q8`). Portable C runs without AVX2.
 final class QuantizedMatrix: @unchecked Sendable {
     let rows: Int
     let cols: Int
@@ -27,10 +30,10 @@ final class QuantizedMatrix: @unchecked Sendable {
         let rows: Int
         let bytesPerRow: Int
         let data: UnsafeMutableRawPointer
-        /// Per group of 32 weights, decoded once: rows × cols/32 scales and mins. Q4_1: d and m; Q8_0, Q5_0: d and 0;
-        /// Q4_K, Q5_K: d·sc and dmin·m of the group's sub-block (subtracted); Q6_K: the super-block's d and 0 (the
-        /// int8 sub-block scales are applied to the codes in the kernel). See `ck_quantized_scales`,
-        /// `ck_quantized_k_scales`.
+        /// Per group of 32 weights, decoded once: rows × cols/32 scales and mins. Q4_1, Q5_1: d and m; Q8_0, Q5_0: d
+        /// and 0; Q4_K, Q5_K: d·sc and dmin·m of the group's sub-block (subtracted); Q6_K, Q3_K: the super-block's d
+        /// and 0; Q2_K: the super-block's d and dmin (the sub-block scales, and Q2_K's 4-bit mins, are applied in
+        /// the kernel). See `ck_quantized_scales`, `ck_quantized_k_scales`, `ck_quantized_lowbit_scales`.
         let scales: UnsafeMutablePointer<Float>
         let mins: UnsafeMutablePointer<Float>
     }
@@ -82,6 +85,8 @@ final class QuantizedMatrix: @unchecked Sendable {
             let bytes = data.assumingMemoryBound(to: UInt8.self)
             if Self.isKQuant(run.type) {
                 ck_quantized_k_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
+            } else if Self.isLowBit(run.type) {
+                ck_quantized_lowbit_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
             } else {
                 ck_quantized_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
             }
@@ -106,15 +111,21 @@ final class QuantizedMatrix: @unchecked Sendable {
     deinit { for s in segments { s.data.deallocate(); s.scales.deallocate(); s.mins.deallocate() } }
 
     /// The block types the compact kernel multiplies directly.
-    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0, .q4_K, .q5_K, .q6_K]
+    static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
-    /// The K-quants (super-blocks of 256, `ck_quantized_k_matmul`).
+    /// The K-quants Q4_K, Q5_K, Q6_K (super-blocks of 256, `ck_quantized_k_matmul`).
     static func isKQuant(_ type: GGMLType) -> Bool { type == .q4_K || type == .q5_K || type == .q6_K }
+
+    /// Q5_1 and the K-quants Q2_K, Q3_K (`ck_quantized_lowbit_matmul`).
+    static func isLowBit(_ type: GGMLType) -> Bool { type == .q5_1 || type == .q2_K || type == .q3_K }
 
     static func code(_ type: GGMLType) -> Int32 {
         switch type {
         case .q4_1: Int32(CK_Q4_1)
         case .q5_0: Int32(CK_Q5_0)
+        case .q5_1: Int32(CK_Q5_1)
+        case .q2_K: Int32(CK_Q2_K)
+        case .q3_K: Int32(CK_Q3_K)
         case .q4_K: Int32(CK_Q4_K)
         case .q5_K: Int32(CK_Q5_K)
         case .q6_K: Int32(CK_Q6_K)
@@ -152,7 +163,8 @@ final class QuantizedMatrix: @unchecked Sendable {
                   accumulate: Bool = false, threads: Int, simd: Bool = true,
                   activations: ActivationPrecision = .float32) {
         guard n > 0 else { return }
-        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0 and the K-quants always run with Float32 activations.
+        // The 8-bit-activation kernel knows Q4_1 and Q8_0 only; Q5_0, Q5_1 and the K-quants always run with Float32
+        // activations.
         @Sendable func usesQ8(_ type: GGMLType) -> Bool { activations == .q8 && (type == .q4_1 || type == .q8_0) }
         let (rows, cols, segments) = (self.rows, self.cols, self.segments)
         let acc: Int32 = accumulate ? 1 : 0, useSIMD: Int32 = simd ? Self.pathCode(kernelPath) : Int32(CK_PATH_PORTABLE)
@@ -177,6 +189,8 @@ final class QuantizedMatrix: @unchecked Sendable {
                                            n, o, rows, acc, useSIMD)
                 } else if Self.isKQuant(s.type) {
                     ck_quantized_k_matmul(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, io.x, cols, n, o, rows, acc, useSIMD)
+                } else if Self.isLowBit(s.type) {
+                    ck_quantized_lowbit_matmul(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, io.x, cols, n, o, rows, acc, useSIMD)
                 } else {
                     ck_quantized_matmul(code, w, s.bytesPerRow, s.scales, s.mins, r0, r1, cols, io.x, cols, n, o, rows, acc, useSIMD)
                 }

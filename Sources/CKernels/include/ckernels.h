@@ -1,5 +1,6 @@
-// semprog's compute kernels: packed-panel SGEMM and Q4_1/Q8_0 block dot products, with AVX2/FMA code selected
-// at run time (portable C otherwise). Called from Swift through Tensor.PackedMatrix and LanguageModel.
+// semprog's compute kernels: packed-panel SGEMM and GGML block dot products (Q4_1, Q5_0, Q5_1, Q8_0, Q2_K…Q6_K),
+// with SIMD code selected at run time (portable C otherwise). Called from Swift through Tensor.PackedMatrix and
+// LanguageModel.
 #ifndef SEMPROG_CKERNELS_H
 #define SEMPROG_CKERNELS_H
 
@@ -94,6 +95,26 @@ void ck_quantized_k_scales(int type, const uint8_t *w, long row_bytes, long rows
 void ck_quantized_k_matmul(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
                            long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
                            int accumulate, int use_simd);
+
+/// GGML types understood by ck_quantized_lowbit_matmul: Q5_1 (blocks of 32 weights) and the K-quants Q2_K, Q3_K
+/// (super-blocks of 256); quantized_lowbit.c has the layouts.
+enum { CK_Q5_1 = 7, CK_Q2_K = 10, CK_Q3_K = 11 };
+
+/// Decodes, for each group of 32 weights of `rows` rows (k columns: a multiple of 32 for Q5_1, of 256 for Q2_K and
+/// Q3_K), the Float32 scale and min into arrays of rows × k/32: Q5_1 scale = d, min = m (added: w = scale·q + min);
+/// Q2_K scale = d, min = dmin of the super-block (its 4-bit sub-block scales and mins stay in the blocks); Q3_K
+/// scale = d, min = 0 (its 6-bit sub-block scales stay in the blocks).
+void ck_quantized_lowbit_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales,
+                                float *mins);
+
+/// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a Q5_1, Q2_K or Q3_K W (k columns, `row_bytes`
+/// bytes per row), i < m, with Float32 activations and the scales from ck_quantized_lowbit_scales. The weights are
+/// those ggml dequantizes; per group of 32 scale·Σ cⱼxⱼ with integer codes c (the sub-block scales folded in for
+/// Q2_K and Q3_K), and the mins through sums of x, equal to Σ wⱼxⱼ up to Float32 rounding. There is no AVX-512
+/// kernel: the AVX-512 path runs the AVX2 one (same bits). `use_simd` as for ck_quantized_matmul.
+void ck_quantized_lowbit_matmul(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                                long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                                int accumulate, int use_simd);
 
 /// Quantizes m rows of x (k columns, k a multiple of 32, row stride ldx) to 8 bits per block of 32, as llama.cpp's
 /// quantize_row_q8_1: d = max|x|/127, q = round(x/d) (nearest even), s = d·Σq. q: m·k bytes; d, s: m·k/32 floats.
