@@ -57,6 +57,51 @@ static void quantized_generic(int type, const uint8_t *w, long row_bytes, long r
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// The driver of both SIMD paths (one definition, instantiated with row_kernel and row_kernel512 inside each path's
+// target region): per-block sums of x ((x₀ + x₁) + (x₂ + x₃) per lane, then ck_hsum8), then weight rows in tiles of
+// about 64 KB, each tile multiplied with every group of 8 activation rows while it is in L2 (a matrix larger than
+// the caches is read from memory once, not once per 8 rows). Each output is one row-kernel call over its group of
+// 8 rows whatever the tiling, so the loop order changes no bits.
+#define CK_ROW_CASE(KERNEL, MR) KERNEL(MR, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate)
+#define CK_QUANTIZED_DRIVER(NAME, KERNEL)                                                                             \
+static void NAME(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,        \
+                 long r1, long k, const float *x, long ldx, long m, float *out, long ldo, int accumulate) {          \
+    const long nb = k / 32;                                                                                           \
+    float stack_sums[8 * 64];                                                                                         \
+    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));                \
+    for (long i = 0; i < m; i++)                                                                                      \
+        for (long b = 0; b < nb; b++) {                                                                               \
+            const float *xb = x + i * ldx + b * 32;                                                                   \
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),                     \
+                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));              \
+            xsum[i * nb + b] = ck_hsum8(s);                                                                           \
+        }                                                                                                             \
+    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;                                               \
+    for (long t0 = r0; t0 < r1; t0 += tile) {                                                                         \
+        const long t1 = t0 + tile < r1 ? t0 + tile : r1;                                                              \
+        for (long i0 = 0; i0 < m; i0 += 8) {                                                                          \
+            const long mr = m - i0 < 8 ? m - i0 : 8;                                                                  \
+            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;                                                     \
+            float *oi = out + i0 * ldo;                                                                               \
+            for (long r = t0; r < t1; r++) {                                                                          \
+                const uint8_t *row = w + (size_t)r * row_bytes;                                                       \
+                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;                               \
+                switch (mr) {                                                                                         \
+                case 1: CK_ROW_CASE(KERNEL, 1); break;                                                                \
+                case 2: CK_ROW_CASE(KERNEL, 2); break;                                                                \
+                case 3: CK_ROW_CASE(KERNEL, 3); break;                                                                \
+                case 4: CK_ROW_CASE(KERNEL, 4); break;                                                                \
+                case 5: CK_ROW_CASE(KERNEL, 5); break;                                                                \
+                case 6: CK_ROW_CASE(KERNEL, 6); break;                                                                \
+                case 7: CK_ROW_CASE(KERNEL, 7); break;                                                                \
+                default: CK_ROW_CASE(KERNEL, 8); break;                                                               \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    if (xsum != stack_sums) free(xsum);                                                                               \
+}
+
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
 // One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Per block b and row i:
@@ -115,47 +160,7 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
     }
 }
 
-static void quantized_avx2(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                           long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                           int accumulate) {
-    const long nb = k / 32;
-    float stack_sums[8 * 64];
-    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));
-    for (long i = 0; i < m; i++)
-        for (long b = 0; b < nb; b++) { // ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
-            const float *xb = x + i * ldx + b * 32;
-            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-            xsum[i * nb + b] = ck_hsum8(s);
-        }
-    // Weight rows in tiles of about 64 KB, each tile multiplied with every group of 8 activation rows while it is in
-    // L2 (a matrix larger than the caches is read from memory once, not once per 8 rows). Each output is still one
-    // row kernel call over the same group of 8 rows: the loop order does not change any bits.
-    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;
-    for (long t0 = r0; t0 < r1; t0 += tile) {
-        const long t1 = t0 + tile < r1 ? t0 + tile : r1;
-        for (long i0 = 0; i0 < m; i0 += 8) {
-            const long mr = m - i0 < 8 ? m - i0 : 8;
-            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;
-            float *oi = out + i0 * ldo;
-            for (long r = t0; r < t1; r++) {
-                const uint8_t *row = w + (size_t)r * row_bytes;
-                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
-                switch (mr) {
-            case 1: row_kernel(1, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 2: row_kernel(2, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 3: row_kernel(3, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 4: row_kernel(4, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 5: row_kernel(5, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 6: row_kernel(6, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 7: row_kernel(7, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            default: row_kernel(8, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-                }
-            }
-        }
-    }
-    if (xsum != stack_sums) free(xsum);
-}
+CK_QUANTIZED_DRIVER(quantized_avx2, row_kernel)
 #pragma clang attribute pop
 
 // AVX-512: the same arithmetic as row_kernel, so the same bits. The 32 codes of a block are converted in two
@@ -205,47 +210,7 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
     }
 }
 
-static void quantized_avx512(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                           long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                           int accumulate) {
-    const long nb = k / 32;
-    float stack_sums[8 * 64];
-    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));
-    for (long i = 0; i < m; i++)
-        for (long b = 0; b < nb; b++) { // ((x₀ + x₁) + (x₂ + x₃)) per lane, then ck_hsum8
-            const float *xb = x + i * ldx + b * 32;
-            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-            xsum[i * nb + b] = ck_hsum8(s);
-        }
-    // Weight rows in tiles of about 64 KB, each tile multiplied with every group of 8 activation rows while it is in
-    // L2 (a matrix larger than the caches is read from memory once, not once per 8 rows). Each output is still one
-    // row kernel call over the same group of 8 rows: the loop order does not change any bits.
-    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;
-    for (long t0 = r0; t0 < r1; t0 += tile) {
-        const long t1 = t0 + tile < r1 ? t0 + tile : r1;
-        for (long i0 = 0; i0 < m; i0 += 8) {
-            const long mr = m - i0 < 8 ? m - i0 : 8;
-            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;
-            float *oi = out + i0 * ldo;
-            for (long r = t0; r < t1; r++) {
-                const uint8_t *row = w + (size_t)r * row_bytes;
-                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;
-                switch (mr) {
-            case 1: row_kernel512(1, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 2: row_kernel512(2, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 3: row_kernel512(3, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 4: row_kernel512(4, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 5: row_kernel512(5, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 6: row_kernel512(6, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            case 7: row_kernel512(7, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-            default: row_kernel512(8, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate); break;
-                }
-            }
-        }
-    }
-    if (xsum != stack_sums) free(xsum);
-}
+CK_QUANTIZED_DRIVER(quantized_avx512, row_kernel512)
 #pragma clang attribute pop
 #endif
 
