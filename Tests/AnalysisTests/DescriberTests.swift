@@ -230,6 +230,51 @@ fileprivate func describerChatReply(_ content: String) -> String {
         #expect(server.requests.count == 2)
     }
 
+    /// Cancelling the caller returns at once, without waiting for the server, and without calling
+    /// `URLSessionTask.cancel()` (which can trap in swift-corelibs-foundation when the task is completing).
+    @Test func cancellationReturnsPromptly() async throws {
+        let server = try TestHTTPServer { _, _ in .init(status: 200, text: describerChatReply("late"), delaySeconds: 3) }
+        defer { server.stop() }
+        let llm = try describer(server, timeout: 10, retries: 0)
+        let start = Date()
+        let task = Task { try await llm.describe(baseline: "a", steered: "b") }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        task.cancel()
+        let outcome = await task.result
+        #expect(Date().timeIntervalSince(start) < 2, "the cancelled call waited for the server")
+        guard case let .failure(error) = outcome else { Issue.record("a cancelled call returned an answer"); return }
+        #expect(error is CancellationError, "\(error)")
+    }
+
+    /// Cancellations that land before, during and after the reply (seeded offsets of 0–3 ms against a server that
+    /// answers at once, 800 calls): each call ends with the answer or a CancellationError, and the process survives.
+    /// The former `send`, which cancelled the data task, trapped in one of five runs of 200 calls.
+    @Test func cancellationRacingTheReplyIsSafe() async throws {
+        let server = try TestHTTPServer { i, _ in .init(status: 200, text: describerChatReply("answer \(i)")) }
+        defer { server.stop() }
+        let llm = try describer(server, timeout: 10, retries: 0, concurrency: 8)
+        var rng = SplitMix64(seed: 17)
+        var answered = 0, cancelled = 0
+        for _ in 0..<100 {
+            let offsets = (0..<8).map { _ in UInt64(rng.next() % 3_000_000) }
+            let tasks = offsets.map { offset in
+                Task { () -> Result<String, Error> in
+                    let inner = Task { try await llm.describe(baseline: "a", steered: "b") }
+                    try? await Task.sleep(nanoseconds: offset)
+                    inner.cancel()
+                    return await inner.result
+                }
+            }
+            for t in tasks {
+                switch await t.value {
+                case let .success(answer): #expect(answer.hasPrefix("answer")); answered += 1
+                case let .failure(error): #expect(error is CancellationError, "\(error)"); cancelled += 1
+                }
+            }
+        }
+        #expect(answered + cancelled == 800)
+    }
+
     @Test func concurrencyIsLimited() async throws {
         let server = try TestHTTPServer { i, _ in .init(status: 200, text: describerChatReply("answer \(i)"), delaySeconds: 0.2) }
         defer { server.stop() }

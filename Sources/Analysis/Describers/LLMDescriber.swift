@@ -103,7 +103,8 @@ public final class LLMDescriber: Describer {
                                          maxConcurrentRequests: maxConcurrentRequests))
     }
 
-    deinit { session.invalidateAndCancel() }
+    /// Lets running data tasks end by themselves (see `send`: cancelling them can trap on Linux).
+    deinit { session.finishTasksAndInvalidate() }
 
     public func describe(baseline: String, steered: String) async throws -> String {
         let body = try requestBody(prompt: describerPrompt(baseline: baseline, steered: steered))
@@ -175,38 +176,41 @@ public final class LLMDescriber: Describer {
         case other(Error)
     }
 
-    /// One HTTP exchange with a hard deadline of `timeoutSeconds` (the data task is cancelled when it passes).
+    /// One HTTP exchange with a hard deadline of `timeoutSeconds`.
+    ///
+    /// Neither the deadline nor the cancellation of the calling task cancels the data task: they resume the caller at
+    /// once and leave the data task to finish or to hit the session's own timeout (`timeoutSeconds` + 5 s), its
+    /// answer discarded. `URLSessionTask.cancel()` races with a task that is completing in swift-corelibs-foundation
+    /// (Linux): the cancel looks the task up after the session has removed it and the process traps with "Trying to
+    /// access a behaviour for a task that in not in the registry" (seen in a CI run of `JudgeCLITests`).
     func send(_ request: URLRequest) async -> Result<(Data, HTTPURLResponse), SendFailure> {
         let timeout = settings.timeoutSeconds
-        let box = TaskBox()
+        let box = ResumeBox<Result<(Data, HTTPURLResponse), SendFailure>>()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<(Data, HTTPURLResponse), SendFailure>, Never>) in
-                let once = ResumeOnce(continuation)
+                guard box.install(continuation, ifCancelled: .failure(.other(CancellationError()))) else { return }
                 let task = session.dataTask(with: request) { data, response, error in
                     if let error {
                         let nsError = error as NSError
                         if nsError.domain == NSURLErrorDomain && nsError.code == NSURLErrorTimedOut {
-                            once.resume(.failure(.timedOut))
+                            box.resume(.failure(.timedOut))
                         } else if nsError.domain == NSURLErrorDomain && nsError.code == NSURLErrorCancelled {
-                            once.resume(.failure(.other(CancellationError())))
+                            box.resume(.failure(.other(CancellationError())))
                         } else {
-                            once.resume(.failure(.other(error)))
+                            box.resume(.failure(.other(error)))
                         }
                     } else if let http = response as? HTTPURLResponse {
-                        once.resume(.success((data ?? Data(), http)))
+                        box.resume(.success((data ?? Data(), http)))
                     } else {
-                        once.resume(.failure(.other(DescriberError.malformedResponse(
+                        box.resume(.failure(.other(DescriberError.malformedResponse(
                             url: request.url?.absoluteString ?? "?", reason: "not an HTTP response"))))
                     }
                 }
-                box.set(task)
                 task.resume()
-                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                    if once.resume(.failure(.timedOut)) { task.cancel() }
-                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { box.resume(.failure(.timedOut)) }
             }
         } onCancel: {
-            box.cancel()
+            box.cancel(with: .failure(.other(CancellationError())))
         }
     }
 
@@ -242,35 +246,46 @@ public final class LLMDescriber: Describer {
     }
 }
 
-/// Resumes a continuation exactly once; `resume` says whether this call did it.
-private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+/// Resumes a continuation exactly once, whichever comes first: the answer, the deadline or the caller's
+/// cancellation (which may arrive before the continuation exists).
+final class ResumeBox<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, Never>?
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+    private var cancelledValue: T?
+    private var done = false
 
+    /// Installs the continuation; if the caller was already cancelled, resumes it with `ifCancelled` and says
+    /// false (nothing should be started).
+    func install(_ c: CheckedContinuation<T, Never>, ifCancelled: T) -> Bool {
+        let early: Bool = lock.withLock {
+            if cancelledValue != nil { done = true; return true }
+            continuation = c
+            return false
+        }
+        if early { c.resume(returning: ifCancelled) }
+        return !early
+    }
+
+    /// Resumes with `value` unless something else already did; says whether this call did it.
     @discardableResult
     func resume(_ value: T) -> Bool {
         let c: CheckedContinuation<T, Never>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
+            guard !done, let c = continuation else { return nil }
+            done = true
+            continuation = nil
+            return c
         }
         c?.resume(returning: value)
         return c != nil
     }
-}
 
-/// Holds the data task so a task-cancellation handler can cancel it.
-private final class TaskBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var task: URLSessionDataTask?
-    private var cancelled = false
-    func set(_ t: URLSessionDataTask) {
-        let cancelNow: Bool = lock.withLock { task = t; return cancelled }
-        if cancelNow { t.cancel() }
-    }
-    func cancel() {
-        let t: URLSessionDataTask? = lock.withLock { cancelled = true; return task }
-        t?.cancel()
+    /// The caller's cancellation: resumes now, or as soon as the continuation is installed.
+    func cancel(with value: T) {
+        let installed: Bool = lock.withLock {
+            if continuation == nil && !done { cancelledValue = value; return false }
+            return true
+        }
+        if installed { resume(value) }
     }
 }
 
