@@ -50,6 +50,41 @@ import Testing
         }
     }
 
+    /// Each output of the SIMD GEMM is one FMA chain over k from 0 (then + C's old value when accumulating), bit for
+    /// bit, whatever the row blocking, row and column tails, depth (k = 1 … 1536) and threads: the summation order
+    /// any K blocking or other rearrangement of the kernels must keep. The reference is Swift's fused
+    /// `addingProduct` in k order.
+    @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2/FMA"))
+    func gemmEqualsOneFMAChainPerOutput() {
+        var rng = SplitMix64(seed: 2026)
+        let shapes: [(Int, Int, Int)] = [(1, 16, 255), (6, 16, 256), (7, 17, 257), (13, 33, 513), (97, 40, 576),
+                                         (5, 31, 1536), (100, 20, 700), (3, 5, 1), (12, 64, 300)]
+        let paths = Self.hasAVX512 ? [KernelPath.avx2, .avx512] : [.avx2]
+        for (index, (m, n, k)) in shapes.enumerated() {
+            let ldx = k + (index % 3), ldy = n + (index % 2) * 3
+            let x = Self.random(m * ldx, &rng), w = Self.random(n * k, &rng), start = Self.random(m * ldy, &rng)
+            let accumulate = index % 2 == 0
+            var expected = start
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc: Float = 0
+                    for kk in 0..<k { acc = acc.addingProduct(x[i * ldx + kk], w[j * k + kk]) }
+                    expected[i * ldy + j] = accumulate ? start[i * ldy + j] + acc : acc
+                }
+            }
+            let packed = PackedMatrix(rowMajor: w, rows: n, cols: k)
+            for path in paths {
+                for threads in [1, 2] {
+                    var y = start
+                    packed.multiply(x, count: m, xStride: ldx, into: &y, yStride: ldy, accumulate: accumulate,
+                                    threads: threads, kernel: path)
+                    #expect(Self.bits(y) == Self.bits(expected),
+                            "\(path) m \(m) n \(n) k \(k), accumulate \(accumulate), threads \(threads)")
+                }
+            }
+        }
+    }
+
     // MARK: Quantized blocks
 
     /// Random GGML blocks of `type` (binary16 scales in ±scale, random codes): rows × k/32 blocks.
