@@ -97,13 +97,15 @@ static void gemm_avx2(const float *a, long lda, long m, long k, const float *pan
         const long cols = n - p * CK_PANEL < CK_PANEL ? n - p * CK_PANEL : CK_PANEL;
         float *cp = c + p * CK_PANEL;
         long i = i0;
-        // A 1- or 2-row tail after full groups of 6 becomes 4 + 3 or 4 + 4 rows: a micro-kernel of MR rows keeps 2·MR
-        // FMA chains in flight, and fewer than 8 chains leave the two FMA pipes (latency 4) partly idle. Which
-        // kernel computes a row does not change its bits (each output is one FMA chain over k either way).
+        // A tail of 1, 2 or 3 rows after full groups of 6 takes one group with it and runs as 4 + 3, 4 + 4 or
+        // 5 + 4 rows: a micro-kernel of MR rows keeps 2·MR FMA chains in flight, and fewer than 8 leave the two FMA
+        // pipes (latency 4) partly idle. Which kernel computes a row does not change its bits (each output is one
+        // FMA chain over k either way).
         const long tail = (i1 - i0) % 6;
-        const long full_end = (tail == 1 || tail == 2) && i1 - i0 > 6 ? i1 - tail - 6 : i1 - tail;
+        const long full_end = tail >= 1 && tail <= 3 && i1 - i0 > 6 ? i1 - tail - 6 : i1 - tail;
         for (; i < full_end; i += 6) micro(6, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate);
-        if (i1 - i >= 7) { micro(4, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 4; }
+        if (i1 - i == 9) { micro(5, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 5; }
+        else if (i1 - i >= 7) { micro(4, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 4; }
         const float *ai = a + i * lda;
         float *ci = cp + i * ldc;
         switch (i1 - i) {

@@ -51,14 +51,16 @@ import Testing
     }
 
     /// Each output of the SIMD GEMM is one FMA chain over k from 0 (then + C's old value when accumulating), bit for
-    /// bit, whatever the row blocking, row and column tails, depth (k = 1 … 1536) and threads: the summation order
+    /// bit, whatever the row blocking, row tails (m mod 6 = 0…5, alone and after full groups) and column tails, depth (k = 1 … 1536) and threads: the summation order
     /// any K blocking or other rearrangement of the kernels must keep. The reference is Swift's fused
     /// `addingProduct` in k order.
     @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2/FMA"))
     func gemmEqualsOneFMAChainPerOutput() {
         var rng = SplitMix64(seed: 2026)
         let shapes: [(Int, Int, Int)] = [(1, 16, 255), (6, 16, 256), (7, 17, 257), (13, 33, 513), (97, 40, 576),
-                                         (5, 31, 1536), (100, 20, 700), (3, 5, 1), (12, 64, 300)]
+                                         (5, 31, 1536), (100, 20, 700), (3, 5, 1), (12, 64, 300),
+                                         (8, 40, 577), (9, 16, 256), (14, 33, 100), (15, 17, 64), (32, 48, 640),
+                                         (105, 18, 300), (2, 16, 9)]
         let paths = Self.hasAVX512 ? [KernelPath.avx2, .avx512] : [.avx2]
         for (index, (m, n, k)) in shapes.enumerated() {
             let ldx = k + (index % 3), ldy = n + (index % 2) * 3
