@@ -232,9 +232,11 @@ extension LlamaModel {
         for (i, r) in logitRows.enumerated() { (selected + i * d).update(from: x + r * d, count: d) }
         rmsNorm(selected, rows: k, weight: weights.outputNorm, into: h)
         let u = weights.output ?? weights.tokenEmbedding
-        output.logits = [Float](repeating: 0, count: k * u.rows)
-        output.logits.withUnsafeMutableBufferPointer { out in
+        // Every path of `linear` without accumulation writes all k × vocabulary outputs, so the array is not
+        // zero-filled first (67 MB per step for 64 Gemma 3 sequences).
+        output.logits = [Float](unsafeUninitializedCapacity: k * u.rows) { out, initialized in
             linear(h, rows: k, u, into: out.baseAddress!)
+            initialized = k * u.rows
         }
         if let cap = c.finalSoftcap {   // Gemma 2: logits ← cap · tanh(logits / cap)
             for i in output.logits.indices { output.logits[i] = cap * tanhf(output.logits[i] / cap) }
