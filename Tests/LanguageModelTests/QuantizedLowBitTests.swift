@@ -239,62 +239,7 @@ import Tokenization
     /// ffn_down Q3_K) gives, with its few-row steps on the compact kernels, the logits of the packed Float32 path
     /// within Float32 rounding (1e-4 of the largest |logit|) and the same greedy tokens.
     @Test func llamaLoaderKeepsLowBitMatricesCompact() throws {
-        var rng = SplitMix64(seed: 78)
-        let d = 256, heads = 2, ffn = 512, layers = 2
-        let tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + ByteLevel.byteToCharacter.map { String($0) } + ["Ġt"]
-        var w = GGUFWriter()
-        w.set("general.architecture", .string("llama"))
-        for (k, v) in [("embedding_length", d), ("block_count", layers), ("attention.head_count", heads),
-                       ("attention.head_count_kv", heads), ("feed_forward_length", ffn), ("context_length", 64)] {
-            w.set("llama." + k, .uint32(UInt32(v)))
-        }
-        w.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
-        w.set("llama.rope.freq_base", .float32(10000))
-        w.set("tokenizer.ggml.model", .string("gpt2"))
-        w.set("tokenizer.ggml.pre", .string("smollm"))
-        w.set("tokenizer.ggml.tokens", .array(tokens.map { .string($0) }))
-        w.set("tokenizer.ggml.merges", .array([.string("Ġ t")]))
-        w.set("tokenizer.ggml.token_type", .array(tokens.indices.map { .int32($0 < 3 ? 3 : 1) }))
-        w.set("tokenizer.ggml.eos_token_id", .uint32(2))
-        func matrix(_ name: String, _ type: GGMLType, rows: Int, cols: Int) -> GGUFWriter.Tensor {
-            .init(name: name, dimensions: [cols, rows], type: type,
-                  bytes: Self.randomBlocks(type, count: rows * cols / type.blockSize, rng: &rng))
-        }
-        func norm(_ name: String) -> GGUFWriter.Tensor {
-            .init(name: name, shape: [d], values: (0..<d).map { _ in 1 + 0.1 * Float(rng.nextGaussian()) })
-        }
-        w.tensors = [.init(name: "token_embd.weight", shape: [tokens.count, d], values: (0..<(tokens.count * d)).map { _ in Float(rng.nextGaussian()) }),
-                     norm("output_norm.weight")]
-        for l in 0..<layers {
-            let p = "blk.\(l)."
-            w.tensors += [norm(p + "attn_norm.weight"), norm(p + "ffn_norm.weight"),
-                          matrix(p + "attn_q.weight", .q2_K, rows: d, cols: d), matrix(p + "attn_k.weight", .q3_K, rows: d, cols: d),
-                          matrix(p + "attn_v.weight", .q5_1, rows: d, cols: d), matrix(p + "attn_output.weight", .q3_K, rows: d, cols: d),
-                          matrix(p + "ffn_gate.weight", .q5_1, rows: ffn, cols: d), matrix(p + "ffn_up.weight", .q2_K, rows: ffn, cols: d),
-                          matrix(p + "ffn_down.weight", .q3_K, rows: d, cols: ffn)]
-        }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-lowbit-\(UUID().uuidString).gguf").path
-        try w.encode().write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let m = try LlamaModel.load(path: path, threads: 2, compactWeights: true)
-        let b = m.weights.blocks[1]
-        #expect(b.qkv.compact?.segments.map(\.type) == [.q2_K, .q3_K, .q5_1] && b.qkv.packed != nil)
-        #expect(b.output.compact?.type == .q3_K && b.gateUp.compact?.segments.map(\.type) == [.q5_1, .q2_K])
-        #expect(b.down.compact?.type == .q3_K && b.down.packed != nil)
-        for prompt in [[5], [5, 9, 200], [7, 7, 7, 7]] {
-            m.compactRowLimit = 4
-            let compact = try m.nextTokenLogits(tokens: prompt)
-            m.compactRowLimit = 0
-            let dense = try m.nextTokenLogits(tokens: prompt)
-            let scale = dense.map(abs).max()!
-            #expect(zip(compact, dense).map { abs($0 - $1) }.max()! <= 1e-4 * scale, "tokens \(prompt)")
-            #expect(compact != dense, "the compact kernels sum in another order than the packed GEMM")
-        }
-        m.compactRowLimit = 4
-        let parameters = GenerateParameters(maxTokens: 8, stopAtEOS: false)
-        let compact = try m.generate(prompts: [[5, 9, 200]], parameters: parameters, seeds: [0])
-        m.compactRowLimit = 0
-        #expect(try m.generate(prompts: [[5, 9, 200]], parameters: parameters, seeds: [0]) == compact)
+        try expectLoaderKeepsCompact(types: [.q2_K, .q3_K, .q5_1, .q3_K, .q5_1, .q2_K, .q3_K], seed: 78, blocks: Self.randomBlocks)
     }
 
     /// ggml's quantize_row_q5_1_ref (min and max of each block of 32, d = (max − min)/31, q = round((x − min)/d)).

@@ -248,7 +248,7 @@ public final class LLMDescriber: Describer {
 
 /// Resumes a continuation exactly once, whichever comes first: the answer, the deadline or the caller's
 /// cancellation (which may arrive before the continuation exists).
-final class ResumeBox<T: Sendable>: @unchecked Sendable {
+private final class ResumeBox<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, Never>?
     private var cancelledValue: T?
