@@ -162,22 +162,7 @@ import Tokenization
             let groups = cols / 32
             for n in counts {
                 let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) }
-                func run(_ simd: Bool, threads: Int = 2, accumulate: Bool = false, initial: Float = 0) -> [Float] {
-                    var out = [Float](repeating: initial, count: n * rows)
-                    matrix.multiply(x, rows: n, into: &out, accumulate: accumulate, threads: threads, simd: simd)
-                    return out
-                }
-                let portable = run(false)
-                let portableAccumulated = run(false, accumulate: true, initial: 0.75)
-                #expect(zip(portableAccumulated, portable).allSatisfy { $0.bitPattern == (0.75 + $1).bitPattern }, "\(type) cols \(cols) n \(n): portable accumulate")
-                // On a CPU without AVX2 the SIMD checks compare the portable result with itself (both paths fall back).
-                let avx2 = KernelPath.withActive(.avx2) { run(true) } ?? portable
-                let avx512 = KernelPath.withActive(.avx512) { run(true) } ?? avx2
-                let oneThread = KernelPath.withActive(.avx2) { run(true, threads: 1) } ?? portable
-                let accumulated = KernelPath.withActive(.avx2) { run(true, accumulate: true, initial: 0.75) } ?? portableAccumulated
-                #expect(zip(avx2, avx512).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(type) cols \(cols) n \(n): AVX-512 ≠ AVX2")
-                #expect(zip(avx2, oneThread).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(type) cols \(cols) n \(n): 1 vs 2 threads")
-                #expect(zip(accumulated, avx2).allSatisfy { $0.bitPattern == (0.75 + $1).bitPattern }, "\(type) cols \(cols) n \(n): accumulate")
+                let (portable, avx2) = expectPathsAgree(matrix, x, rows: n, label: "\(type) cols \(cols) n \(n)")
                 for i in 0..<n {
                     for r in 0..<rows {
                         var y = 0.0, terms = 0.0, magnitude = 0.0

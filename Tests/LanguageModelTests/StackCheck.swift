@@ -1,6 +1,7 @@
 import Foundation
 import ModelFormats
 import Randomness
+import Tensor
 import Testing
 import Tokenization
 @testable import LanguageModel
@@ -107,4 +108,26 @@ func expectLoaderKeepsCompact(types: [GGMLType], seed: UInt64,
     let compact = try m.generate(prompts: [[5, 9, 200]], parameters: parameters, seeds: [0])
     m.compactRowLimit = 0
     #expect(try m.generate(prompts: [[5, 9, 200]], parameters: parameters, seeds: [0]) == compact)
+}
+
+/// The products of `matrix` with `x` (`rows` activation rows) on every path, bit for bit: AVX-512 = AVX2, one thread
+/// = two, and accumulating onto 0.75 = 0.75 + the plain product (portable and AVX2). On a CPU without AVX2 the SIMD
+/// checks compare the portable result with itself (both paths fall back). Returns the portable and AVX2 products.
+func expectPathsAgree(_ matrix: QuantizedMatrix, _ x: [Float], rows n: Int, label: String) -> (portable: [Float], avx2: [Float]) {
+    func run(_ simd: Bool, threads: Int = 2, accumulate: Bool = false, initial: Float = 0) -> [Float] {
+        var out = [Float](repeating: initial, count: n * matrix.rows)
+        matrix.multiply(x, rows: n, into: &out, accumulate: accumulate, threads: threads, simd: simd)
+        return out
+    }
+    let portable = run(false)
+    let portableAccumulated = run(false, accumulate: true, initial: 0.75)
+    #expect(zip(portableAccumulated, portable).allSatisfy { $0.bitPattern == (0.75 + $1).bitPattern }, "\(label): portable accumulate")
+    let avx2 = KernelPath.withActive(.avx2) { run(true) } ?? portable
+    let avx512 = KernelPath.withActive(.avx512) { run(true) } ?? avx2
+    let oneThread = KernelPath.withActive(.avx2) { run(true, threads: 1) } ?? portable
+    let accumulated = KernelPath.withActive(.avx2) { run(true, accumulate: true, initial: 0.75) } ?? portableAccumulated
+    #expect(zip(avx2, avx512).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(label): AVX-512 ≠ AVX2")
+    #expect(zip(avx2, oneThread).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(label): 1 vs 2 threads")
+    #expect(zip(accumulated, avx2).allSatisfy { $0.bitPattern == (0.75 + $1).bitPattern }, "\(label): accumulate")
+    return (portable, avx2)
 }
