@@ -3,6 +3,8 @@
 #define SEMPROG_CKERNELS_INTERNAL_H
 
 #include "ckernels.h"
+#include <stdint.h>
+#include <stdlib.h>
 
 /// Bytes of one GGML block of 32 weights: Q4_1 (f16 d, f16 m, 16 bytes of nibbles) or Q8_0 (f16 d, 32 bytes).
 static inline long ck_block_bytes(int type) { return type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34; }
@@ -16,6 +18,70 @@ static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_h
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+/// Σ of 32 floats: ((x₀…₇ + x₈…₁₅) + (x₁₆…₂₃ + x₂₄…₃₁)) lane-wise, then ck_hsum8 (the block sums of the min terms).
+static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_sum32(const float *x) {
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
+                                   _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
+    return ck_hsum8(s);
+}
+
+/// Σ of 16 floats: (x₀…₇ + x₈…₁₅) lane-wise, then ck_hsum8 (Q2_K's sub-block sums).
+static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_sum16(const float *x) {
+    return ck_hsum8(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)));
+}
+
+/// CALL(MR) with MR = mr (1…8) as a compile-time constant.
+#define CK_MR_CASES(mr, CALL)                                                                                         \
+    switch (mr) {                                                                                                     \
+    case 1: CALL(1); break;                                                                                           \
+    case 2: CALL(2); break;                                                                                           \
+    case 3: CALL(3); break;                                                                                           \
+    case 4: CALL(4); break;                                                                                           \
+    case 5: CALL(5); break;                                                                                           \
+    case 6: CALL(6); break;                                                                                           \
+    case 7: CALL(7); break;                                                                                           \
+    default: CALL(8); break;                                                                                          \
+    }
+
+/// The driver of the block kernels' SIMD paths (quantized.c, quantized_k.c, quantized_lowbit.c): a function NAME
+/// with ck_quantized_matmul's parameters, defined inside a path's target region. First the sums of x the min terms
+/// need: NSUM(type, k) per activation row, sum s of row xr being SUM(type, xr, s) (none for types without mins).
+/// Then weight rows in tiles of about 64 KB, each tile multiplied with every group of 8 activation rows while it
+/// is in L2 (a matrix larger than the caches is read from memory once, not once per 8 rows):
+/// ROWS(type, mr, row, r, scales, mins, k, xi, ldx, xs, ns, out, ldo, accumulate) multiplies weight row r (`row`)
+/// with the group's mr rows xi (their sums xs, ns per row) into out[i·ldo + r]. Each output is one ROWS call over
+/// its group of 8 rows whatever the tiling, so the loop order changes no bits.
+#define CK_BLOCK_DRIVER(NAME, NSUM, SUM, ROWS)                                                                        \
+static void NAME(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,        \
+                 long r1, long k, const float *x, long ldx, long m, float *out, long ldo, int accumulate) {          \
+    const long ns = NSUM(type, k);                                                                                    \
+    float stack_sums[8 * 64];                                                                                         \
+    float *xsum = m * ns <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * ns));                \
+    for (long i = 0; i < m; i++)                                                                                      \
+        for (long s = 0; s < ns; s++) xsum[i * ns + s] = SUM(type, x + i * ldx, s);                                   \
+    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;                                               \
+    for (long t0 = r0; t0 < r1; t0 += tile) {                                                                         \
+        const long t1 = t0 + tile < r1 ? t0 + tile : r1;                                                              \
+        for (long i0 = 0; i0 < m; i0 += 8) {                                                                          \
+            const long mr = m - i0 < 8 ? m - i0 : 8;                                                                  \
+            for (long r = t0; r < t1; r++)                                                                            \
+                ROWS(type, mr, w + (size_t)r * row_bytes, r, scales, mins, k, x + i0 * ldx, ldx, xsum + i0 * ns, ns,  \
+                     out + i0 * ldo, ldo, accumulate);                                                                \
+        }                                                                                                             \
+    }                                                                                                                 \
+    if (xsum != stack_sums) free(xsum);                                                                               \
+}
 #endif
+
+/// Dequantizes one block of `type` into w (exact).
+typedef void (*ck_dequant_block_fn)(int type, const uint8_t *blk, float *w);
+
+/// The portable path of the block kernels: out[i·ldo + r] (+)= Σⱼ W[r][j]·x[i][j] for rows [r0, r1), each block of
+/// `per` weights (`block_bytes` bytes) dequantized by `dequant`, each output one sum of the products in element
+/// order, without FMA contraction (quantized.c).
+void ck_blocks_generic(ck_dequant_block_fn dequant, int type, long per, long block_bytes, const uint8_t *w,
+                       long row_bytes, long r0, long r1, long k, const float *x, long ldx, long m, float *out,
+                       long ldo, int accumulate);
 
 #endif

@@ -37,69 +37,46 @@ static void dequant_block(int type, const uint8_t *blk, float *w) {
     }
 }
 
-static void quantized_generic(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
-                              const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
-    const long nb = k / 32, bb = ck_block_bytes(type);
-    float wb[32];
+#pragma clang fp contract(off)
+void ck_blocks_generic(ck_dequant_block_fn dequant, int type, long per, long block_bytes, const uint8_t *w,
+                       long row_bytes, long r0, long r1, long k, const float *x, long ldx, long m, float *out,
+                       long ldo, int accumulate) {
+    const long nb = k / per;
+    float wb[256];
     for (long r = r0; r < r1; r++) {
         for (long i = 0; i < m; i++) {
             float acc = 0;
             for (long b = 0; b < nb; b++) {
-                dequant_block(type, w + (size_t)r * row_bytes + b * bb, wb);
-                const float *xb = x + (size_t)i * ldx + b * 32;
-                for (int j = 0; j < 32; j++) acc += wb[j] * xb[j];
+                dequant(type, w + (size_t)r * row_bytes + b * block_bytes, wb);
+                const float *xb = x + (size_t)i * ldx + b * per;
+                for (long j = 0; j < per; j++) {
+                    const float p = wb[j] * xb[j];
+                    acc += p;
+                }
             }
             float *o = out + (size_t)i * ldo + r;
             *o = accumulate ? *o + acc : acc;
         }
     }
 }
+#pragma clang fp contract(on)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-// The driver of both SIMD paths (one definition, instantiated with row_kernel and row_kernel512 inside each path's
-// target region): per-block sums of x ((x₀ + x₁) + (x₂ + x₃) per lane, then ck_hsum8), then weight rows in tiles of
-// about 64 KB, each tile multiplied with every group of 8 activation rows while it is in L2 (a matrix larger than
-// the caches is read from memory once, not once per 8 rows). Each output is one row-kernel call over its group of
-// 8 rows whatever the tiling, so the loop order changes no bits.
-#define CK_ROW_CASE(KERNEL, MR) KERNEL(MR, type, row, nb, sc, sh, xi, ldx, xs, oi + r, ldo, accumulate)
-#define CK_QUANTIZED_DRIVER(NAME, KERNEL)                                                                             \
-static void NAME(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,        \
-                 long r1, long k, const float *x, long ldx, long m, float *out, long ldo, int accumulate) {          \
+// Both SIMD paths run CK_BLOCK_DRIVER (internal.h) with their row kernel; only Q4_1 has a min term, whose
+// per-block sums of x the driver computes first.
+static inline long q_sum_count(int type, long k) { return type == CK_Q4_1 ? k / 32 : 0; }
+#define Q_SUM(type, xr, s) ck_sum32((xr) + 32 * (s))
+#define Q_CALL(MR) Q_KERNEL(MR, type, row, nb, sc, sh, xi, ldx, xs, out + r, ldo, accumulate)
+// The rows function of one path: weight row r against the group's mr activation rows with KERNEL.
+#define Q_ROWS(NAME)                                                                                                  \
+static inline __attribute__((always_inline)) void NAME(int type, long mr, const uint8_t *row, long r,               \
+        const float *scales, const float *mins, long k, const float *xi, long ldx, const float *xs, long ns,         \
+        float *out, long ldo, int accumulate) {                                                                       \
     const long nb = k / 32;                                                                                           \
-    float stack_sums[8 * 64];                                                                                         \
-    float *xsum = m * nb <= 8 * 64 ? stack_sums : (float *)malloc(sizeof(float) * (size_t)(m * nb));                \
-    for (long i = 0; i < m; i++)                                                                                      \
-        for (long b = 0; b < nb; b++) {                                                                               \
-            const float *xb = x + i * ldx + b * 32;                                                                   \
-            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),                     \
-                                     _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));              \
-            xsum[i * nb + b] = ck_hsum8(s);                                                                           \
-        }                                                                                                             \
-    const long tile = row_bytes >= 65536 / 16 ? 16 : 65536 / row_bytes;                                               \
-    for (long t0 = r0; t0 < r1; t0 += tile) {                                                                         \
-        const long t1 = t0 + tile < r1 ? t0 + tile : r1;                                                              \
-        for (long i0 = 0; i0 < m; i0 += 8) {                                                                          \
-            const long mr = m - i0 < 8 ? m - i0 : 8;                                                                  \
-            const float *xi = x + i0 * ldx, *xs = xsum + i0 * nb;                                                     \
-            float *oi = out + i0 * ldo;                                                                               \
-            for (long r = t0; r < t1; r++) {                                                                          \
-                const uint8_t *row = w + (size_t)r * row_bytes;                                                       \
-                const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;                               \
-                switch (mr) {                                                                                         \
-                case 1: CK_ROW_CASE(KERNEL, 1); break;                                                                \
-                case 2: CK_ROW_CASE(KERNEL, 2); break;                                                                \
-                case 3: CK_ROW_CASE(KERNEL, 3); break;                                                                \
-                case 4: CK_ROW_CASE(KERNEL, 4); break;                                                                \
-                case 5: CK_ROW_CASE(KERNEL, 5); break;                                                                \
-                case 6: CK_ROW_CASE(KERNEL, 6); break;                                                                \
-                case 7: CK_ROW_CASE(KERNEL, 7); break;                                                                \
-                default: CK_ROW_CASE(KERNEL, 8); break;                                                               \
-                }                                                                                                     \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-    if (xsum != stack_sums) free(xsum);                                                                               \
+    const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;                                           \
+    (void)ns;                                                                                                         \
+    CK_MR_CASES(mr, Q_CALL)                                                                                           \
 }
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
@@ -160,7 +137,10 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
     }
 }
 
-CK_QUANTIZED_DRIVER(quantized_avx2, row_kernel)
+#define Q_KERNEL row_kernel
+Q_ROWS(q_rows_avx2)
+CK_BLOCK_DRIVER(quantized_avx2, q_sum_count, Q_SUM, q_rows_avx2)
+#undef Q_KERNEL
 #pragma clang attribute pop
 
 // AVX-512: the same arithmetic as row_kernel, so the same bits. The 32 codes of a block are converted in two
@@ -210,7 +190,10 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
     }
 }
 
-CK_QUANTIZED_DRIVER(quantized_avx512, row_kernel512)
+#define Q_KERNEL row_kernel512
+Q_ROWS(q_rows_avx512)
+CK_BLOCK_DRIVER(quantized_avx512, q_sum_count, Q_SUM, q_rows_avx512)
+#undef Q_KERNEL
 #pragma clang attribute pop
 #endif
 
@@ -239,7 +222,10 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
     }
 #endif
     (void)use_simd;
-    quantized_generic(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+    (void)scales;
+    (void)mins;
+    ck_blocks_generic(dequant_block, type, 32, ck_block_bytes(type), w, row_bytes, r0, r1, k, x, ldx, m, out, ldo,
+                      accumulate);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
 // equal to Σⱼ wⱼxⱼ up to Float32 rounding. The AVX-512 kernel does the same operations lane for lane on 16-lane
 // registers (see row_kernel512 in quantized.c), so it gives the AVX2 kernel's bits. The portable loop dequantizes
 // each super-block as ggml does (Float32, same operation order) and sums wⱼxⱼ in index order.
-#include "ckernels.h"
+#include "internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,46 +100,11 @@ static void dequant_superblock(int type, const uint8_t *blk, float *y) {
     }
 }
 
-static void quantized_k_generic(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k,
-                                const float *x, long ldx, long m, float *out, long ldo, int accumulate) {
-    const long nsb = k / 256, bb = k_block_bytes(type);
-    float wb[256];
-    for (long r = r0; r < r1; r++) {
-        for (long i = 0; i < m; i++) {
-            float acc = 0;
-            for (long b = 0; b < nsb; b++) {
-                dequant_superblock(type, w + (size_t)r * row_bytes + b * bb, wb);
-                const float *xb = x + (size_t)i * ldx + b * 256;
-                for (int j = 0; j < 256; j++) {
-                    const float p = wb[j] * xb[j];
-                    acc += p;
-                }
-            }
-            float *o = out + (size_t)i * ldo + r;
-            *o = accumulate ? *o + acc : acc;
-        }
-    }
-}
 #pragma clang fp contract(on)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-
-/// Sum of the 8 lanes (as ck_hsum8 in internal.h: (lo + hi), then pairs, then the last two).
-static inline __attribute__((always_inline)) float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/// Per-group sums of x, ((x₀ + x₁) + (x₂ + x₃)) lane-wise over the four 8-float quarters, then hsum8 (as quantized.c).
-static inline __attribute__((always_inline)) float group_sum(const float *xb) {
-    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-    return hsum8(s);
-}
 
 /// The 32 codes of group g (0…7) of a super-block as 32 bytes: Q4_K/Q5_K unsigned (0…15 / 0…31), Q6_K signed
 /// q − 32 (−32…31). `qh` is the super-block's 32 qh bytes (Q5_K) or its half's (Q6_K, g within the half: g mod 4).
@@ -214,50 +179,34 @@ static inline __attribute__((always_inline)) void row_kernel_k(const int MR, con
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float s = hsum8(acc[i]) - mterm[i];
+        const float s = ck_hsum8(acc[i]) - mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
 
-#define ROW_KERNEL_CASES(kernel, T)                                                                                 \
-    switch (mr) {                                                                                                   \
-    case 1: kernel(1, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 2: kernel(2, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 3: kernel(3, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 4: kernel(4, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 5: kernel(5, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 6: kernel(6, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    case 7: kernel(7, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                      \
-    default: kernel(8, T, row, nsb, sc, sh, xi, ldx, xsum, ng, oi + r, ldo, accumulate); break;                     \
-    }
-
-// Rows [r0, r1) against m activation rows in groups of 8; `kernel` is row_kernel_k or row_kernel_k512.
-#define K_DRIVER(kernel)                                                                                            \
-    const long nsb = k / 256, ng = k / 32;                                                                          \
-    float stack_sums[8 * 64];                                                                                       \
-    float *xsum = ng <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)ng);                          \
-    for (long i0 = 0; i0 < m; i0 += 8) {                                                                            \
-        const long mr = m - i0 < 8 ? m - i0 : 8;                                                                    \
-        const float *xi = x + i0 * ldx;                                                                             \
-        float *oi = out + i0 * ldo;                                                                                 \
-        if (type != CK_Q6_K)                                                                                        \
-            for (long i = 0; i < mr; i++)                                                                           \
-                for (long g = 0; g < ng; g++) xsum[i * ng + g] = group_sum(xi + i * ldx + g * 32);                  \
-        for (long r = r0; r < r1; r++) {                                                                            \
-            const uint8_t *row = w + (size_t)r * row_bytes;                                                         \
-            const float *sc = scales + (size_t)r * ng, *sh = mins + (size_t)r * ng;                                 \
-            if (type == CK_Q4_K) { ROW_KERNEL_CASES(kernel, CK_Q4_K) }                                              \
-            else if (type == CK_Q5_K) { ROW_KERNEL_CASES(kernel, CK_Q5_K) }                                         \
-            else { ROW_KERNEL_CASES(kernel, CK_Q6_K) }                                                              \
-        }                                                                                                           \
-    }                                                                                                               \
-    if (xsum != stack_sums) free(xsum);
-
-static void quantized_k_avx2(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                             long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                             int accumulate) {
-    K_DRIVER(row_kernel_k)
+// Both SIMD paths run CK_BLOCK_DRIVER (internal.h) with their row kernel, the type a compile-time constant in
+// each; Q4_K and Q5_K subtract a min term per group of 32, from the groups' sums of x (none for Q6_K).
+static inline long k_sum_count(int type, long k) { return type == CK_Q6_K ? 0 : k / 32; }
+#define K_SUM(type, xr, s) ck_sum32((xr) + 32 * (s))
+#define K_CALL(MR, T) K_KERNEL(MR, T, row, nsb, sc, sh, xi, ldx, xs, ns, out + r, ldo, accumulate)
+#define K_CALL_Q4(MR) K_CALL(MR, CK_Q4_K)
+#define K_CALL_Q5(MR) K_CALL(MR, CK_Q5_K)
+#define K_CALL_Q6(MR) K_CALL(MR, CK_Q6_K)
+#define K_ROWS(NAME)                                                                                                  \
+static inline __attribute__((always_inline)) void NAME(int type, long mr, const uint8_t *row, long r,               \
+        const float *scales, const float *mins, long k, const float *xi, long ldx, const float *xs, long ns,         \
+        float *out, long ldo, int accumulate) {                                                                       \
+    const long nsb = k / 256, ng = k / 32;                                                                            \
+    const float *sc = scales + (size_t)r * ng, *sh = mins + (size_t)r * ng;                                           \
+    if (type == CK_Q4_K) { CK_MR_CASES(mr, K_CALL_Q4) }                                                               \
+    else if (type == CK_Q5_K) { CK_MR_CASES(mr, K_CALL_Q5) }                                                          \
+    else { CK_MR_CASES(mr, K_CALL_Q6) }                                                                               \
 }
+
+#define K_KERNEL row_kernel_k
+K_ROWS(k_rows_avx2)
+CK_BLOCK_DRIVER(quantized_k_avx2, k_sum_count, K_SUM, k_rows_avx2)
+#undef K_KERNEL
 #pragma clang attribute pop
 
 // AVX-512: row_kernel_k's arithmetic on 16-lane registers. Codes 0–15 of a group convert into one register (qa:
@@ -302,16 +251,15 @@ static inline __attribute__((always_inline)) void row_kernel_k512(const int MR, 
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float s = hsum8(acc[i]) - mterm[i];
+        const float s = ck_hsum8(acc[i]) - mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
 
-static void quantized_k_avx512(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                               long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                               int accumulate) {
-    K_DRIVER(row_kernel_k512)
-}
+#define K_KERNEL row_kernel_k512
+K_ROWS(k_rows_avx512)
+CK_BLOCK_DRIVER(quantized_k_avx512, k_sum_count, K_SUM, k_rows_avx512)
+#undef K_KERNEL
 #pragma clang attribute pop
 #endif
 
@@ -332,5 +280,6 @@ void ck_quantized_k_matmul(int type, const uint8_t *w, long row_bytes, const flo
     (void)use_simd;
     (void)scales;
     (void)mins;
-    quantized_k_generic(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+    ck_blocks_generic(dequant_superblock, type, 256, k_block_bytes(type), w, row_bytes, r0, r1, k, x, ldx, m, out,
+                      ldo, accumulate);
 }

@@ -24,14 +24,14 @@
 // The AVX2 kernels follow quantized_k.c's row_kernel_k: a group's 32 codes are converted to floats once (times
 // the sub-block scales for Q2_K/Q3_K, exact) and shared by up to 8 activation rows; per row and group
 // t = q₀x₀ + q₂x₂, u = q₁x₁ + q₃x₃ (8 lanes each, one FMA), acc = fma(t + u, scale, acc). The mins enter through
-// sums of x: Q5_1 per block of 32 (quantized_k.c's group_sum) in one scalar FMA chain, out = Σ_lanes acc +
+// sums of x: Q5_1 per block of 32 (ck_sum32 in internal.h) in one scalar FMA chain, out = Σ_lanes acc +
 // Σ_b m_b·X_b; Q2_K per sub-block of 16 ((x₀…₇ + x₈…₁₅) lane-wise, then hsum8), per super-block
 // v = m₀…₇·X₀…₇ + m₈…₁₅·X₈…₁₅ (8 lanes, one FMA), macc = fma(v, dmin, macc), out = Σ_lanes acc − Σ_lanes macc.
 // Each equals Σⱼ wⱼxⱼ up to Float32 rounding. No AVX-512 kernel: on AVX-512 machines these types run the AVX2
 // kernel (so the AVX-512 path gives the AVX2 bits by construction); an AVX-512 variant would have to be written
 // and tested on such a CPU. The portable loop dequantizes each block as ggml does (Float32, same operation order)
 // and sums wⱼxⱼ in index order.
-#include "ckernels.h"
+#include "internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,39 +126,11 @@ static void dequant_block(int type, const uint8_t *blk, float *y) {
     }
 }
 
-static void lowbit_generic(int type, const uint8_t *w, long row_bytes, long r0, long r1, long k, const float *x,
-                           long ldx, long m, float *out, long ldo, int accumulate) {
-    const long bb = lowbit_block_bytes(type), per = type == CK_Q5_1 ? 32 : 256, nb = k / per;
-    float wb[256];
-    for (long r = r0; r < r1; r++) {
-        for (long i = 0; i < m; i++) {
-            float acc = 0;
-            for (long b = 0; b < nb; b++) {
-                dequant_block(type, w + (size_t)r * row_bytes + b * bb, wb);
-                const float *xb = x + (size_t)i * ldx + b * per;
-                for (long j = 0; j < per; j++) {
-                    const float p = wb[j] * xb[j];
-                    acc += p;
-                }
-            }
-            float *o = out + (size_t)i * ldo + r;
-            *o = accumulate ? *o + acc : acc;
-        }
-    }
-}
 #pragma clang fp contract(on)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-
-/// Sum of the 8 lanes (as ck_hsum8 in internal.h: (lo + hi), then pairs, then the last two).
-static inline __attribute__((always_inline)) float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /// The 32 codes 0…31 of a Q5_1 block as 32 bytes, in element order: the nibbles, and bit e of qh spread to bit 4
 /// of byte e (qh broadcast, byte ⌊e/8⌋ moved to byte e, bit e mod 8 tested).
@@ -214,7 +186,7 @@ static inline __attribute__((always_inline)) void row_kernel_q5_1(const int MR, 
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float s = hsum8(acc[i]) + mterm[i];
+        const float s = ck_hsum8(acc[i]) + mterm[i];
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
@@ -281,65 +253,32 @@ static inline __attribute__((always_inline)) void row_kernel_lk(const int MR, co
         }
     }
     for (int i = 0; i < MR; i++) {
-        const float s = type == CK_Q2_K ? hsum8(acc[i]) - hsum8(macc[i]) : hsum8(acc[i]);
+        const float s = type == CK_Q2_K ? ck_hsum8(acc[i]) - ck_hsum8(macc[i]) : ck_hsum8(acc[i]);
         out[i * ldo] = accumulate ? out[i * ldo] + s : s;
     }
 }
 
-#define LOWBIT_CASES(call)                                                                                          \
-    switch (mr) {                                                                                                   \
-    case 1: call(1); break;                                                                                         \
-    case 2: call(2); break;                                                                                         \
-    case 3: call(3); break;                                                                                         \
-    case 4: call(4); break;                                                                                         \
-    case 5: call(5); break;                                                                                         \
-    case 6: call(6); break;                                                                                         \
-    case 7: call(7); break;                                                                                         \
-    default: call(8); break;                                                                                        \
-    }
-
-// Rows [r0, r1) against m activation rows in groups of 8. The sums of x: Q5_1 per block of 32, Q2_K per sub-block
-// of 16 (ns per row), none for Q3_K.
-static void lowbit_avx2(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                        long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
-                        int accumulate) {
-    const long ng = k / 32, nsb = k / 256, ns = type == CK_Q5_1 ? k / 32 : type == CK_Q2_K ? k / 16 : 0;
-    float stack_sums[8 * 64];
-    float *xsum = ns <= 64 ? stack_sums : (float *)malloc(sizeof(float) * 8 * (size_t)ns);
-    for (long i0 = 0; i0 < m; i0 += 8) {
-        const long mr = m - i0 < 8 ? m - i0 : 8;
-        const float *xi = x + i0 * ldx;
-        float *oi = out + i0 * ldo;
-        for (long i = 0; i < mr; i++) {
-            const float *xr = xi + i * ldx;
-            if (type == CK_Q5_1) {
-                for (long b = 0; b < ns; b++) { // ((x₀ + x₁) + (x₂ + x₃)) per lane, then hsum8 (as quantized_k.c)
-                    const float *xb = xr + b * 32;
-                    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-                    xsum[i * ns + b] = hsum8(s);
-                }
-            } else if (type == CK_Q2_K) {
-                for (long s = 0; s < ns; s++)
-                    xsum[i * ns + s] = hsum8(_mm256_add_ps(_mm256_loadu_ps(xr + 16 * s), _mm256_loadu_ps(xr + 16 * s + 8)));
-            }
-        }
-        for (long r = r0; r < r1; r++) {
-            const uint8_t *row = w + (size_t)r * row_bytes;
-            const float *sc = scales + (size_t)r * ng, *sh = mins + (size_t)r * ng;
-#define Q51(MR) row_kernel_q5_1(MR, row, ng, sc, sh, xi, ldx, xsum, ns, oi + r, ldo, accumulate)
-#define Q2K(MR) row_kernel_lk(MR, CK_Q2_K, row, nsb, sc, sh, xi, ldx, xsum, ns, oi + r, ldo, accumulate)
-#define Q3K(MR) row_kernel_lk(MR, CK_Q3_K, row, nsb, sc, sh, xi, ldx, xsum, ns, oi + r, ldo, accumulate)
-            if (type == CK_Q5_1) { LOWBIT_CASES(Q51) }
-            else if (type == CK_Q2_K) { LOWBIT_CASES(Q2K) }
-            else { LOWBIT_CASES(Q3K) }
+// The driver is CK_BLOCK_DRIVER (internal.h). The sums of x: Q5_1 per block of 32 (ck_sum32), Q2_K per sub-block
+// of 16 (ck_sum16), none for Q3_K.
+static inline long lowbit_sum_count(int type, long k) { return type == CK_Q5_1 ? k / 32 : type == CK_Q2_K ? k / 16 : 0; }
+#define LOWBIT_SUM(type, xr, s) ((type) == CK_Q5_1 ? ck_sum32((xr) + 32 * (s)) : ck_sum16((xr) + 16 * (s)))
+#define Q51(MR) row_kernel_q5_1(MR, row, ng, sc, sh, xi, ldx, xs, ns, out + r, ldo, accumulate)
+#define Q2K(MR) row_kernel_lk(MR, CK_Q2_K, row, nsb, sc, sh, xi, ldx, xs, ns, out + r, ldo, accumulate)
+#define Q3K(MR) row_kernel_lk(MR, CK_Q3_K, row, nsb, sc, sh, xi, ldx, xs, ns, out + r, ldo, accumulate)
+static inline __attribute__((always_inline)) void lowbit_rows(int type, long mr, const uint8_t *row, long r,
+                                                              const float *scales, const float *mins, long k,
+                                                              const float *xi, long ldx, const float *xs, long ns,
+                                                              float *out, long ldo, int accumulate) {
+    const long ng = k / 32, nsb = k / 256;
+    const float *sc = scales + (size_t)r * ng, *sh = mins + (size_t)r * ng;
+    if (type == CK_Q5_1) { CK_MR_CASES(mr, Q51) }
+    else if (type == CK_Q2_K) { CK_MR_CASES(mr, Q2K) }
+    else { CK_MR_CASES(mr, Q3K) }
+}
 #undef Q51
 #undef Q2K
 #undef Q3K
-        }
-    }
-    if (xsum != stack_sums) free(xsum);
-}
+CK_BLOCK_DRIVER(lowbit_avx2, lowbit_sum_count, LOWBIT_SUM, lowbit_rows)
 #pragma clang attribute pop
 #endif
 
@@ -356,5 +295,6 @@ void ck_quantized_lowbit_matmul(int type, const uint8_t *w, long row_bytes, cons
     (void)use_simd;
     (void)scales;
     (void)mins;
-    lowbit_generic(type, w, row_bytes, r0, r1, k, x, ldx, m, out, ldo, accumulate);
+    ck_blocks_generic(dequant_block, type, type == CK_Q5_1 ? 32 : 256, lowbit_block_bytes(type), w, row_bytes, r0, r1,
+                      k, x, ldx, m, out, ldo, accumulate);
 }

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import Store
 import Tensor
 import TextEmbedding
 
@@ -56,18 +57,22 @@ public struct AnalysisBenchmark {
         }
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         var embedding: Duration?, loading: Duration?
-        var embeddedTexts = 0
+        var embeddedTexts = 0, computedTexts = 0
         if !syntheticEmbeddings {
-            // The real embedding step: every text of the sweep through all-MiniLM-L6-v2.
+            // The real embedding step, as `semprog analyze` runs it: every text of the sweep through
+            // all-MiniLM-L6-v2 by the EmbeddingCache (duplicates computed once), on an empty in-memory database so
+            // nothing was cached before.
             BLAS.setThreads(threads)
-            var embedder: SentenceEmbedder!
-            loading = try clock.measure { embedder = try SentenceEmbedder.load(directory: embeddingModel) }
+            let cache = try EmbeddingCache(store: try StoreDatabase.inMemory(), modelDirectory: embeddingModel,
+                                           batchSize: batchSize)
+            loading = try clock.measure { _ = try cache.loadedEmbedder() }
             let input = synthetic.input
             embedding = try clock.measure {
                 let texts = Self.texts(of: input)
                 embeddedTexts = texts.count
-                synthetic.input = Self.embedded(input, vectors: try embedder.embed(texts, batchSize: batchSize))
+                synthetic.input = Self.embedded(input, vectors: try cache.embed(texts))
             }
+            computedTexts = cache.computedCount
         }
         var analysis: SweepAnalysis!
         let cpuBefore = EmbeddingBenchmark.processCPUSeconds()
@@ -81,8 +86,9 @@ public struct AnalysisBenchmark {
         console.output(String(format: "  synthetic sweep:  %.3f s", seconds(synthesis)))
         if let loading, let embedding {
             console.output(String(format: "  model load:       %.3f s", seconds(loading)))
-            console.output(String(format: "  embedding:        %.3f s  (%d texts, %.0f texts/s, MiniLM, batch %d)", seconds(embedding),
-                                  embeddedTexts, Double(embeddedTexts) / seconds(embedding), batchSize))
+            console.output(String(format: "  embedding:        %.3f s  (%d texts, %d distinct and not blank, so computed; %.0f computed/s, MiniLM, batch %d)",
+                                  seconds(embedding), embeddedTexts, computedTexts,
+                                  Double(computedTexts) / seconds(embedding), batchSize))
         } else {
             console.output("  embedding:        skipped (--synthetic-embeddings)")
         }
