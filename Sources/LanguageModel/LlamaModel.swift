@@ -189,19 +189,22 @@ public final class LlamaModel: @unchecked Sendable {
             }
             start = end
         }
-        // Decode.
+        // Decode. Each step's logits array is handed back to the next step, which writes into it.
+        var logitStorage: [Float] = []
         while true {
             let live = prompts.indices.filter { finish[$0] == nil }
             if live.isEmpty { break }
             let step = live.map { s in
                 StepRow(sequence: s, position: prompts[s].count + generated[s].count - 1, token: generated[s].last!, isPrompt: false)
             }
-            var logits = forward(rows: step, caches: caches, hook: hook, captureLayer: nil, logitRows: Array(step.indices)).logits
+            var logits = forward(rows: step, caches: caches, hook: hook, captureLayer: nil, logitRows: Array(step.indices),
+                                 logitStorage: &logitStorage).logits
             logits.withUnsafeMutableBufferPointer { buf in
                 for (k, s) in live.enumerated() {
                     accept(s, samplers[s].sample(UnsafeMutableBufferPointer(rebasing: buf[(k * v)..<((k + 1) * v)])))
                 }
             }
+            logitStorage = logits
         }
         return result()
     }
