@@ -233,7 +233,9 @@ void ck_quantized_matmul(int type, const uint8_t *w, long row_bytes, const float
 // products with many activation rows of a matrix kept only in blocks (Gemma's 262,144-row tied embedding): a tile
 // of rows is unpacked, then ck_gemm_panels runs on it. Each weight is d·q, exact in Float32 (an 11-bit by 8-bit
 // product), so the tile equals ggml's dequantized rows and the product has the bits of the packed Float32 matrix.
-// AVX2: per block and group of 8 rows, 8 columns at a time are converted and transposed (8 × 8) into the panel.
+// AVX2: per block and group of 8 rows, the codes are transposed as bytes, then converted and scaled 8 at a time
+// (the same products d·q), and the next panel's rows are prefetched (the rows of a tile are contiguous in memory,
+// but the unpacking reads 8 of them at once, which the hardware prefetchers follow poorly).
 static void q8_0_pack_generic(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
                               float *panels) {
     const long nb = k / 32, np = (n + 15) / 16;
@@ -251,47 +253,56 @@ static void q8_0_pack_generic(const uint8_t *w, long row_bytes, const float *sca
 
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+// The 8 rows' codes of one block are transposed as bytes (three rounds of unpacks within 128-bit lanes), so that
+// each k's 8 codes sit in one 64-bit lane; each is then sign-extended, converted and scaled (d·q, the portable
+// loop's product) into the panel.
 static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
                            float *panels) {
     const long nb = k / 32, np = (n + 15) / 16;
     for (long p = 0; p < np; p++) {
         float *dst = panels + (size_t)p * k * 16;
+        {   // The next panel's 16 rows (contiguous, row_bytes each) into the cache while this one is unpacked; a
+            // prefetch past the matrix's end is a no-op, never a fault.
+            const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 16) * (uintptr_t)row_bytes;
+            for (long off = 0; off < 16 * row_bytes; off += 64) _mm_prefetch((const char *)(next + (uintptr_t)off), _MM_HINT_T0);
+        }
         for (long h = 0; h < 2; h++) {
             const long base = p * 16 + h * 8;
+            const uint8_t *rowp[8];
+            float dl[8];
+            int valid[8];
+            for (int i = 0; i < 8; i++) { valid[i] = base + i < n; rowp[i] = valid[i] ? w + (size_t)(r0 + base + i) * row_bytes + 2 : 0; }
             for (long b = 0; b < nb; b++) {
-                for (long c8 = 0; c8 < 4; c8++) {
-                    __m256 v[8];
-                    for (int i = 0; i < 8; i++) {
-                        const long r = base + i;
-                        if (r < n) {
-                            const uint8_t *codes = w + (size_t)(r0 + r) * row_bytes + b * 34 + 2 + c8 * 8;
-                            const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)codes)));
-                            v[i] = _mm256_mul_ps(q, _mm256_broadcast_ss(scales + (r0 + r) * nb + b));
-                        } else {
-                            v[i] = _mm256_setzero_ps();
-                        }
-                    }
-                    const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
-                    const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
-                    const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
-                    const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
-                    const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-                    const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-                    const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-                    const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-                    const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-                    const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-                    const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-                    const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-                    float *o = dst + (b * 32 + c8 * 8) * 16 + h * 8;
-                    _mm256_storeu_ps(o + 0 * 16, _mm256_permute2f128_ps(s0, s4, 0x20));
-                    _mm256_storeu_ps(o + 1 * 16, _mm256_permute2f128_ps(s1, s5, 0x20));
-                    _mm256_storeu_ps(o + 2 * 16, _mm256_permute2f128_ps(s2, s6, 0x20));
-                    _mm256_storeu_ps(o + 3 * 16, _mm256_permute2f128_ps(s3, s7, 0x20));
-                    _mm256_storeu_ps(o + 4 * 16, _mm256_permute2f128_ps(s0, s4, 0x31));
-                    _mm256_storeu_ps(o + 5 * 16, _mm256_permute2f128_ps(s1, s5, 0x31));
-                    _mm256_storeu_ps(o + 6 * 16, _mm256_permute2f128_ps(s2, s6, 0x31));
-                    _mm256_storeu_ps(o + 7 * 16, _mm256_permute2f128_ps(s3, s7, 0x31));
+                __m256i R[8];
+                for (int i = 0; i < 8; i++) {
+                    R[i] = valid[i] ? _mm256_loadu_si256((const __m256i *)(rowp[i] + b * 34)) : _mm256_setzero_si256();
+                    dl[i] = valid[i] ? scales[(r0 + base + i) * nb + b] : 0.0f;
+                }
+                const __m256 d = _mm256_loadu_ps(dl);
+                // Round 1: byte pairs of rows (0,1), (2,3), (4,5), (6,7).
+                const __m256i a0 = _mm256_unpacklo_epi8(R[0], R[1]), a1 = _mm256_unpackhi_epi8(R[0], R[1]);
+                const __m256i a2 = _mm256_unpacklo_epi8(R[2], R[3]), a3 = _mm256_unpackhi_epi8(R[2], R[3]);
+                const __m256i a4 = _mm256_unpacklo_epi8(R[4], R[5]), a5 = _mm256_unpackhi_epi8(R[4], R[5]);
+                const __m256i a6 = _mm256_unpacklo_epi8(R[6], R[7]), a7 = _mm256_unpackhi_epi8(R[6], R[7]);
+                // Round 2: 4 rows per k.
+                const __m256i b0 = _mm256_unpacklo_epi16(a0, a2), b1 = _mm256_unpackhi_epi16(a0, a2);
+                const __m256i b2 = _mm256_unpacklo_epi16(a1, a3), b3 = _mm256_unpackhi_epi16(a1, a3);
+                const __m256i b4 = _mm256_unpacklo_epi16(a4, a6), b5 = _mm256_unpackhi_epi16(a4, a6);
+                const __m256i b6 = _mm256_unpacklo_epi16(a5, a7), b7 = _mm256_unpackhi_epi16(a5, a7);
+                // Round 3: 8 rows per k; Z[j] holds k = 2j, 2j + 1 (low lane) and 16 + 2j, 17 + 2j (high lane).
+                __m256i Z[8];
+                Z[0] = _mm256_unpacklo_epi32(b0, b4); Z[1] = _mm256_unpackhi_epi32(b0, b4);
+                Z[2] = _mm256_unpacklo_epi32(b1, b5); Z[3] = _mm256_unpackhi_epi32(b1, b5);
+                Z[4] = _mm256_unpacklo_epi32(b2, b6); Z[5] = _mm256_unpackhi_epi32(b2, b6);
+                Z[6] = _mm256_unpacklo_epi32(b3, b7); Z[7] = _mm256_unpackhi_epi32(b3, b7);
+                float *o = dst + b * 32 * 16 + h * 8;
+                for (int j = 0; j < 8; j++) {
+                    const __m128i lo = _mm256_castsi256_si128(Z[j]), hi = _mm256_extracti128_si256(Z[j], 1);
+                    const long kk = 2 * j;
+                    _mm256_storeu_ps(o + kk * 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d));
+                    _mm256_storeu_ps(o + (kk + 1) * 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(lo, lo))), d));
+                    _mm256_storeu_ps(o + (kk + 16) * 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d));
+                    _mm256_storeu_ps(o + (kk + 17) * 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(hi, hi))), d));
                 }
             }
         }

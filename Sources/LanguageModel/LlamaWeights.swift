@@ -96,9 +96,9 @@ extension WeightMatrix {
 
     /// out (+)= x · Wᵀ for a matrix held only in blocks, many rows at once: tiles of `tileRows` weight rows are
     /// dequantized into panels (`QuantizedMatrix.packPanels`, exact) and multiplied by the packed GEMM
-    /// (`ck_gemm_panels`), tiles spread over `threads` workers. Each output is the packed kernel's sum over the
-    /// whole row, so the result has the bits a packed Float32 copy of the matrix would give (which would cost
-    /// 671 MB for Gemma 3's embedding), while memory grows by two tiles per worker.
+    /// (`ck_gemm_panels`), tiles split over `threads` workers in contiguous ranges. Each output is the packed
+    /// kernel's sum over the whole row, so the result has the bits a packed Float32 copy of the matrix would give
+    /// (which would cost 671 MB for Gemma 3's embedding), while memory grows by two tiles per worker.
     func multiplyTiles(_ q: QuantizedMatrix, _ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
                        accumulate: Bool, threads: Int) {
         let (rows, cols, tileRows) = (self.rows, self.cols, Self.tileRows)
@@ -111,7 +111,9 @@ extension WeightMatrix {
             let panels = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
             defer { panels.deallocate(); scratch.deallocate() }
-            for t in stride(from: w, to: tiles, by: workers) {
+            // Each worker takes a contiguous range of tiles, so the rows the pack prefetches next are its own.
+            let per = (tiles + workers - 1) / workers
+            for t in (w * per)..<min(tiles, (w + 1) * per) {
                 let r0 = t * tileRows, n = min(tileRows, rows - r0)
                 q.packPanels(rows: r0, count: n, into: panels, scratch: scratch)
                 ck_gemm_panels(io.x, cols, count, cols, panels, n, 0, (n + 15) / 16, io.out + r0, rows, acc, simd)
