@@ -147,19 +147,8 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         let m = try LlamaModel.load(path: tiny.writeGGUF(tiny.gguf(quantized: true)), threads: 2, compactWeights: true)
         #expect(m.weights.blocks[0].qkv.compact?.type == .q4_1)
         #expect(m.weights.tokenEmbedding.compact?.type == .q8_0)
-        for tokens in [[5], [5, 9, 200], [7, 7, 7, 7]] {
-            m.compactRowLimit = 4
-            let compact = try m.nextTokenLogits(tokens: tokens)
-            m.compactRowLimit = 0
-            let dense = try m.nextTokenLogits(tokens: tokens)
-            let scale = dense.map(abs).max()!
-            #expect(maxDifference(compact, dense) <= 1e-5 * max(1, scale), "tokens \(tokens)")
-        }
-        m.compactRowLimit = 4
-        let p = GenerateParameters(maxTokens: 6, stopAtEOS: false)
-        let a = try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0])
-        m.compactRowLimit = 0
-        #expect(try m.generate(prompts: [[5, 9, 200, 31, 32, 33]], parameters: p, seeds: [0]) == a)
+        try expectCompactMatchesDense(m, tolerance: 1e-5, floor: 1, sumsInAnotherOrder: false,
+                                      generating: [5, 9, 200, 31, 32, 33], maxTokens: 6)
     }
 
     @Test func kvCacheDecodingMatchesFullRecomputation() throws {
