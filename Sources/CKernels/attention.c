@@ -488,6 +488,79 @@ static void weighted4_avx2(const float *p, long ss, const float *v, long stride,
     }
 }
 #pragma clang attribute pop
+
+// AVX-512 versions with the bits of scores4_avx2 and weighted4_avx2. Scores: a zmm register holds two keys side by
+// side (lanes 0–7 key t, 8–15 key t + 1, the query chunk in both halves), so each score is still one 8-lane FMA
+// chain over the head dimension in steps of 8, reduced by ck_hsum8 and scaled; 4 rows × 4 keys per step. Weighted
+// sums: each output column is still one FMA chain over t in increasing order from first[r], 32 columns × 4 rows per
+// pass instead of 16. Leftover keys (fewer than 4) and columns (fewer than 32) run the AVX2 code.
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+static void scores4_avx512(const float *q, long q_stride, const float *k, long stride, long t0, long t1, long hd,
+                           float scale, float *scores, long ss) {
+    const float *qr[4] = {q, q + q_stride, q + 2 * q_stride, q + 3 * q_stride};
+    long t = t0;
+    for (; t + 4 <= t1; t += 4) {
+        const float *ka = k + t * stride;
+        __m512 a[4][2];
+        for (int r = 0; r < 4; r++) { a[r][0] = _mm512_setzero_ps(); a[r][1] = a[r][0]; }
+        for (long j = 0; j < hd; j += 8) {
+            const __m512 x = two_halves_f32(ka + j, ka + stride + j);
+            const __m512 y = two_halves_f32(ka + 2 * stride + j, ka + 3 * stride + j);
+            for (int r = 0; r < 4; r++) {
+                const __m512 qj = dup256(_mm256_loadu_ps(qr[r] + j));
+                a[r][0] = _mm512_fmadd_ps(qj, x, a[r][0]);
+                a[r][1] = _mm512_fmadd_ps(qj, y, a[r][1]);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            float *sr = scores + r * ss + t;
+            sr[0] = ck_hsum8(_mm512_castps512_ps256(a[r][0])) * scale;
+            sr[1] = ck_hsum8(high256(a[r][0])) * scale;
+            sr[2] = ck_hsum8(_mm512_castps512_ps256(a[r][1])) * scale;
+            sr[3] = ck_hsum8(high256(a[r][1])) * scale;
+        }
+    }
+    if (t < t1) scores4_avx2(q, q_stride, k, stride, t, t1, hd, scale, scores, ss);
+}
+
+// acc (+)= Σ_{t∈[t0,t1)} p[t] · v[t][j…j+32) for one row.
+static inline __attribute__((always_inline)) void weighted_tail512(const float *p, const float *v, long stride,
+                                                                   long t0, long t1, __m512 *a, __m512 *b) {
+    for (long t = t0; t < t1; t++) {
+        const __m512 pt = _mm512_set1_ps(p[t]);
+        *a = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v + t * stride), *a);
+        *b = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v + t * stride + 16), *b);
+    }
+}
+
+static void weighted4_avx512(const float *p, long ss, const float *v, long stride, const long *first,
+                             const long *count, long hd, const float *inv, float *out, long out_stride) {
+    const long F = first[3], C = count[0];   // every row covers [F, C)
+    long j = 0;
+    for (; j + 32 <= hd; j += 32) {
+        const float *vj = v + j;
+        __m512 a[4], b[4];
+        for (int r = 0; r < 4; r++) { a[r] = _mm512_setzero_ps(); b[r] = a[r]; }
+        for (int r = 0; r < 4; r++) weighted_tail512(p + r * ss, vj, stride, first[r], F, &a[r], &b[r]);
+        for (long t = F; t < C; t++) {
+            const __m512 x = _mm512_loadu_ps(vj + t * stride), y = _mm512_loadu_ps(vj + t * stride + 16);
+            for (int r = 0; r < 4; r++) {
+                const __m512 s = _mm512_set1_ps(p[r * ss + t]);
+                a[r] = _mm512_fmadd_ps(s, x, a[r]);
+                b[r] = _mm512_fmadd_ps(s, y, b[r]);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            weighted_tail512(p + r * ss, vj, stride, C, count[r], &a[r], &b[r]);
+            const __m512 s = _mm512_set1_ps(inv[r]);
+            float *o = out + r * out_stride + j;
+            _mm512_storeu_ps(o, _mm512_mul_ps(a[r], s));
+            _mm512_storeu_ps(o + 16, _mm512_mul_ps(b[r], s));
+        }
+    }
+    if (j < hd) weighted4_avx2(p, ss, v + j, stride, first, count, hd - j, inv, out + j, out_stride);
+}
+#pragma clang attribute pop
 #endif
 
 void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, const float *values, long kv_stride,
@@ -504,15 +577,17 @@ void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, cons
                 count[r] = count0 + i + r;
                 first[r] = window > 0 && count[r] > window ? count[r] - window : 0;
             }
-            scores4_avx2(q + i * q_stride, q_stride, keys, kv_stride, first[0], count[3], head_dim, scale, scores,
-                         score_stride);
+            (path == CK_PATH_AVX512 ? scores4_avx512 : scores4_avx2)(q + i * q_stride, q_stride, keys, kv_stride,
+                                                                     first[0], count[3], head_dim, scale, scores,
+                                                                     score_stride);
             for (int r = 0; r < 4; r++) {
                 float *sr = scores + r * score_stride + first[r];
                 soft_cap(sr, count[r] - first[r], softcap);
                 inv[r] = 1 / exp_shifted(sr, count[r] - first[r]);
             }
-            weighted4_avx2(scores, score_stride, values, kv_stride, first, count, head_dim, inv,
-                           out + i * out_stride, out_stride);
+            (path == CK_PATH_AVX512 ? weighted4_avx512 : weighted4_avx2)(scores, score_stride, values, kv_stride, first,
+                                                                         count, head_dim, inv, out + i * out_stride,
+                                                                         out_stride);
         }
     }
 #endif

@@ -4,31 +4,49 @@ import Tensor
 
 /// What `semprog bench gemm` measures: GFLOP/s of semprog's packed-panel kernel against OpenBLAS' `cblas_sgemm`
 /// (`cblas_sgemv` for one row) on SmolLM2-135M's matrix shapes (Y = X·Wᵀ, X rows × k, W n × k; 2·rows·n·k FLOP
-/// per call), both on `threads` threads; the median of `repetitions` timed runs of at least 0.2 s each. Inputs are
+/// per call) — or Gemma 3 270M's (`shapes: .gemma3`) —, both on `threads` threads; the median of `repetitions` timed runs of at least 0.2 s each. Inputs are
 /// seeded uniform values in [−0.5, 0.5) (SplitMix64 seed 1). Not a test: the numbers depend on the machine.
 public struct GemmBenchmark {
-    /// (name, n, k): SmolLM2-135M's fused QKV, attention output, gate+up, down and unembedding.
-    public static let shapes = [("qkv", 960, 576), ("attn_out", 576, 576), ("gate_up", 3072, 576), ("down", 576, 1536),
-                                ("unembed", 49152, 576)]
+    /// The model whose matrix shapes are measured.
+    public enum ShapeSet: String, CaseIterable, Sendable {
+        case smollm2, gemma3
+
+        /// (name, n, k): the fused QKV, attention output, gate+up, down and (SmolLM2 only) unembedding matrices.
+        /// Gemma 3 270M's 262,144-row tied unembedding is left out: it runs from its Q8_0 blocks (dequantized
+        /// tiles), not from a packed Float32 copy.
+        public var shapes: [(String, Int, Int)] {
+            switch self {
+            case .smollm2: [("qkv", 960, 576), ("attn_out", 576, 576), ("gate_up", 3072, 576), ("down", 576, 1536),
+                            ("unembed", 49152, 576)]
+            case .gemma3: [("qkv", 1536, 640), ("attn_out", 640, 1024), ("gate_up", 4096, 640), ("down", 640, 2048)]
+            }
+        }
+    }
+
+    /// SmolLM2-135M's shapes (the default set).
+    public static var shapes: [(String, Int, Int)] { ShapeSet.smollm2.shapes }
+
+    public var shapeSet: ShapeSet
 
     public var threads: Int
     /// Row counts (activations per call).
     public var rows: [Int]
     public var repetitions: Int
 
-    public init(threads: Int, rows: [Int], repetitions: Int) {
-        self.threads = threads; self.rows = rows; self.repetitions = repetitions
+    public init(threads: Int, rows: [Int], repetitions: Int, shapes: ShapeSet = .smollm2) {
+        self.threads = threads; self.rows = rows; self.repetitions = repetitions; self.shapeSet = shapes
     }
 
     /// Measures every shape at every row count and prints a table row each.
     public func run(console: StudyConsole = .standard) {
         BLAS.setThreads(threads)
         console.output("threads: \(threads), cores: \(ProcessInfo.processInfo.activeProcessorCount), packed kernel: "
-                       + (PackedMatrix.isAccelerated ? "\(KernelPath.active) (SEMPROG_KERNELS)" : "portable C"))
+                       + (PackedMatrix.isAccelerated ? "\(KernelPath.active) (SEMPROG_KERNELS)" : "portable C")
+                       + ", shapes: \(shapeSet.rawValue)")
         var rng = SplitMix64(seed: 1)
         console.output("shape          rows   packed GFLOP/s   OpenBLAS GFLOP/s   ratio")
         for m in rows {
-            for (name, n, k) in Self.shapes {
+            for (name, n, k) in shapeSet.shapes {
                 let x = (0..<(m * k)).map { _ in Float(rng.nextUnit() - 0.5) }
                 let w = (0..<(n * k)).map { _ in Float(rng.nextUnit() - 0.5) }
                 var y = [Float](repeating: 0, count: m * n)

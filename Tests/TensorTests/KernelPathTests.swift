@@ -87,6 +87,44 @@ import Testing
         }
     }
 
+    /// A rows 2 KB apart (x strides that are multiples of 512 floats) are copied into one stream per row group
+    /// before the micro-kernel runs when eight or more panels follow (gemm.c, `ck_gemm_should_pack`): the copy must
+    /// not change a bit. Each output is checked against its FMA chain over k, on every SIMD path, with 1 and 2
+    /// threads, for row counts on both sides of the 3-row threshold and of the 96-row block, k below and equal to the
+    /// stride, panel counts on both sides of eight, with and without accumulation.
+    @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2/FMA"))
+    func gemmWithAliasingStridesEqualsOneFMAChainPerOutput() {
+        var rng = SplitMix64(seed: 2048)
+        let shapes: [(m: Int, n: Int, k: Int, ldx: Int)] = [(13, 130, 512, 512), (97, 260, 1024, 1024),
+                                                             (7, 300, 1000, 1024), (3, 128, 100, 512),
+                                                             (2, 256, 512, 512), (26, 112, 1536, 1536),
+                                                             (110, 257, 2048, 2048), (5, 140, 700, 1536)]
+        let paths = Self.hasAVX512 ? [KernelPath.avx2, .avx512] : [.avx2]
+        for (index, (m, n, k, ldx)) in shapes.enumerated() {
+            let ldy = n + (index % 2) * 3
+            let x = Self.random(m * ldx, &rng), w = Self.random(n * k, &rng), start = Self.random(m * ldy, &rng)
+            let accumulate = index % 2 == 0
+            var expected = start
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc: Float = 0
+                    for kk in 0..<k { acc = acc.addingProduct(x[i * ldx + kk], w[j * k + kk]) }
+                    expected[i * ldy + j] = accumulate ? start[i * ldy + j] + acc : acc
+                }
+            }
+            let packed = PackedMatrix(rowMajor: w, rows: n, cols: k)
+            for path in paths {
+                for threads in [1, 2] {
+                    var y = start
+                    packed.multiply(x, count: m, xStride: ldx, into: &y, yStride: ldy, accumulate: accumulate,
+                                    threads: threads, kernel: path)
+                    #expect(Self.bits(y) == Self.bits(expected),
+                            "\(path) m \(m) n \(n) k \(k) stride \(ldx), accumulate \(accumulate), threads \(threads)")
+                }
+            }
+        }
+    }
+
     // MARK: Quantized blocks
 
     /// Random GGML blocks of `type` (binary16 scales in ±scale, random codes): rows × k/32 blocks.
