@@ -51,16 +51,14 @@ static void gemm_generic(const float *a, long lda, long m, long k, const float *
 
 // Rows of A whose stride is a multiple of 2 KB (k = 512, 1024, 1536, 2048, … floats: Gemma 3's attention output
 // and down projections, SmolLM2's down projection) fall on one or two sets of the 4 KB-periodic L1 cache, so the 6 or
-// 12 rows a micro-kernel broadcasts from evict one another and the panel's lines (measured on Zen 5, one thread,
-// k = 2048: 125–130 GFLOP/s against 180–200 with the rows 64 bytes further apart). Such A blocks are first copied
-// into one contiguous stream per group of rows, a[kk·MR + r], when enough panels follow to repay the copy. The
-// copy only moves values: each output is the same FMA chain as without it, so the bits do not change.
-typedef struct { long row, rows; } ck_row_group;
-
-static int ck_gemm_should_pack(long m, long lda, long panels) { return m >= 3 && lda % 512 == 0 && panels >= 8; }
+// 12 rows a micro-kernel broadcasts from evict one another and the panel's lines (a C harness on Zen 5, one thread,
+// k = 2048: 125–130 GFLOP/s against 180–200 with the rows 64 bytes further apart). Such a block of A rows is first
+// copied (memcpy) into a per-thread buffer with rows k + 16 floats apart, when enough panels follow to repay the
+// copy. The copy only moves values: each output is the same FMA chain as without it, so the bits do not change.
+static int ck_gemm_restride(long m, long lda, long panels) { return m >= 3 && lda % 512 == 0 && panels >= 8; }
 
 // A per-thread buffer of at least `count` floats (grown, never shrunk); NULL if it cannot be had (then no copy).
-static float *ck_gemm_pack_buffer(long count) {
+static float *ck_gemm_row_buffer(long count) {
     static _Thread_local float *buffer;
     static _Thread_local long capacity;
     if (capacity < count) {
@@ -73,33 +71,26 @@ static float *ck_gemm_pack_buffer(long count) {
     return buffer;
 }
 
-// Group g's rows [row, row + rows) of A (relative to a) into dst + row·k, interleaved: dst[row·k + kk·rows + r].
-static void pack_groups(const float *a, long lda, long k, const ck_row_group *groups, long ng, float *dst) {
-    for (long g = 0; g < ng; g++) {
-        const long row = groups[g].row, rows = groups[g].rows;
-        float *d = dst + row * k;
-        for (long r = 0; r < rows; r++) {
-            const float *src = a + (row + r) * lda;
-            for (long kk = 0; kk < k; kk++) d[kk * rows + r] = src[kk];
-        }
-    }
+// Rows [i0, i1) of A copied into buf, `ld` floats apart; returns where the kernels read row i0 from.
+static const float *ck_gemm_rows(const float *a, long lda, long i0, long i1, long k, float *buf, long ld) {
+    if (!buf) return a + i0 * lda;
+    for (long i = i0; i < i1; i++) memcpy(buf + (i - i0) * ld, a + i * lda, sizeof(float) * (size_t)k);
+    return buf;
 }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
-// C block (MR × 16) (+)= A rows (MR × k) · panel. MR is a compile-time constant after inlining. A is either rows
-// `lda` apart or (PACKED) the group's rows interleaved, a[kk·MR + r] (see pack_groups).
-static inline __attribute__((always_inline)) void micro(const int MR, const int PACKED, const float *a, long lda,
-                                                        const float *b, long k, float *c, long ldc, long cols,
-                                                        int accumulate) {
+// C block (MR × 16) (+)= A rows (MR × k) · panel. MR is a compile-time constant after inlining.
+static inline __attribute__((always_inline)) void micro(const int MR, const float *a, long lda, const float *b, long k,
+                                                        float *c, long ldc, long cols, int accumulate) {
     __m256 c0[6], c1[6];
     for (int r = 0; r < MR; r++) { c0[r] = _mm256_setzero_ps(); c1[r] = _mm256_setzero_ps(); }
     for (long kk = 0; kk < k; kk++) {
         const __m256 b0 = _mm256_loadu_ps(b + kk * CK_PANEL), b1 = _mm256_loadu_ps(b + kk * CK_PANEL + 8);
         for (int r = 0; r < MR; r++) {
-            const __m256 av = _mm256_broadcast_ss(PACKED ? a + kk * MR + r : a + r * lda + kk);
+            const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
             c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
             c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
         }
@@ -127,44 +118,42 @@ static inline __attribute__((always_inline)) void micro(const int MR, const int 
 // Rows of A per pass over the panels (96 × 576 floats = 221 KB stay in L2 while every panel streams by).
 #define CK_ROW_BLOCK 96
 
-static void gemm_avx2(const float *a, long lda, long m, long k, const float *panels, long n,
-                      long p0, long p1, float *c, long ldc, int accumulate) {
-    ck_row_group groups[CK_ROW_BLOCK];
-    float *packed = ck_gemm_should_pack(m, lda, p1 - p0) ? ck_gemm_pack_buffer(CK_ROW_BLOCK * k) : NULL;
-    for (long i0 = 0; i0 < m; i0 += CK_ROW_BLOCK) {
-        const long i1 = m - i0 < CK_ROW_BLOCK ? m : i0 + CK_ROW_BLOCK;
+static void gemm_avx2(const float *a_in, long lda_in, long m, long k, const float *panels, long n,
+                      long p0, long p1, float *c_in, long ldc, int accumulate) {
+    const long ld = k + 16;
+    float *buf = ck_gemm_restride(m, lda_in, p1 - p0) ? ck_gemm_row_buffer(CK_ROW_BLOCK * ld) : NULL;
+    const long lda = buf ? ld : lda_in;
+    for (long b0 = 0; b0 < m; b0 += CK_ROW_BLOCK) {
+    const long b1 = m - b0 < CK_ROW_BLOCK ? m : b0 + CK_ROW_BLOCK;
+    // Row indices below are relative to the block's first row b0.
+    const float *a = ck_gemm_rows(a_in, lda_in, b0, b1, k, buf, ld);
+    float *c = c_in + b0 * ldc;
+    const long i0 = 0, i1 = b1 - b0;
+    for (long p = p0; p < p1; p++) {
+        const float *b = panels + (size_t)p * k * CK_PANEL;
+        const long cols = n - p * CK_PANEL < CK_PANEL ? n - p * CK_PANEL : CK_PANEL;
+        float *cp = c + p * CK_PANEL;
+        long i = i0;
         // A tail of 1, 2 or 3 rows after full groups of 6 takes one group with it and runs as 4 + 3, 4 + 4 or
         // 5 + 4 rows: a micro-kernel of MR rows keeps 2·MR FMA chains in flight, and fewer than 8 leave the two FMA
         // pipes (latency 4) partly idle. Which kernel computes a row does not change its bits (each output is one
         // FMA chain over k either way).
-        long ng = 0, i = i0;
         const long tail = (i1 - i0) % 6;
         const long full_end = tail >= 1 && tail <= 3 && i1 - i0 > 6 ? i1 - tail - 6 : i1 - tail;
-        for (; i < full_end; i += 6) groups[ng++] = (ck_row_group){i - i0, 6};
-        if (i1 - i == 9) { groups[ng++] = (ck_row_group){i - i0, 5}; i += 5; }
-        else if (i1 - i >= 7) { groups[ng++] = (ck_row_group){i - i0, 4}; i += 4; }
-        if (i1 > i) groups[ng++] = (ck_row_group){i - i0, i1 - i};
-        if (packed) pack_groups(a + i0 * lda, lda, k, groups, ng, packed);
-        for (long p = p0; p < p1; p++) {
-            const float *b = panels + (size_t)p * k * CK_PANEL;
-            const long cols = n - p * CK_PANEL < CK_PANEL ? n - p * CK_PANEL : CK_PANEL;
-            float *cp = c + p * CK_PANEL;
-            for (long g = 0; g < ng; g++) {
-                const long row = groups[g].row;
-                float *ci = cp + (i0 + row) * ldc;
-                if (packed) {
-                    const float *ai = packed + row * k;
-#define CK_CASE(R) case R: micro(R, 1, ai, lda, b, k, ci, ldc, cols, accumulate); break;
-                    switch (groups[g].rows) { CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6) default: break; }
-#undef CK_CASE
-                } else {
-                    const float *ai = a + (i0 + row) * lda;
-#define CK_CASE(R) case R: micro(R, 0, ai, lda, b, k, ci, ldc, cols, accumulate); break;
-                    switch (groups[g].rows) { CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6) default: break; }
-#undef CK_CASE
-                }
-            }
+        for (; i < full_end; i += 6) micro(6, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate);
+        if (i1 - i == 9) { micro(5, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 5; }
+        else if (i1 - i >= 7) { micro(4, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 4; }
+        const float *ai = a + i * lda;
+        float *ci = cp + i * ldc;
+        switch (i1 - i) {
+        case 1: micro(1, ai, lda, b, k, ci, ldc, cols, accumulate); break;
+        case 2: micro(2, ai, lda, b, k, ci, ldc, cols, accumulate); break;
+        case 3: micro(3, ai, lda, b, k, ci, ldc, cols, accumulate); break;
+        case 4: micro(4, ai, lda, b, k, ci, ldc, cols, accumulate); break;
+        case 5: micro(5, ai, lda, b, k, ci, ldc, cols, accumulate); break;
+        default: break;
         }
+    }
     }
 }
 #pragma clang attribute pop
@@ -177,8 +166,7 @@ static void gemm_avx2(const float *a, long lda, long m, long k, const float *pan
 
 // C block (MR rows × NP panels of 16) (+)= A rows · NP consecutive panels (`pstride` floats apart); the last panel
 // has `cols` valid columns (masked loads and stores).
-static inline __attribute__((always_inline)) void micro512(const int MR, const int NP, const int PACKED,
-                                                           const float *a, long lda,
+static inline __attribute__((always_inline)) void micro512(const int MR, const int NP, const float *a, long lda,
                                                            const float *b, long pstride, long k, float *c, long ldc,
                                                            long cols, int accumulate) {
     __m512 acc[12][2];
@@ -188,7 +176,7 @@ static inline __attribute__((always_inline)) void micro512(const int MR, const i
         __m512 bv[2];
         for (int j = 0; j < NP; j++) bv[j] = _mm512_loadu_ps(b + j * pstride + kk * CK_PANEL);
         for (int r = 0; r < MR; r++) {
-            const __m512 av = _mm512_set1_ps(PACKED ? a[kk * MR + r] : a[r * lda + kk]);
+            const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
             for (int j = 0; j < NP; j++) acc[r][j] = _mm512_fmadd_ps(av, bv[j], acc[r][j]);
         }
     }
@@ -206,19 +194,16 @@ static inline __attribute__((always_inline)) void micro512(const int MR, const i
 
 #define CK_MR512 12
 
-// Rows [i0, i1) of the block (relative to a, or to the packed copy when PACKED) against NP panels: groups of 12,
-// then one group of the 1–11 rows left.
-static inline __attribute__((always_inline)) void rows512(const int NP, const int PACKED, const float *a, long lda,
-                                                          long i0, long i1, const float *b, long pstride, long k,
-                                                          float *cp, long ldc, long cols, int accumulate) {
+static inline __attribute__((always_inline)) void rows512(const int NP, const float *a, long lda, long i0, long i1,
+                                                          const float *b, long pstride, long k, float *cp, long ldc,
+                                                          long cols, int accumulate) {
     long i = i0;
     for (; i + CK_MR512 <= i1; i += CK_MR512)
-        micro512(CK_MR512, NP, PACKED, PACKED ? a + i * k : a + i * lda, lda, b, pstride, k, cp + i * ldc, ldc, cols,
-                 accumulate);
-    const float *ai = PACKED ? a + i * k : a + i * lda;
+        micro512(CK_MR512, NP, a + i * lda, lda, b, pstride, k, cp + i * ldc, ldc, cols, accumulate);
+    const float *ai = a + i * lda;
     float *ci = cp + i * ldc;
     switch (i1 - i) {
-#define CK_CASE(R) case R: micro512(R, NP, PACKED, ai, lda, b, pstride, k, ci, ldc, cols, accumulate); break;
+#define CK_CASE(R) case R: micro512(R, NP, ai, lda, b, pstride, k, ci, ldc, cols, accumulate); break;
     CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6)
     CK_CASE(7) CK_CASE(8) CK_CASE(9) CK_CASE(10) CK_CASE(11)
 #undef CK_CASE
@@ -226,34 +211,25 @@ static inline __attribute__((always_inline)) void rows512(const int NP, const in
     }
 }
 
-static void gemm_avx512(const float *a, long lda, long m, long k, const float *panels, long n,
-                        long p0, long p1, float *c, long ldc, int accumulate) {
-    const long pstride = k * CK_PANEL;
-    ck_row_group groups[CK_ROW_BLOCK / CK_MR512 + 1];
-    float *packed = ck_gemm_should_pack(m, lda, p1 - p0) ? ck_gemm_pack_buffer(CK_ROW_BLOCK * k) : NULL;
-    for (long i0 = 0; i0 < m; i0 += CK_ROW_BLOCK) {
-        const long i1 = m - i0 < CK_ROW_BLOCK ? m : i0 + CK_ROW_BLOCK;
-        if (packed) {
-            long ng = 0;
-            for (long i = 0; i < i1 - i0; i += CK_MR512)
-                groups[ng++] = (ck_row_group){i, i1 - i0 - i < CK_MR512 ? i1 - i0 - i : CK_MR512};
-            pack_groups(a + i0 * lda, lda, k, groups, ng, packed);
-        }
-        float *ci = c + i0 * ldc;
+static void gemm_avx512(const float *a_in, long lda_in, long m, long k, const float *panels, long n,
+                        long p0, long p1, float *c_in, long ldc, int accumulate) {
+    const long pstride = k * CK_PANEL, ld = k + 16;
+    float *buf = ck_gemm_restride(m, lda_in, p1 - p0) ? ck_gemm_row_buffer(CK_ROW_BLOCK * ld) : NULL;
+    const long lda = buf ? ld : lda_in;
+    for (long b0 = 0; b0 < m; b0 += CK_ROW_BLOCK) {
+        const long b1 = m - b0 < CK_ROW_BLOCK ? m : b0 + CK_ROW_BLOCK;
+        // Row indices below are relative to the block's first row b0.
+        const float *a = ck_gemm_rows(a_in, lda_in, b0, b1, k, buf, ld);
+        float *c = c_in + b0 * ldc;
+        const long i0 = 0, i1 = b1 - b0;
         for (long p = p0; p < p1;) {
             const int np = p1 - p >= 2 ? 2 : 1;
             const float *b = panels + (size_t)p * pstride;
             const long lastp = p + np - 1;
             const long cols = n - lastp * CK_PANEL < CK_PANEL ? n - lastp * CK_PANEL : CK_PANEL;
-            float *cp = ci + p * CK_PANEL;
-            if (packed) {
-                if (np == 2) rows512(2, 1, packed, lda, 0, i1 - i0, b, pstride, k, cp, ldc, cols, accumulate);
-                else rows512(1, 1, packed, lda, 0, i1 - i0, b, pstride, k, cp, ldc, cols, accumulate);
-            } else {
-                const float *ai = a + i0 * lda;
-                if (np == 2) rows512(2, 0, ai, lda, 0, i1 - i0, b, pstride, k, cp, ldc, cols, accumulate);
-                else rows512(1, 0, ai, lda, 0, i1 - i0, b, pstride, k, cp, ldc, cols, accumulate);
-            }
+            float *cp = c + p * CK_PANEL;
+            if (np == 2) rows512(2, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
+            else rows512(1, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
             p += np;
         }
     }

@@ -203,7 +203,7 @@ void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, 
         for (long b = 0; b < nb; b++) {
             const uint8_t *blk = w + (size_t)r * row_bytes + b * bb;
             scales[r * nb + b] = ck_half_to_float(read_u16(blk));
-            mins[r * nb + b] = type == CK_Q4_1 ? ck_half_to_float(read_u16(blk + 2)) : 0;
+            if (type == CK_Q4_1) mins[r * nb + b] = ck_half_to_float(read_u16(blk + 2));
         }
 }
 

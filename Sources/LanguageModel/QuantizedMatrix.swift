@@ -31,11 +31,13 @@ final class QuantizedMatrix: @unchecked Sendable {
         let bytesPerRow: Int
         let data: UnsafeMutableRawPointer
         /// Per group of 32 weights, decoded once: rows × cols/32 scales and mins. Q4_1, Q5_1: d and m; Q8_0, Q5_0: d
-        /// and 0; Q4_K, Q5_K: d·sc and dmin·m of the group's sub-block (subtracted); Q6_K, Q3_K: the super-block's d
+        /// only (`mins` is `scales` and never read: 21 MB less for Gemma 3 270M's embedding); Q4_K, Q5_K: d·sc and dmin·m of the group's sub-block (subtracted); Q6_K, Q3_K: the super-block's d
         /// and 0; Q2_K: the super-block's d and dmin (the sub-block scales, and Q2_K's 4-bit mins, are applied in
         /// the kernel). See `ck_quantized_scales`, `ck_quantized_k_scales`, `ck_quantized_lowbit_scales`.
         let scales: UnsafeMutablePointer<Float>
         let mins: UnsafeMutablePointer<Float>
+        /// Whether `mins` is an array of its own (false: it is `scales`).
+        var ownsMins: Bool { mins != scales }
     }
 
     /// The block type when every row has the same one, else nil.
@@ -81,7 +83,8 @@ final class QuantizedMatrix: @unchecked Sendable {
             }
             let blocks = rows * cols / 32
             let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, blocks))
-            let mins = UnsafeMutablePointer<Float>.allocate(capacity: max(1, blocks))
+            let hasMins = !(run.type == .q8_0 || run.type == .q5_0)
+            let mins = hasMins ? UnsafeMutablePointer<Float>.allocate(capacity: max(1, blocks)) : scales
             let bytes = data.assumingMemoryBound(to: UInt8.self)
             if Self.isKQuant(run.type) {
                 ck_quantized_k_scales(Self.code(run.type), bytes, bytesPerRow, rows, cols, scales, mins)
@@ -108,7 +111,12 @@ final class QuantizedMatrix: @unchecked Sendable {
         self.init(cols: cols, parts: [], raw: (type, raw))
     }
 
-    deinit { for s in segments { s.data.deallocate(); s.scales.deallocate(); s.mins.deallocate() } }
+    deinit {
+        for s in segments {
+            if s.ownsMins { s.mins.deallocate() }
+            s.data.deallocate(); s.scales.deallocate()
+        }
+    }
 
     /// The block types the compact kernel multiplies directly.
     static let supportedTypes: Set<GGMLType> = [.q4_1, .q8_0, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]

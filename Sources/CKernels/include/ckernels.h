@@ -68,8 +68,9 @@ void ck_q8_0_pack_panels(const uint8_t *w, long row_bytes, const float *scales, 
 /// GGML block types understood by ck_quantized_matmul.
 enum { CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q8_0 = 8 };
 
-/// Decodes the binary16 block scales d (and Q4_1 minimums m; 0 for Q8_0) of `rows` rows of k columns into
-/// Float32 arrays of rows × k/32.
+/// Decodes the binary16 block scales d (and Q4_1 minimums m) of `rows` rows of k columns into Float32 arrays of
+/// rows × k/32. Q8_0 and Q5_0 have no minimums: `mins` is not written (it may alias `scales`), and the kernels
+/// never read it for those types.
 void ck_quantized_scales(int type, const uint8_t *w, long row_bytes, long rows, long k, float *scales, float *mins);
 
 /// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a GGML block-quantized W (k columns,
