@@ -261,11 +261,12 @@ static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales
     const long nb = k / 32, np = (n + 15) / 16;
     for (long p = 0; p < np; p++) {
         float *dst = panels + (size_t)p * k * 16;
-        {   // The next panel's 16 rows (contiguous, row_bytes each) into the cache while this one is unpacked; a
-            // prefetch past the matrix's end is a no-op, never a fault.
-            const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 16) * (uintptr_t)row_bytes;
-            for (long off = 0; off < 16 * row_bytes; off += 64) _mm_prefetch((const char *)(next + (uintptr_t)off), _MM_HINT_T0);
-        }
+        // The panel two on (16 rows, contiguous, row_bytes each) is prefetched a slice per block while this one is
+        // unpacked (all its lines at once, as before, overflowed the miss buffers: one thread on Zen 5 over Gemma 3's
+        // embedding, 0.19 -> 0.16 ns/weight here, 0.19 -> 0.085 in the AVX-512 kernel); a prefetch past the matrix's
+        // end is a no-op, never a fault.
+        const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 32) * (uintptr_t)row_bytes;
+        const long lines = (16 * row_bytes + 63) / 64, per_block = (lines + 2 * nb - 1) / (2 * nb);
         for (long h = 0; h < 2; h++) {
             const long base = p * 16 + h * 8;
             const uint8_t *rowp[8];
@@ -273,6 +274,9 @@ static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales
             int valid[8];
             for (int i = 0; i < 8; i++) { valid[i] = base + i < n; rowp[i] = valid[i] ? w + (size_t)(r0 + base + i) * row_bytes + 2 : 0; }
             for (long b = 0; b < nb; b++) {
+                const long slice = h * nb + b;
+                for (long l = slice * per_block; l < (slice + 1) * per_block && l < lines; l++)
+                    _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T0);
                 __m256i R[8];
                 for (int i = 0; i < 8; i++) {
                     R[i] = valid[i] ? _mm256_loadu_si256((const __m256i *)(rowp[i] + b * 34)) : _mm256_setzero_si256();
@@ -311,10 +315,74 @@ static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales
 #pragma clang attribute pop
 #endif
 
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
+// AVX-512: all 16 rows of a panel at once. Register i holds the block of row i (low 256 bits) and of row i + 8 (high
+// 256 bits); the AVX2 kernel's three rounds of in-lane unpacks then leave, in Z[j], k = 2j, 2j + 1, 16 + 2j, 17 + 2j
+// for rows 0–7 (lanes 0–1) and rows 8–15 (lanes 2–3); one 64-bit permutation puts each k's 16 codes in one 128-bit
+// lane, which is sign-extended, converted and scaled by the 16 rows' d (the same products d·q, exact) into one
+// 16-float row of the panel.
+static void q8_0_pack_avx512(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
+                             float *panels) {
+    const long nb = k / 32, np = (n + 15) / 16;
+    const __m512i order = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+    for (long p = 0; p < np; p++) {
+        float *dst = panels + (size_t)p * k * 16;
+        // The panel two on is prefetched a slice per block, as in q8_0_pack_avx2.
+        const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 32) * (uintptr_t)row_bytes;
+        const long lines = (16 * row_bytes + 63) / 64, per_block = (lines + nb - 1) / nb;
+        const uint8_t *rowp[16];
+        int valid[16];
+        for (int i = 0; i < 16; i++) {
+            valid[i] = p * 16 + i < n;
+            rowp[i] = valid[i] ? w + (size_t)(r0 + p * 16 + i) * row_bytes + 2 : 0;
+        }
+        for (long b = 0; b < nb; b++) {
+            float dl[16];
+            __m512i R[8];
+            for (long l = b * per_block; l < (b + 1) * per_block && l < lines; l++)
+                _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T0);
+            for (int i = 0; i < 16; i++) dl[i] = valid[i] ? scales[(r0 + p * 16 + i) * nb + b] : 0.0f;
+            for (int i = 0; i < 8; i++) {
+                const __m256i lo = valid[i] ? _mm256_loadu_si256((const __m256i *)(rowp[i] + b * 34)) : _mm256_setzero_si256();
+                const __m256i hi = valid[i + 8] ? _mm256_loadu_si256((const __m256i *)(rowp[i + 8] + b * 34)) : _mm256_setzero_si256();
+                R[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            }
+            const __m512 d = _mm512_loadu_ps(dl);
+            const __m512i a0 = _mm512_unpacklo_epi8(R[0], R[1]), a1 = _mm512_unpackhi_epi8(R[0], R[1]);
+            const __m512i a2 = _mm512_unpacklo_epi8(R[2], R[3]), a3 = _mm512_unpackhi_epi8(R[2], R[3]);
+            const __m512i a4 = _mm512_unpacklo_epi8(R[4], R[5]), a5 = _mm512_unpackhi_epi8(R[4], R[5]);
+            const __m512i a6 = _mm512_unpacklo_epi8(R[6], R[7]), a7 = _mm512_unpackhi_epi8(R[6], R[7]);
+            const __m512i b0 = _mm512_unpacklo_epi16(a0, a2), b1 = _mm512_unpackhi_epi16(a0, a2);
+            const __m512i b2 = _mm512_unpacklo_epi16(a1, a3), b3 = _mm512_unpackhi_epi16(a1, a3);
+            const __m512i b4 = _mm512_unpacklo_epi16(a4, a6), b5 = _mm512_unpackhi_epi16(a4, a6);
+            const __m512i b6 = _mm512_unpacklo_epi16(a5, a7), b7 = _mm512_unpackhi_epi16(a5, a7);
+            __m512i Z[8];
+            Z[0] = _mm512_unpacklo_epi32(b0, b4); Z[1] = _mm512_unpackhi_epi32(b0, b4);
+            Z[2] = _mm512_unpacklo_epi32(b1, b5); Z[3] = _mm512_unpackhi_epi32(b1, b5);
+            Z[4] = _mm512_unpacklo_epi32(b2, b6); Z[5] = _mm512_unpackhi_epi32(b2, b6);
+            Z[6] = _mm512_unpacklo_epi32(b3, b7); Z[7] = _mm512_unpackhi_epi32(b3, b7);
+            float *o = dst + b * 32 * 16;
+            for (int j = 0; j < 8; j++) {
+                const __m512i P = _mm512_permutexvar_epi64(order, Z[j]);
+                const long kk = 2 * j;
+                _mm512_storeu_ps(o + kk * 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm512_castsi512_si128(P))), d));
+                _mm512_storeu_ps(o + (kk + 1) * 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(P, 1))), d));
+                _mm512_storeu_ps(o + (kk + 16) * 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(P, 2))), d));
+                _mm512_storeu_ps(o + (kk + 17) * 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(P, 3))), d));
+            }
+        }
+    }
+}
+#pragma clang attribute pop
+#endif
+
 void ck_q8_0_pack_panels(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
                          float *panels, int use_simd) {
 #if defined(__x86_64__)
-    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) { q8_0_pack_avx2(w, row_bytes, scales, r0, n, k, panels); return; }
+    const int path = ck_resolve_path(use_simd);
+    if (path == CK_PATH_AVX512) { q8_0_pack_avx512(w, row_bytes, scales, r0, n, k, panels); return; }
+    if (path == CK_PATH_AVX2) { q8_0_pack_avx2(w, row_bytes, scales, r0, n, k, panels); return; }
 #endif
     (void)use_simd;
     q8_0_pack_generic(w, row_bytes, scales, r0, n, k, panels);
