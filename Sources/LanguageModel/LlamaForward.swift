@@ -132,36 +132,11 @@ extension LlamaModel {
             let window = sliding ? c.slidingWindow : nil
             rmsNorm(x, rows: n, weight: w.attentionNorm, into: h)
             linear(h, rows: n, w.qkv, into: qkv)
-            // Per-head q/k RMSNorm (Gemma 3, Qwen 3), then RoPE on q and k, then store k, v in the cache.
-            if let qn = w.queryNorm, let kn = w.keyNorm {
-                for r in 0..<n {
-                    let base = qkv + r * qkvDim
-                    rmsNorm(base, rows: c.headCount, width: hd, weight: qn, into: base)
-                    rmsNorm(base + qd, rows: c.kvHeadCount, width: hd, weight: kn, into: base + qd)
-                }
-            }
-            let (ropeCosTable, ropeSinTable) = sliding && !ropeLocalCos.isEmpty ? (ropeLocalCos, ropeLocalSin) : (ropeCos, ropeSin)
-            let interleaved = c.ropeLayout == .interleaved
-            for (r, row) in rows.enumerated() {
-                let base = qkv + r * qkvDim
-                let cosRow = row.position * half
-                ropeCosTable.withUnsafeBufferPointer { cs in
-                    ropeSinTable.withUnsafeBufferPointer { sn in
-                        for head in 0..<(c.headCount + c.kvHeadCount) {
-                            let v = base + head * hd
-                            for i in 0..<half {
-                                let co = cs[cosRow + i], si = sn[cosRow + i]
-                                let (ia, ib) = interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
-                                let a = v[ia], b = v[ib]
-                                v[ia] = a * co - b * si
-                                v[ib] = a * si + b * co
-                            }
-                        }
-                    }
-                }
-                let cache = caches[row.sequence]
-                ck_store_half(base + qd, cache.keys(layer: l) + row.position * kv, kv, 1)
-                ck_store_half(base + qd + kv, cache.values(layer: l) + row.position * kv, kv, 1)
+            // Per-head q/k RMSNorm (Gemma 3, Qwen 3), then RoPE on q and k, then store k, v in the cache; rows
+            // spread over the threads (each row's work is independent, so the bits do not depend on the split).
+            let qkvRows = AttentionPointers(qkv: qkv, attn: attn)
+            forEachRowChunk(n) { [sliding] lo, hi in
+                self.prepareAttentionRows(lo..<hi, rows: rows, layer: l, sliding: sliding, qkv: qkvRows.qkv, caches: caches)
             }
             // Causal attention per segment. Single-row segments (decode steps) use the SIMD kernel, their
             // (row, head) pairs spread over `threads` threads; multi-row segments (prefill) run `attendPrefill`.
@@ -372,14 +347,77 @@ extension LlamaModel {
     func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int? = nil, weight: [Float], into y: UnsafeMutablePointer<Float>) {
         let d = width ?? configuration.dModel
         let eps = Double(configuration.rmsNormEps)
-        weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows {
-                let xr = x + r * d, yr = y + r * d
-                var ss: Double = 0
-                for j in 0..<d { let v = Double(xr[j]); ss += v * v }
-                let inv = Float(1 / (ss / Double(d) + eps).squareRoot())
-                for j in 0..<d { yr[j] = xr[j] * inv * w[j] }
+        let io = NormPointers(x: x, y: y)
+        let chunk: @Sendable (Int, Int) -> Void = { lo, hi in
+            weight.withUnsafeBufferPointer { w in
+                for r in lo..<hi {
+                    let xr = io.x + r * d, yr = io.y + r * d
+                    var ss: Double = 0
+                    for j in 0..<d { let v = Double(xr[j]); ss += v * v }
+                    let inv = Float(1 / (ss / Double(d) + eps).squareRoot())
+                    for j in 0..<d { yr[j] = xr[j] * inv * w[j] }
+                }
             }
         }
+        if rows * d < 1 << 14 { chunk(0, rows) } else { forEachRowChunk(rows, chunk) }
+    }
+
+    /// Runs `body(lo, hi)` over `n` rows split into up to `threads` contiguous chunks (one chunk below 16 rows).
+    func forEachRowChunk(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let chunks = n >= 16 ? max(1, min(threads, n / 8)) : 1
+        if chunks == 1 { body(0, n); return }
+        let per = (n + chunks - 1) / chunks
+        ParallelLoop.forEach(chunks, threads: threads) { c in
+            let lo = c * per, hi = min(n, lo + per)
+            if lo < hi { body(lo, hi) }
+        }
+    }
+
+    /// Rows `range` of one block's attention input, in place in `qkv`: the per-head q/k RMSNorm (Gemma 3, Qwen 3),
+    /// RoPE on q and k (the sliding-window table on Gemma 3's local layers), and k, v stored in each row's cache at
+    /// its position.
+    func prepareAttentionRows(_ range: Range<Int>, rows: [StepRow], layer l: Int, sliding: Bool,
+                              qkv: UnsafeMutablePointer<Float>, caches: [KVCache]) {
+        let c = configuration
+        let w = weights.blocks[l]
+        let qd = c.queryDim, kv = c.kvDim, hd = c.headDim, half = hd / 2
+        let qkvDim = qd + 2 * kv
+        if let qn = w.queryNorm, let kn = w.keyNorm {
+            for r in range {
+                let base = qkv + r * qkvDim
+                rmsNorm(base, rows: c.headCount, width: hd, weight: qn, into: base)
+                rmsNorm(base + qd, rows: c.kvHeadCount, width: hd, weight: kn, into: base + qd)
+            }
+        }
+        let (ropeCosTable, ropeSinTable) = sliding && !ropeLocalCos.isEmpty ? (ropeLocalCos, ropeLocalSin) : (ropeCos, ropeSin)
+        let interleaved = c.ropeLayout == .interleaved
+        for r in range {
+            let row = rows[r]
+            let base = qkv + r * qkvDim
+            let cosRow = row.position * half
+            ropeCosTable.withUnsafeBufferPointer { cs in
+                ropeSinTable.withUnsafeBufferPointer { sn in
+                    for head in 0..<(c.headCount + c.kvHeadCount) {
+                        let v = base + head * hd
+                        for i in 0..<half {
+                            let co = cs[cosRow + i], si = sn[cosRow + i]
+                            let (ia, ib) = interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
+                            let a = v[ia], b = v[ib]
+                            v[ia] = a * co - b * si
+                            v[ib] = a * si + b * co
+                        }
+                    }
+                }
+            }
+            let cache = caches[row.sequence]
+            ck_store_half(base + qd, cache.keys(layer: l) + row.position * kv, kv, 1)
+            ck_store_half(base + qd + kv, cache.values(layer: l) + row.position * kv, kv, 1)
+        }
+    }
+
+    /// The input and output of `rmsNorm`, handed to worker threads (disjoint rows).
+    struct NormPointers: @unchecked Sendable {
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
     }
 }
