@@ -150,3 +150,49 @@ void ck_gelu_tanh_mul(const float *g, const float *u, float *out, long n, int us
     (void)use_simd;
     gelu_tanh_mul_generic(g, u, out, n);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Greedy decoding's argmax over a vocabulary of logits: the scalar loop `if (x[i] > best) { best = x[i]; k = i; }`
+// from best = −∞, k = 0, exactly (lowest index on ties, NaN never chosen, 0 when no value exceeds −∞). The SIMD
+// path finds the largest non-NaN value first (vmaxps returns its second operand when the first is NaN), then the
+// first index holding it (== treats −0 and +0 alike, as > does): the same index as the scalar loop.
+static long argmax_generic(const float *x, long n) {
+    float best = -INFINITY;
+    long k = 0;
+    for (long i = 0; i < n; i++)
+        if (x[i] > best) { best = x[i]; k = i; }
+    return k;
+}
+
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+static long argmax_avx2(const float *x, long n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+    }
+    float lanes[8], best = -INFINITY;
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    for (int j = 0; j < 8; j++) if (lanes[j] > best) best = lanes[j];
+    for (; i < n; i++) if (x[i] > best) best = x[i];
+    if (!(best > -INFINITY)) return 0;
+    const __m256 b = _mm256_set1_ps(best);
+    for (i = 0; i + 8 <= n; i += 8) {
+        const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), b, _CMP_EQ_OQ));
+        if (mask) return i + __builtin_ctz((unsigned)mask);
+    }
+    for (; i < n; i++) if (x[i] == best) return i;
+    return 0;
+}
+#pragma clang attribute pop
+#endif
+
+long ck_argmax(const float *x, long n, int use_simd) {
+#if defined(__x86_64__)
+    if (ck_resolve_path(use_simd) != CK_PATH_PORTABLE) return argmax_avx2(x, n);
+#endif
+    (void)use_simd;
+    return argmax_generic(x, n);
+}

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Randomness
 import Tensor
@@ -113,10 +114,8 @@ public struct TokenSampler {
             for (t, n) in generated where t < logits.count { logits[t] -= p.frequencyPenalty * Float(n) }
         }
         if p.temperature == 0 {
-            var best = 0
-            var bestValue = -Float.infinity
-            for i in 0..<logits.count where logits[i] > bestValue { bestValue = logits[i]; best = i }
-            return best
+            // The loop `if logits[i] > best` from −∞, vectorised (`ck_argmax`, the same index on every path).
+            return logits.count == 0 ? 0 : ck_argmax(logits.baseAddress!, logits.count, 1)
         }
         // Candidates sorted by logit (descending, ties by id), cut to top-k.
         var order = Array(0..<logits.count)

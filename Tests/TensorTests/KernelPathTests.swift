@@ -125,6 +125,37 @@ import Testing
         }
     }
 
+    /// Greedy decoding's argmax (`ck_argmax`) is the scalar loop `if x[i] > best` from −∞ on every path: lowest index
+    /// on ties, NaN never chosen, 0 when nothing exceeds −∞; lengths around the 8- and 16-lane steps and a full
+    /// Gemma 3 vocabulary; maxima at the first and last index, repeated maxima, ±0, −∞ and NaN.
+    @Test func argmaxEqualsTheScalarLoopOnEveryPath() {
+        var rng = SplitMix64(seed: 31)
+        func scalar(_ x: [Float]) -> Int {
+            var best = -Float.infinity, k = 0
+            for i in x.indices where x[i] > best { best = x[i]; k = i }
+            return k
+        }
+        var cases: [[Float]] = [[], [.nan], [-.infinity, -.infinity], [.nan, 1, .nan], [-0.0, 0.0], [0.0, -0.0, 0.0],
+                                [Float](repeating: .nan, count: 19), [Float](repeating: -.infinity, count: 17)]
+        for n in [1, 7, 8, 9, 15, 16, 17, 31, 33, 100, 262_144] {
+            var x = (0..<n).map { _ in Float(rng.nextUnit() * 8 - 4).rounded() }   // many ties
+            cases.append(x)
+            x[n - 1] = 9; cases.append(x)
+            x[0] = 9; cases.append(x)
+            for _ in 0..<max(1, n / 10) { x[Int(rng.next() % UInt64(n))] = .nan }
+            cases.append(x)
+        }
+        let paths = [CK_PATH_PORTABLE, CK_PATH_AVX2, CK_PATH_AVX512].map(Int32.init).filter { ck_cpu_supports($0) != 0 }
+        for (index, x) in cases.enumerated() {
+            let expected = scalar(x)
+            for path in paths {
+                let padded = x.isEmpty ? [Float(0)] : x   // a valid pointer for the empty case (n = 0 reads nothing)
+                let got = padded.withUnsafeBufferPointer { ck_argmax($0.baseAddress!, x.count, path) }
+                #expect(got == expected, "case \(index) (\(x.count) values), kernel path \(path)")
+            }
+        }
+    }
+
     // MARK: Quantized blocks
 
     /// Random GGML blocks of `type` (binary16 scales in ±scale, random codes): rows × k/32 blocks.

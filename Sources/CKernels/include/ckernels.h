@@ -136,6 +136,10 @@ void ck_gelu(float *x, long n, int use_simd);
 void ck_gelu_tanh_mul(const float *g, const float *u, float *out, long n, int use_simd);
 
 /// IEEE binary16 ↔ binary32 (round to nearest even; overflow to ±inf).
+/// The index of the largest of x[0..n): the scalar loop `if (x[i] > best)` from best = −∞ exactly (lowest index on
+/// ties, NaN never chosen, 0 when no value exceeds −∞), on every path.
+long ck_argmax(const float *x, long n, int use_simd);
+
 float ck_half_to_float(uint16_t h);
 uint16_t ck_float_to_half(float f);
 
