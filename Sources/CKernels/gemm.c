@@ -55,6 +55,9 @@ static void gemm_generic(const float *a, long lda, long m, long k, const float *
 // k = 2048: 125–130 GFLOP/s against 180–200 with the rows 64 bytes further apart). Such a block of A rows is first
 // copied (memcpy) into a per-thread buffer with rows k + 16 floats apart, when enough panels follow to repay the
 // copy. The copy only moves values: each output is the same FMA chain as without it, so the bits do not change.
+// Rows of A per pass over the panels (96 × 576 floats = 221 KB stay in L2 while every panel streams by).
+#define CK_ROW_BLOCK 96
+
 static int ck_gemm_restride(long m, long lda, long panels) { return m >= 3 && lda % 512 == 0 && panels >= 8; }
 
 // A per-thread buffer of at least `count` floats (grown, never shrunk); NULL if it cannot be had (then no copy).
@@ -69,6 +72,15 @@ static float *ck_gemm_row_buffer(long count) {
         capacity = count;
     }
     return buffer;
+}
+
+// Where a driver call's kernels read A from: restrided copies (buf, rows ld = k + 16 apart) or A itself (buf NULL).
+typedef struct { float *buf; long ld; } ck_a_rows;
+
+static ck_a_rows ck_gemm_a_rows(long m, long lda, long k, long panels) {
+    ck_a_rows r = {NULL, lda};
+    if (ck_gemm_restride(m, lda, panels) && (r.buf = ck_gemm_row_buffer(CK_ROW_BLOCK * (k + 16)))) r.ld = k + 16;
+    return r;
 }
 
 // Rows [i0, i1) of A copied into buf, `ld` floats apart; returns where the kernels read row i0 from.
@@ -115,20 +127,11 @@ static inline __attribute__((always_inline)) void micro(const int MR, const floa
     }
 }
 
-// Rows of A per pass over the panels (96 × 576 floats = 221 KB stay in L2 while every panel streams by).
-#define CK_ROW_BLOCK 96
-
-static void gemm_avx2(const float *a_in, long lda_in, long m, long k, const float *panels, long n,
-                      long p0, long p1, float *c_in, long ldc, int accumulate) {
-    const long ld = k + 16;
-    float *buf = ck_gemm_restride(m, lda_in, p1 - p0) ? ck_gemm_row_buffer(CK_ROW_BLOCK * ld) : NULL;
-    const long lda = buf ? ld : lda_in;
-    for (long b0 = 0; b0 < m; b0 += CK_ROW_BLOCK) {
-    const long b1 = m - b0 < CK_ROW_BLOCK ? m : b0 + CK_ROW_BLOCK;
-    // Row indices below are relative to the block's first row b0.
-    const float *a = ck_gemm_rows(a_in, lda_in, b0, b1, k, buf, ld);
-    float *c = c_in + b0 * ldc;
-    const long i0 = 0, i1 = b1 - b0;
+// One block of rows [0, rows) of A against panels [p0, p1) (see gemm_blocks).
+static void gemm_avx2(const float *a, long lda, long rows, long k, const float *panels, long n,
+                      long p0, long p1, float *c, long ldc, int accumulate) {
+    const long i0 = 0, i1 = rows;
+    {
     for (long p = p0; p < p1; p++) {
         const float *b = panels + (size_t)p * k * CK_PANEL;
         const long cols = n - p * CK_PANEL < CK_PANEL ? n - p * CK_PANEL : CK_PANEL;
@@ -211,17 +214,12 @@ static inline __attribute__((always_inline)) void rows512(const int NP, const fl
     }
 }
 
-static void gemm_avx512(const float *a_in, long lda_in, long m, long k, const float *panels, long n,
-                        long p0, long p1, float *c_in, long ldc, int accumulate) {
-    const long pstride = k * CK_PANEL, ld = k + 16;
-    float *buf = ck_gemm_restride(m, lda_in, p1 - p0) ? ck_gemm_row_buffer(CK_ROW_BLOCK * ld) : NULL;
-    const long lda = buf ? ld : lda_in;
-    for (long b0 = 0; b0 < m; b0 += CK_ROW_BLOCK) {
-        const long b1 = m - b0 < CK_ROW_BLOCK ? m : b0 + CK_ROW_BLOCK;
-        // Row indices below are relative to the block's first row b0.
-        const float *a = ck_gemm_rows(a_in, lda_in, b0, b1, k, buf, ld);
-        float *c = c_in + b0 * ldc;
-        const long i0 = 0, i1 = b1 - b0;
+// One block of rows [0, rows) of A against panels [p0, p1) (see gemm_blocks).
+static void gemm_avx512(const float *a, long lda, long rows, long k, const float *panels, long n,
+                        long p0, long p1, float *c, long ldc, int accumulate) {
+    const long pstride = k * CK_PANEL;
+    const long i0 = 0, i1 = rows;
+    {
         for (long p = p0; p < p1;) {
             const int np = p1 - p >= 2 ? 2 : 1;
             const float *b = panels + (size_t)p * pstride;
@@ -237,12 +235,29 @@ static void gemm_avx512(const float *a_in, long lda_in, long m, long k, const fl
 #pragma clang attribute pop
 #endif
 
+#if defined(__x86_64__)
+typedef void (*ck_gemm_block_fn)(const float *a, long lda, long rows, long k, const float *panels, long n, long p0,
+                                 long p1, float *c, long ldc, int accumulate);
+
+// The SIMD drivers: A in blocks of CK_ROW_BLOCK rows, each (restrided when its stride aliases) multiplied by every
+// panel of [p0, p1) with `block` before the next block.
+static void gemm_blocks(ck_gemm_block_fn block, const float *a, long lda, long m, long k, const float *panels, long n,
+                        long p0, long p1, float *c, long ldc, int accumulate) {
+    const ck_a_rows src = ck_gemm_a_rows(m, lda, k, p1 - p0);
+    for (long b0 = 0; b0 < m; b0 += CK_ROW_BLOCK) {
+        const long b1 = m - b0 < CK_ROW_BLOCK ? m : b0 + CK_ROW_BLOCK;
+        block(ck_gemm_rows(a, lda, b0, b1, k, src.buf, src.ld), src.ld, b1 - b0, k, panels, n, p0, p1, c + b0 * ldc,
+              ldc, accumulate);
+    }
+}
+#endif
+
 void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panels, long n,
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd) {
 #if defined(__x86_64__)
     const int path = ck_resolve_path(use_simd);
-    if (path == CK_PATH_AVX512) { gemm_avx512(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
-    if (path == CK_PATH_AVX2) { gemm_avx2(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
+    if (path == CK_PATH_AVX512) { gemm_blocks(gemm_avx512, a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
+    if (path == CK_PATH_AVX2) { gemm_blocks(gemm_avx2, a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate); return; }
 #endif
     (void)use_simd;
     gemm_generic(a, lda, m, k, panels, n, p0, p1, c, ldc, accumulate);

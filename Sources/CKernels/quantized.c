@@ -252,6 +252,26 @@ static void q8_0_pack_generic(const uint8_t *w, long row_bytes, const float *sca
 }
 
 #if defined(__x86_64__)
+// Three rounds of in-lane unpacks of 8 registers R[0..7] of bytes into Z[0..7], for one width (P = _mm256_ or
+// _mm512_, T its integer vector type): round 1 pairs rows (0,1), (2,3), (4,5), (6,7) byte by byte, round 2 makes
+// 4 rows per k, round 3 8 rows per k, so that Z[j] holds, in each 128-bit lane, k = 2j and 2j + 1 (the lane's
+// first and second 8 bytes) of the 8 rows, the lanes keeping the order of R's lanes.
+#define CK_BYTE_TRANSPOSE8(P, T, R, Z)                                                                                \
+    do {                                                                                                              \
+        const T a0 = P##unpacklo_epi8(R[0], R[1]), a1 = P##unpackhi_epi8(R[0], R[1]);                                 \
+        const T a2 = P##unpacklo_epi8(R[2], R[3]), a3 = P##unpackhi_epi8(R[2], R[3]);                                 \
+        const T a4 = P##unpacklo_epi8(R[4], R[5]), a5 = P##unpackhi_epi8(R[4], R[5]);                                 \
+        const T a6 = P##unpacklo_epi8(R[6], R[7]), a7 = P##unpackhi_epi8(R[6], R[7]);                                 \
+        const T b0 = P##unpacklo_epi16(a0, a2), b1 = P##unpackhi_epi16(a0, a2);                                       \
+        const T b2 = P##unpacklo_epi16(a1, a3), b3 = P##unpackhi_epi16(a1, a3);                                       \
+        const T b4 = P##unpacklo_epi16(a4, a6), b5 = P##unpackhi_epi16(a4, a6);                                       \
+        const T b6 = P##unpacklo_epi16(a5, a7), b7 = P##unpackhi_epi16(a5, a7);                                       \
+        Z[0] = P##unpacklo_epi32(b0, b4); Z[1] = P##unpackhi_epi32(b0, b4);                                           \
+        Z[2] = P##unpacklo_epi32(b1, b5); Z[3] = P##unpackhi_epi32(b1, b5);                                           \
+        Z[4] = P##unpacklo_epi32(b2, b6); Z[5] = P##unpackhi_epi32(b2, b6);                                           \
+        Z[6] = P##unpacklo_epi32(b3, b7); Z[7] = P##unpackhi_epi32(b3, b7);                                           \
+    } while (0)
+
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 // The 8 rows' codes of one block are transposed as bytes (three rounds of unpacks within 128-bit lanes), so that
 // each k's 8 codes sit in one 64-bit lane; each is then sign-extended, converted and scaled (d·q, the portable
@@ -283,22 +303,9 @@ static void q8_0_pack_avx2(const uint8_t *w, long row_bytes, const float *scales
                     dl[i] = valid[i] ? scales[(r0 + base + i) * nb + b] : 0.0f;
                 }
                 const __m256 d = _mm256_loadu_ps(dl);
-                // Round 1: byte pairs of rows (0,1), (2,3), (4,5), (6,7).
-                const __m256i a0 = _mm256_unpacklo_epi8(R[0], R[1]), a1 = _mm256_unpackhi_epi8(R[0], R[1]);
-                const __m256i a2 = _mm256_unpacklo_epi8(R[2], R[3]), a3 = _mm256_unpackhi_epi8(R[2], R[3]);
-                const __m256i a4 = _mm256_unpacklo_epi8(R[4], R[5]), a5 = _mm256_unpackhi_epi8(R[4], R[5]);
-                const __m256i a6 = _mm256_unpacklo_epi8(R[6], R[7]), a7 = _mm256_unpackhi_epi8(R[6], R[7]);
-                // Round 2: 4 rows per k.
-                const __m256i b0 = _mm256_unpacklo_epi16(a0, a2), b1 = _mm256_unpackhi_epi16(a0, a2);
-                const __m256i b2 = _mm256_unpacklo_epi16(a1, a3), b3 = _mm256_unpackhi_epi16(a1, a3);
-                const __m256i b4 = _mm256_unpacklo_epi16(a4, a6), b5 = _mm256_unpackhi_epi16(a4, a6);
-                const __m256i b6 = _mm256_unpacklo_epi16(a5, a7), b7 = _mm256_unpackhi_epi16(a5, a7);
-                // Round 3: 8 rows per k; Z[j] holds k = 2j, 2j + 1 (low lane) and 16 + 2j, 17 + 2j (high lane).
+                // Z[j] holds k = 2j, 2j + 1 (low lane) and 16 + 2j, 17 + 2j (high lane) of the 8 rows.
                 __m256i Z[8];
-                Z[0] = _mm256_unpacklo_epi32(b0, b4); Z[1] = _mm256_unpackhi_epi32(b0, b4);
-                Z[2] = _mm256_unpacklo_epi32(b1, b5); Z[3] = _mm256_unpackhi_epi32(b1, b5);
-                Z[4] = _mm256_unpacklo_epi32(b2, b6); Z[5] = _mm256_unpackhi_epi32(b2, b6);
-                Z[6] = _mm256_unpacklo_epi32(b3, b7); Z[7] = _mm256_unpackhi_epi32(b3, b7);
+                CK_BYTE_TRANSPOSE8(_mm256_, __m256i, R, Z);
                 float *o = dst + b * 32 * 16 + h * 8;
                 for (int j = 0; j < 8; j++) {
                     const __m128i lo = _mm256_castsi256_si128(Z[j]), hi = _mm256_extracti128_si256(Z[j], 1);
@@ -349,19 +356,8 @@ static void q8_0_pack_avx512(const uint8_t *w, long row_bytes, const float *scal
                 R[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
             }
             const __m512 d = _mm512_loadu_ps(dl);
-            const __m512i a0 = _mm512_unpacklo_epi8(R[0], R[1]), a1 = _mm512_unpackhi_epi8(R[0], R[1]);
-            const __m512i a2 = _mm512_unpacklo_epi8(R[2], R[3]), a3 = _mm512_unpackhi_epi8(R[2], R[3]);
-            const __m512i a4 = _mm512_unpacklo_epi8(R[4], R[5]), a5 = _mm512_unpackhi_epi8(R[4], R[5]);
-            const __m512i a6 = _mm512_unpacklo_epi8(R[6], R[7]), a7 = _mm512_unpackhi_epi8(R[6], R[7]);
-            const __m512i b0 = _mm512_unpacklo_epi16(a0, a2), b1 = _mm512_unpackhi_epi16(a0, a2);
-            const __m512i b2 = _mm512_unpacklo_epi16(a1, a3), b3 = _mm512_unpackhi_epi16(a1, a3);
-            const __m512i b4 = _mm512_unpacklo_epi16(a4, a6), b5 = _mm512_unpackhi_epi16(a4, a6);
-            const __m512i b6 = _mm512_unpacklo_epi16(a5, a7), b7 = _mm512_unpackhi_epi16(a5, a7);
             __m512i Z[8];
-            Z[0] = _mm512_unpacklo_epi32(b0, b4); Z[1] = _mm512_unpackhi_epi32(b0, b4);
-            Z[2] = _mm512_unpacklo_epi32(b1, b5); Z[3] = _mm512_unpackhi_epi32(b1, b5);
-            Z[4] = _mm512_unpacklo_epi32(b2, b6); Z[5] = _mm512_unpackhi_epi32(b2, b6);
-            Z[6] = _mm512_unpacklo_epi32(b3, b7); Z[7] = _mm512_unpackhi_epi32(b3, b7);
+            CK_BYTE_TRANSPOSE8(_mm512_, __m512i, R, Z);
             float *o = dst + b * 32 * 16;
             for (int j = 0; j < 8; j++) {
                 const __m512i P = _mm512_permutexvar_epi64(order, Z[j]);

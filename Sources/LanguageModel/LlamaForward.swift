@@ -321,13 +321,7 @@ extension LlamaModel {
                 }
             }
         }
-        let chunks = n >= 8 ? max(1, min(threads, n / 4)) : 1
-        if chunks == 1 { work(0, n); return }
-        let per = (n + chunks - 1) / chunks
-        ParallelLoop.forEach(chunks, threads: threads) { c in
-            let lo = c * per, hi = min(n, lo + per)
-            if lo < hi { work(lo, hi) }
-        }
+        forEachRowChunk(n, minimumRows: 8, rowsPerChunk: 4, work)
     }
 
     /// out (+)= x · Wᵀ for `rows` rows (x: rows × W.cols, out: rows × W.rows): the compact block kernel for
@@ -362,9 +356,10 @@ extension LlamaModel {
         if rows * d < 1 << 14 { chunk(0, rows) } else { forEachRowChunk(rows, chunk) }
     }
 
-    /// Runs `body(lo, hi)` over `n` rows split into up to `threads` contiguous chunks (one chunk below 16 rows).
-    func forEachRowChunk(_ n: Int, _ body: @Sendable (Int, Int) -> Void) {
-        let chunks = n >= 16 ? max(1, min(threads, n / 8)) : 1
+    /// Runs `body(lo, hi)` over `n` rows split into up to `threads` contiguous chunks of at least `rowsPerChunk`
+    /// rows (one chunk below `minimumRows`).
+    func forEachRowChunk(_ n: Int, minimumRows: Int = 16, rowsPerChunk: Int = 8, _ body: @Sendable (Int, Int) -> Void) {
+        let chunks = n >= minimumRows ? max(1, min(threads, n / rowsPerChunk)) : 1
         if chunks == 1 { body(0, n); return }
         let per = (n + chunks - 1) / chunks
         ParallelLoop.forEach(chunks, threads: threads) { c in

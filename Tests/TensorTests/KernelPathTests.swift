@@ -56,49 +56,30 @@ import Testing
     /// `addingProduct` in k order.
     @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2/FMA"))
     func gemmEqualsOneFMAChainPerOutput() {
-        var rng = SplitMix64(seed: 2026)
         let shapes: [(Int, Int, Int)] = [(1, 16, 255), (6, 16, 256), (7, 17, 257), (13, 33, 513), (97, 40, 576),
                                          (5, 31, 1536), (100, 20, 700), (3, 5, 1), (12, 64, 300),
                                          (8, 40, 577), (9, 16, 256), (14, 33, 100), (15, 17, 64), (32, 48, 640),
                                          (105, 18, 300), (2, 16, 9)]
-        let paths = Self.hasAVX512 ? [KernelPath.avx2, .avx512] : [.avx2]
-        for (index, (m, n, k)) in shapes.enumerated() {
-            let ldx = k + (index % 3), ldy = n + (index % 2) * 3
-            let x = Self.random(m * ldx, &rng), w = Self.random(n * k, &rng), start = Self.random(m * ldy, &rng)
-            let accumulate = index % 2 == 0
-            var expected = start
-            for i in 0..<m {
-                for j in 0..<n {
-                    var acc: Float = 0
-                    for kk in 0..<k { acc = acc.addingProduct(x[i * ldx + kk], w[j * k + kk]) }
-                    expected[i * ldy + j] = accumulate ? start[i * ldy + j] + acc : acc
-                }
-            }
-            let packed = PackedMatrix(rowMajor: w, rows: n, cols: k)
-            for path in paths {
-                for threads in [1, 2] {
-                    var y = start
-                    packed.multiply(x, count: m, xStride: ldx, into: &y, yStride: ldy, accumulate: accumulate,
-                                    threads: threads, kernel: path)
-                    #expect(Self.bits(y) == Self.bits(expected),
-                            "\(path) m \(m) n \(n) k \(k), accumulate \(accumulate), threads \(threads)")
-                }
-            }
-        }
+        Self.checkOneFMAChainPerOutput(shapes.enumerated().map { ($1.0, $1.1, $1.2, $1.2 + $0 % 3) }, seed: 2026)
     }
 
-    /// A rows 2 KB apart (x strides that are multiples of 512 floats) are copied into one stream per row group
-    /// before the micro-kernel runs when eight or more panels follow (gemm.c, `ck_gemm_should_pack`): the copy must
-    /// not change a bit. Each output is checked against its FMA chain over k, on every SIMD path, with 1 and 2
-    /// threads, for row counts on both sides of the 3-row threshold and of the 96-row block, k below and equal to the
-    /// stride, panel counts on both sides of eight, with and without accumulation.
+    /// A rows 2 KB apart (x strides that are multiples of 512 floats) are copied to a stride of k + 16 floats before
+    /// the micro-kernels run when eight or more panels follow (gemm.c, `ck_gemm_restride`): the copy must not change
+    /// a bit. Each output is checked against its FMA chain over k, on every SIMD path, with 1 and 2 threads, for row
+    /// counts on both sides of the 3-row threshold and of the 96-row block, k below and equal to the stride, panel
+    /// counts on both sides of eight, with and without accumulation.
     @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2/FMA"))
     func gemmWithAliasingStridesEqualsOneFMAChainPerOutput() {
-        var rng = SplitMix64(seed: 2048)
-        let shapes: [(m: Int, n: Int, k: Int, ldx: Int)] = [(13, 130, 512, 512), (97, 260, 1024, 1024),
-                                                             (7, 300, 1000, 1024), (3, 128, 100, 512),
-                                                             (2, 256, 512, 512), (26, 112, 1536, 1536),
-                                                             (110, 257, 2048, 2048), (5, 140, 700, 1536)]
+        Self.checkOneFMAChainPerOutput([(13, 130, 512, 512), (97, 260, 1024, 1024), (7, 300, 1000, 1024),
+                                        (3, 128, 100, 512), (2, 256, 512, 512), (26, 112, 1536, 1536),
+                                        (110, 257, 2048, 2048), (5, 140, 700, 1536)], seed: 2048)
+    }
+
+    /// Each shape (m rows of x, `ldx` apart; n × k weights) on every SIMD path with 1 and 2 threads: every output
+    /// equals Swift's fused `addingProduct` chain over k from 0 (then + y's old value when accumulating, every other
+    /// shape), bit for bit; y's stride is n or n + 3.
+    static func checkOneFMAChainPerOutput(_ shapes: [(m: Int, n: Int, k: Int, ldx: Int)], seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
         let paths = Self.hasAVX512 ? [KernelPath.avx2, .avx512] : [.avx2]
         for (index, (m, n, k, ldx)) in shapes.enumerated() {
             let ldy = n + (index % 2) * 3
