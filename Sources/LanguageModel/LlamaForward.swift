@@ -100,7 +100,6 @@ extension LlamaModel {
         for seg in segments { maxT = max(maxT, rows[seg.start].position + seg.count) }
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT))
         defer { scores.deallocate() }
-        let half = hd / 2
         let lastLayer = captureLayer ?? (c.layerCount - 1)
         // Prefill attention work items: (segment, query block, head), spread over `threads` workers.
         let queryBlock = 128
