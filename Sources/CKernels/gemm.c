@@ -49,15 +49,18 @@ static void gemm_generic(const float *a, long lda, long m, long k, const float *
     }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// Rows of A per pass over the panels (96 × 576 floats = 221 KB stay in L2 while every panel streams by).
+#define CK_ROW_BLOCK 96
+
 // Rows of A whose stride is a multiple of 2 KB (k = 512, 1024, 1536, 2048, … floats: Gemma 3's attention output
 // and down projections, SmolLM2's down projection) fall on one or two sets of the 4 KB-periodic L1 cache, so the 6 or
 // 12 rows a micro-kernel broadcasts from evict one another and the panel's lines (a C harness on Zen 5, one thread,
 // k = 2048: 125–130 GFLOP/s against 180–200 with the rows 64 bytes further apart). Such a block of A rows is first
 // copied (memcpy) into a per-thread buffer with rows k + 16 floats apart, when enough panels follow to repay the
 // copy. The copy only moves values: each output is the same FMA chain as without it, so the bits do not change.
-// Rows of A per pass over the panels (96 × 576 floats = 221 KB stay in L2 while every panel streams by).
-#define CK_ROW_BLOCK 96
-
 static int ck_gemm_restride(long m, long lda, long panels) { return m >= 3 && lda % 512 == 0 && panels >= 8; }
 
 // A per-thread buffer of at least `count` floats (grown, never shrunk); NULL if it cannot be had (then no copy).
@@ -90,8 +93,6 @@ static const float *ck_gemm_rows(const float *a, long lda, long i0, long i1, lon
     return buf;
 }
 
-#if defined(__x86_64__)
-#include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
 // C block (MR × 16) (+)= A rows (MR × k) · panel. MR is a compile-time constant after inlining.
@@ -130,25 +131,23 @@ static inline __attribute__((always_inline)) void micro(const int MR, const floa
 // One block of rows [0, rows) of A against panels [p0, p1) (see gemm_blocks).
 static void gemm_avx2(const float *a, long lda, long rows, long k, const float *panels, long n,
                       long p0, long p1, float *c, long ldc, int accumulate) {
-    const long i0 = 0, i1 = rows;
-    {
     for (long p = p0; p < p1; p++) {
         const float *b = panels + (size_t)p * k * CK_PANEL;
         const long cols = n - p * CK_PANEL < CK_PANEL ? n - p * CK_PANEL : CK_PANEL;
         float *cp = c + p * CK_PANEL;
-        long i = i0;
+        long i = 0;
         // A tail of 1, 2 or 3 rows after full groups of 6 takes one group with it and runs as 4 + 3, 4 + 4 or
         // 5 + 4 rows: a micro-kernel of MR rows keeps 2·MR FMA chains in flight, and fewer than 8 leave the two FMA
         // pipes (latency 4) partly idle. Which kernel computes a row does not change its bits (each output is one
         // FMA chain over k either way).
-        const long tail = (i1 - i0) % 6;
-        const long full_end = tail >= 1 && tail <= 3 && i1 - i0 > 6 ? i1 - tail - 6 : i1 - tail;
+        const long tail = rows % 6;
+        const long full_end = tail >= 1 && tail <= 3 && rows > 6 ? rows - tail - 6 : rows - tail;
         for (; i < full_end; i += 6) micro(6, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate);
-        if (i1 - i == 9) { micro(5, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 5; }
-        else if (i1 - i >= 7) { micro(4, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 4; }
+        if (rows - i == 9) { micro(5, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 5; }
+        else if (rows - i >= 7) { micro(4, a + i * lda, lda, b, k, cp + i * ldc, ldc, cols, accumulate); i += 4; }
         const float *ai = a + i * lda;
         float *ci = cp + i * ldc;
-        switch (i1 - i) {
+        switch (rows - i) {
         case 1: micro(1, ai, lda, b, k, ci, ldc, cols, accumulate); break;
         case 2: micro(2, ai, lda, b, k, ci, ldc, cols, accumulate); break;
         case 3: micro(3, ai, lda, b, k, ci, ldc, cols, accumulate); break;
@@ -156,7 +155,6 @@ static void gemm_avx2(const float *a, long lda, long rows, long k, const float *
         case 5: micro(5, ai, lda, b, k, ci, ldc, cols, accumulate); break;
         default: break;
         }
-    }
     }
 }
 #pragma clang attribute pop
@@ -218,18 +216,15 @@ static inline __attribute__((always_inline)) void rows512(const int NP, const fl
 static void gemm_avx512(const float *a, long lda, long rows, long k, const float *panels, long n,
                         long p0, long p1, float *c, long ldc, int accumulate) {
     const long pstride = k * CK_PANEL;
-    const long i0 = 0, i1 = rows;
-    {
-        for (long p = p0; p < p1;) {
-            const int np = p1 - p >= 2 ? 2 : 1;
-            const float *b = panels + (size_t)p * pstride;
-            const long lastp = p + np - 1;
-            const long cols = n - lastp * CK_PANEL < CK_PANEL ? n - lastp * CK_PANEL : CK_PANEL;
-            float *cp = c + p * CK_PANEL;
-            if (np == 2) rows512(2, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
-            else rows512(1, a, lda, i0, i1, b, pstride, k, cp, ldc, cols, accumulate);
-            p += np;
-        }
+    for (long p = p0; p < p1;) {
+        const int np = p1 - p >= 2 ? 2 : 1;
+        const float *b = panels + (size_t)p * pstride;
+        const long lastp = p + np - 1;
+        const long cols = n - lastp * CK_PANEL < CK_PANEL ? n - lastp * CK_PANEL : CK_PANEL;
+        float *cp = c + p * CK_PANEL;
+        if (np == 2) rows512(2, a, lda, 0, rows, b, pstride, k, cp, ldc, cols, accumulate);
+        else rows512(1, a, lda, 0, rows, b, pstride, k, cp, ldc, cols, accumulate);
+        p += np;
     }
 }
 #pragma clang attribute pop
