@@ -31,6 +31,26 @@ static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_s
     return ck_hsum8(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)));
 }
 
+/// Three rounds of in-lane unpacks of 8 registers R[0..7] of bytes into Z[0..7], for one width (P = _mm256_ or
+/// _mm512_, T its integer vector type): round 1 pairs rows (0,1), (2,3), (4,5), (6,7) byte by byte, round 2 makes
+/// 4 rows per k, round 3 8 rows per k, so that Z[j] holds, in each 128-bit lane, k = 2j and 2j + 1 (the lane's
+/// first and second 8 bytes) of the 8 rows, the lanes keeping the order of R's lanes.
+#define CK_BYTE_TRANSPOSE8(P, T, R, Z)                                                                                \
+    do {                                                                                                              \
+        const T a0 = P##unpacklo_epi8(R[0], R[1]), a1 = P##unpackhi_epi8(R[0], R[1]);                                 \
+        const T a2 = P##unpacklo_epi8(R[2], R[3]), a3 = P##unpackhi_epi8(R[2], R[3]);                                 \
+        const T a4 = P##unpacklo_epi8(R[4], R[5]), a5 = P##unpackhi_epi8(R[4], R[5]);                                 \
+        const T a6 = P##unpacklo_epi8(R[6], R[7]), a7 = P##unpackhi_epi8(R[6], R[7]);                                 \
+        const T b0 = P##unpacklo_epi16(a0, a2), b1 = P##unpackhi_epi16(a0, a2);                                       \
+        const T b2 = P##unpacklo_epi16(a1, a3), b3 = P##unpackhi_epi16(a1, a3);                                       \
+        const T b4 = P##unpacklo_epi16(a4, a6), b5 = P##unpackhi_epi16(a4, a6);                                       \
+        const T b6 = P##unpacklo_epi16(a5, a7), b7 = P##unpackhi_epi16(a5, a7);                                       \
+        Z[0] = P##unpacklo_epi32(b0, b4); Z[1] = P##unpackhi_epi32(b0, b4);                                           \
+        Z[2] = P##unpacklo_epi32(b1, b5); Z[3] = P##unpackhi_epi32(b1, b5);                                           \
+        Z[4] = P##unpacklo_epi32(b2, b6); Z[5] = P##unpackhi_epi32(b2, b6);                                           \
+        Z[6] = P##unpacklo_epi32(b3, b7); Z[7] = P##unpackhi_epi32(b3, b7);                                           \
+    } while (0)
+
 /// CALL(MR) with MR = mr (1…8) as a compile-time constant.
 #define CK_MR_CASES(mr, CALL)                                                                                         \
     switch (mr) {                                                                                                     \

@@ -95,8 +95,9 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Loads a `.gguf` file, or a directory holding `config.json`, `model.safetensors` and `tokenizer.json`.
-    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights` (the default), Q4_1/Q8_0
-    /// matrices are also kept in block form for the compact kernel (`compactRowLimit`), ≈ 85 MB for SmolLM2.
+    /// Sets OpenBLAS to `threads` threads (default: all cores). With `compactWeights` (the default), quantized GGUF
+    /// matrices are kept in block form for the compact kernel (`compactRowLimit`), and those of types that unpack
+    /// straight into GEMM panels in block form only (`loadGGUF`); without, every matrix is Float32.
     public static func load(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             compactWeights: Bool = true) throws -> LlamaModel {
         var isDirectory: ObjCBool = false

@@ -19,7 +19,7 @@ public final class WeightMatrix: @unchecked Sendable {
 
     public init(rows: Int, cols: Int, values source: [Float]) {
         precondition(source.count == rows * cols, "WeightMatrix: \(source.count) values for \(rows)×\(cols)")
-        self.rows = rows; self.cols = cols
+        self.rows = rows; self.cols = cols; tilesFromRows = Self.tiledMinimumRows
         let values = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * cols))
         source.withUnsafeBufferPointer { values.initialize(from: $0.baseAddress!, count: source.count) }
         rowMajor = values
@@ -33,11 +33,18 @@ public final class WeightMatrix: @unchecked Sendable {
         self.init(rows: rows.reduce(0, +), cols: cols, values: all)
     }
 
-    /// A matrix held only in its compact block form (no Float32 copy): rows are dequantized on demand and products
-    /// always use the block kernel. Used for Gemma's 262,144-row embedding, whose Float32 copy alone is 671 MB.
-    init(compactOnly q: QuantizedMatrix) {
+    /// A matrix held only in its compact block form (no Float32 copy): rows are dequantized on demand, and products
+    /// of at least `tilesFromRows` rows run through dequantized tiles (`QuantizedMatrix.multiplyTiles`, the bits of
+    /// the packed Float32 matrix), fewer on the block kernel. Gemma's 262,144-row embedding (671 MB in Float32) uses
+    /// `tiledMinimumRows`; GGUF layer matrices whose types unpack straight into panels use 1, so every product the
+    /// packed Float32 GEMM computed before gets the same bits from the tiles (Gemma 3 270M: 382 MiB less).
+    init(compactOnly q: QuantizedMatrix, tilesFromRows: Int = WeightMatrix.tiledMinimumRows) {
         rows = q.rows; cols = q.cols; rowMajor = nil; packed = nil; compact = q
+        self.tilesFromRows = tilesFromRows
     }
+
+    /// Products of at least this many rows of a compact-only matrix run through dequantized tiles.
+    let tilesFromRows: Int
 
     deinit { rowMajor?.deallocate() }
 
@@ -66,8 +73,8 @@ public final class WeightMatrix: @unchecked Sendable {
         }
         guard let values = rowMajor else {
             let q = compact!
-            if count >= Self.tiledMinimumRows, PackedMatrix.isAccelerated {
-                multiplyTiles(q, x, count: count, into: out, accumulate: accumulate, threads: threads)
+            if count >= tilesFromRows, PackedMatrix.isAccelerated {
+                q.multiplyTiles(x, rows: count, into: out, accumulate: accumulate, threads: threads)
             } else {
                 q.multiply(x, rows: count, into: out, accumulate: accumulate, threads: threads)
             }
@@ -90,41 +97,6 @@ extension WeightMatrix {
     /// which rows get which bits never depends on the CPU.
     static let tiledMinimumRows = 20
 
-    /// Weight rows per tile of `multiplyTiles` (4 panels: 64 × cols floats, 164 KB at 640 columns, which stays in
-    /// L2 beside the activations while the GEMM runs over it).
-    static let tileRows = 64
-
-    /// out (+)= x · Wᵀ for a matrix held only in blocks, many rows at once: tiles of `tileRows` weight rows are
-    /// dequantized into panels (`QuantizedMatrix.packPanels`, exact) and multiplied by the packed GEMM
-    /// (`ck_gemm_panels`), tiles split over `threads` workers in contiguous ranges. Each output is the packed
-    /// kernel's sum over the whole row, so the result has the bits a packed Float32 copy of the matrix would give
-    /// (which would cost 671 MB for Gemma 3's embedding), while memory grows by two tiles per worker.
-    func multiplyTiles(_ q: QuantizedMatrix, _ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>,
-                       accumulate: Bool, threads: Int) {
-        let (rows, cols, tileRows) = (self.rows, self.cols, Self.tileRows)
-        let tiles = (rows + tileRows - 1) / tileRows
-        let workers = max(1, min(threads, tiles))
-        let acc: Int32 = accumulate ? 1 : 0
-        let simd = QuantizedMatrix.pathCode(q.kernelPath)
-        let io = TilePointers(x: x, out: out)
-        ParallelLoop.forEach(workers, threads: workers) { w in
-            let panels = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
-            defer { panels.deallocate(); scratch.deallocate() }
-            // Each worker takes a contiguous range of tiles, so the rows the pack prefetches next are its own.
-            let per = (tiles + workers - 1) / workers
-            for t in (w * per)..<min(tiles, (w + 1) * per) {
-                let r0 = t * tileRows, n = min(tileRows, rows - r0)
-                q.packPanels(rows: r0, count: n, into: panels, scratch: scratch)
-                ck_gemm_panels(io.x, cols, count, cols, panels, n, 0, (n + 15) / 16, io.out + r0, rows, acc, simd)
-            }
-        }
-    }
-
-    private struct TilePointers: @unchecked Sendable {
-        let x: UnsafePointer<Float>
-        let out: UnsafeMutablePointer<Float>
-    }
 }
 
 /// The weights of one llama block, with Q/K/V and gate/up stacked so each needs one GEMM.
@@ -158,23 +130,24 @@ struct LlamaWeights {
 
 extension LlamaModel {
     /// The tensors every GGUF decoder block has (llama.cpp's names `blk.L.attn_q.weight` …), q/k/v and gate/up
-    /// stacked; a family adds its extra norms to the result.
+    /// stacked (`weight(names, rows, cols)` builds one matrix of the named tensors, stacked in order); a family adds
+    /// its extra norms to the result.
     static func ggufBlock(prefix p: String, _ c: LlamaConfiguration,
-                          matrix: (String, Int, Int) throws -> [Float],
+                          weight: ([String], [Int], Int) throws -> WeightMatrix,
                           vector: (String, Int) throws -> [Float]) throws -> LlamaBlockWeights {
         LlamaBlockWeights(
             attentionNorm: try vector(p + "attn_norm.weight", c.dModel),
-            qkv: WeightMatrix(stacking: [try matrix(p + "attn_q.weight", c.queryDim, c.dModel),
-                                         try matrix(p + "attn_k.weight", c.kvDim, c.dModel),
-                                         try matrix(p + "attn_v.weight", c.kvDim, c.dModel)],
-                              rows: [c.queryDim, c.kvDim, c.kvDim], cols: c.dModel),
-            output: WeightMatrix(rows: c.dModel, cols: c.queryDim, values: try matrix(p + "attn_output.weight", c.dModel, c.queryDim)),
+            qkv: try weight([p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], [c.queryDim, c.kvDim, c.kvDim], c.dModel),
+            output: try weight([p + "attn_output.weight"], [c.dModel], c.queryDim),
             ffnNorm: try vector(p + "ffn_norm.weight", c.dModel),
-            gateUp: WeightMatrix(stacking: [try matrix(p + "ffn_gate.weight", c.ffnDim, c.dModel),
-                                            try matrix(p + "ffn_up.weight", c.ffnDim, c.dModel)],
-                                 rows: [c.ffnDim, c.ffnDim], cols: c.dModel),
-            down: WeightMatrix(rows: c.dModel, cols: c.ffnDim, values: try matrix(p + "ffn_down.weight", c.dModel, c.ffnDim)))
+            gateUp: try weight([p + "ffn_gate.weight", p + "ffn_up.weight"], [c.ffnDim, c.ffnDim], c.dModel),
+            down: try weight([p + "ffn_down.weight"], [c.dModel], c.ffnDim))
     }
+
+    /// The types of a Gemma token embedding kept in block form only (`WeightMatrix(compactOnly:)`; the logits then
+    /// always run on the compact kernel or the tiles). Q5_0, Q4_K, Q5_K and Q6_K embeddings keep their Float32 copy
+    /// (and a compact one with `compactWeights`) as they did before Q5_1, Q2_K and Q3_K got compact kernels.
+    static let compactOnlyEmbeddingTypes: Set<GGMLType> = [.q8_0, .q4_1, .q5_1, .q2_K, .q3_K]
 
     /// Reads configuration, tokenizer and weights from a GGUF file of any architecture in
     /// `LlamaConfiguration.ggufArchitectures` (metadata as llama.cpp reads it: GGUFConfiguration.swift; tensor names
@@ -182,15 +155,14 @@ extension LlamaModel {
     /// the configuration, the tokenizer, and every tensor's presence, shape and type, and that the file holds no
     /// tensor the forward would ignore. Gemma norms are stored as 1 + w already and the embedding is not pre-scaled.
     /// A Gemma token embedding in Q8_0, Q4_1, Q5_1, Q2_K or Q3_K is kept in block form only (Gemma 3 270M: 262,144 ×
-    /// 640 × 4 bytes = 671 MB in Float32); each tensor's mapped pages are released once it is converted (peak: the
-    /// Float32 copies plus one tensor of the file). With `compactWeights`, matrices whose tensors all have types the
-    /// block kernels know (`QuantizedMatrix.supportedTypes`: Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
-    /// mixed within a stack) are also kept in block form for decode steps.
-    /// The types of a Gemma token embedding kept in block form only (`WeightMatrix(compactOnly:)`; the logits then
-    /// always run on the compact kernel). Q5_0, Q4_K, Q5_K and Q6_K embeddings keep their Float32 copy (and a compact
-    /// one with `compactWeights`) as they did before Q5_1, Q2_K and Q3_K got compact kernels.
-    static let compactOnlyEmbeddingTypes: Set<GGMLType> = [.q8_0, .q4_1, .q5_1, .q2_K, .q3_K]
-
+    /// 640 × 4 bytes = 671 MB in Float32); each tensor's mapped pages are released once it is read.
+    /// With `compactWeights` (on AVX2 machines):
+    /// - a layer matrix whose tensors all have types that unpack straight into GEMM panels (Q8_0, Q5_0, Q4_1, Q4_K,
+    ///   Q6_K, mixed within a stack) is kept in its blocks only, never as Float32: few-row steps use the block
+    ///   kernels, larger ones dequantized tiles with the packed GEMM's bits (Gemma 3 270M Q4_K_M: 60 MiB instead of
+    ///   382 MiB of panels);
+    /// - other matrices whose tensors all have types the block kernels know (`QuantizedMatrix.supportedTypes`: also
+    ///   Q5_1, Q2_K, Q3_K, Q5_K) keep a block copy for few-row steps beside their packed Float32 panels.
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
         let file = try GGUFFile(path: path)
         let config = try LlamaConfiguration(gguf: file)
@@ -217,6 +189,20 @@ extension LlamaModel {
             return try file.floats(name, shape: [rows, cols])
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
+        // A layer matrix whose tensors all unpack straight into GEMM panels (`QuantizedMatrix.unpacksToPanels`) is
+        // kept in its blocks only and multiplied through dequantized tiles, with the bits of the packed Float32 copy
+        // it replaces; others are read as Float32 (and packed by LlamaModel.init).
+        func weight(_ names: [String], _ rows: [Int], _ cols: Int) throws -> WeightMatrix {
+            let infos = try names.map { try file.info($0) }
+            if compactWeights, PackedMatrix.isAccelerated, infos.allSatisfy({ QuantizedMatrix.unpacksToPanels($0.type) }) {
+                let q = QuantizedMatrix(cols: cols, parts: try zip(names, infos).map { name, info in (info.type, try file.withRawBytes(name) { Array($0) }) })
+                names.forEach(file.releasePages)
+                return WeightMatrix(compactOnly: q, tilesFromRows: 1)
+            }
+            let parts = try zip(names, rows).map { try matrix($0, $1, cols) }
+            return parts.count == 1 ? WeightMatrix(rows: rows[0], cols: cols, values: parts[0])
+                : WeightMatrix(stacking: parts, rows: rows, cols: cols)
+        }
         let embedding = try file.info("token_embd.weight")
         let tokenEmbedding: WeightMatrix
         if c.family.isGemma, Self.compactOnlyEmbeddingTypes.contains(embedding.type) {
@@ -230,7 +216,7 @@ extension LlamaModel {
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            var b = try ggufBlock(prefix: p, c, matrix: matrix, vector: vector)
+            var b = try ggufBlock(prefix: p, c, weight: weight, vector: vector)
             if c.sandwichNorms {
                 b.postAttentionNorm = try vector(p + "post_attention_norm.weight", c.dModel)
                 b.postFFNNorm = try vector(p + "post_ffw_norm.weight", c.dModel)

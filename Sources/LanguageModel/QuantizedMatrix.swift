@@ -22,6 +22,8 @@ final class QuantizedMatrix: @unchecked Sendable {
     let cols: Int
     /// Runs of rows of one block type, in row order (one for a matrix of one type).
     let segments: [Segment]
+    /// The tiles `multiplyTiles` unpacks, each within one segment (`tiles(of:cols:)`).
+    let tiles: [Tile]
 
     /// Rows [firstRow, firstRow + rows) of the matrix, all of one block type.
     struct Segment: @unchecked Sendable {
@@ -98,6 +100,7 @@ final class QuantizedMatrix: @unchecked Sendable {
             firstRow += rows
         }
         self.segments = segments
+        tiles = Self.tiles(of: segments, cols: cols)
         rows = firstRow
     }
 
@@ -206,19 +209,77 @@ final class QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Rows [r0, r0 + n) dequantized into ceil(n / 16) panels of `ck_pack_panels`' layout (rows past n zero), for
-    /// `ck_gemm_panels`. Q8_0 rows go straight into the panels (`ck_q8_0_pack_panels`); rows of other types are
-    /// dequantized into `scratch` (n × cols floats) and packed. Either way the panels hold ggml's dequantized
-    /// Float32 weights exactly, so a product over them has the bits of the packed Float32 matrix.
-    func packPanels(rows r0: Int, count n: Int, into panels: UnsafeMutablePointer<Float>,
-                    scratch: UnsafeMutablePointer<Float>) {
-        if let s = segments.first(where: { $0.firstRow <= r0 && r0 + n <= $0.firstRow + $0.rows }), s.type == .q8_0 {
-            ck_q8_0_pack_panels(s.data.assumingMemoryBound(to: UInt8.self), s.bytesPerRow, s.scales, r0 - s.firstRow, n,
-                                cols, panels, Self.pathCode(kernelPath))
-            return
+    /// Whether `type` has a kernel that unpacks its blocks straight into GEMM panels (`ck_quantized_pack_panels`:
+    /// Q8_0, Q5_0, Q4_1, Q4_K, Q6_K).
+    static func unpacksToPanels(_ type: GGMLType) -> Bool {
+        supportedTypes.contains(type) && ck_quantized_pack_supported(code(type)) != 0
+    }
+
+    /// Whether every segment's type unpacks straight into panels, so that `multiplyTiles` costs about what the
+    /// packed Float32 GEMM does (other types are dequantized row by row first).
+    var unpacksToPanels: Bool { segments.allSatisfy { Self.unpacksToPanels($0.type) } }
+
+    /// out[i][r] (+)= row r · x[i] for `n` input rows through dequantized tiles: each segment's rows in tiles of
+    /// `ck_quantized_tile_rows(cols)` (64 rows at 640 columns, 32 at 1024 or more), unpacked exactly into GEMM panels
+    /// and multiplied by the packed GEMM (`ck_quantized_gemm_tiles`); tiles split over `threads` workers in
+    /// contiguous ranges. Each output is the packed kernel's FMA chain over its whole row, so the result has the bits
+    /// a packed Float32 copy of the matrix gives (`PackedMatrix.multiply`), while memory grows by one tile per worker.
+    /// Rows of types without an unpacking kernel are dequantized (`dequantizeRow`) and packed (`ck_pack_panels`).
+    /// `kernelPath` selects the path of both the unpacking and the GEMM. Activation rows whose stride is a multiple
+    /// of 512 floats are first copied 16 floats further apart (the GEMM's L1-aliasing fix, gemm.c; no bits change).
+    func multiplyTiles(_ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
+                       accumulate: Bool = false, threads: Int) {
+        guard n > 0 else { return }
+        let (rows, cols, segments, tiles) = (self.rows, self.cols, self.segments, self.tiles)
+        let acc: Int32 = accumulate ? 1 : 0, path = Self.pathCode(kernelPath)
+        var restrided: UnsafeMutablePointer<Float>?
+        let ldx = n >= 3 && cols % 512 == 0 ? cols + 16 : cols
+        if ldx != cols {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: n * ldx)
+            for i in 0..<n { (copy + i * ldx).update(from: x + i * cols, count: cols) }
+            restrided = copy
         }
-        for r in 0..<n { dequantizeRow(r0 + r, into: scratch + r * cols) }
-        ck_pack_panels(scratch, n, cols, cols, panels)
+        defer { restrided?.deallocate() }
+        let io = Pointers(x: UnsafePointer(restrided) ?? x, out: out)
+        let flops = 2 * n * rows * cols
+        let workers = flops < 1 << 19 ? 1 : max(1, min(threads, tiles.count))
+        ParallelLoop.forEach(workers, threads: workers) { w in
+            let per = (tiles.count + workers - 1) / workers
+            var scratch: UnsafeMutablePointer<Float>?, panels: UnsafeMutablePointer<Float>?
+            defer { scratch?.deallocate(); panels?.deallocate() }
+            for t in tiles[min(tiles.count, w * per)..<min(tiles.count, (w + 1) * per)] {
+                let s = segments[t.segment], data = s.data.assumingMemoryBound(to: UInt8.self)
+                let o = io.out + s.firstRow
+                if Self.unpacksToPanels(s.type) {
+                    let status = ck_quantized_gemm_tiles(Self.code(s.type), data, s.bytesPerRow, s.scales, s.mins, t.first,
+                                                         t.first + t.count, cols, io.x, ldx, n, o, rows, acc, path, path)
+                    precondition(status == 0, "QuantizedMatrix.multiplyTiles: no memory for a \(t.count) × \(cols) tile")
+                } else {
+                    let sc = scratch ?? .allocate(capacity: t.count * cols), pn = panels ?? .allocate(capacity: Int(ck_packed_count(t.count, cols)))
+                    scratch = sc; panels = pn
+                    for r in 0..<t.count { dequantizeRow(s.firstRow + t.first + r, into: sc + r * cols) }
+                    ck_pack_panels(sc, t.count, cols, cols, pn)
+                    ck_gemm_panels(io.x, ldx, n, cols, pn, t.count, 0, (t.count + 15) / 16, o + t.first, rows, acc, path)
+                }
+            }
+        }
+    }
+
+    /// A tile of `multiplyTiles`: rows [first, first + count) of segment `segment`.
+    struct Tile: Sendable {
+        let segment: Int
+        let first: Int
+        let count: Int
+    }
+
+    /// The tiles of `multiplyTiles`, in row order, each within one segment.
+    static func tiles(of segments: [Segment], cols: Int) -> [Tile] {
+        let size = ck_quantized_tile_rows(cols)
+        var tiles: [Tile] = []
+        for (i, s) in segments.enumerated() {
+            for first in stride(from: 0, to: s.rows, by: size) { tiles.append(Tile(segment: i, first: first, count: min(size, s.rows - first))) }
+        }
+        return tiles
     }
 
     /// Runs `kernel(lo, hi)` over row ranges, split over up to `threads` threads (≥ 64 rows each).

@@ -46,56 +46,6 @@ import Testing
         }
     }
 
-    /// A matrix held only in blocks, multiplied by dequantized tiles (`WeightMatrix.multiplyTiles`, the path of
-    /// Gemma 3's tied embedding for steps of ≥ 20 rows), gives exactly the bits of a packed Float32 copy of its
-    /// dequantized weights, on the SIMD and the portable paths: Q8_0 (unpacked straight into panels, AVX2 and
-    /// portable panels compared too) and Q4_1 (dequantized rows, then packed); 150 rows = two full tiles of 64 and a
-    /// ragged one with a partial panel; 20…41 activation rows; one and two threads; with accumulation.
-    @Test(arguments: [GGMLType.q8_0, .q4_1])
-    func tilesEqualPackedFloat32(type: GGMLType) throws {
-        try #require(PackedMatrix.isAccelerated, "the packed GEMM needs AVX2/FMA")
-        var rng = SplitMix64(seed: 640 + UInt64(type.rawValue))
-        let rows = 150, cols = 96
-        let bytes = GGMLQuantize.quantize((0..<(rows * cols)).map { _ in Float(rng.nextGaussian()) }, as: type)
-        var dequantized = [Float](repeating: 0, count: rows * cols)
-        bytes.withUnsafeBytes { GGMLDequantize.dequantize(type: type, source: $0.baseAddress!, count: rows * cols, into: &dequantized) }
-        let packed = dequantized.withUnsafeBufferPointer { PackedMatrix(rowMajor: $0.baseAddress!, rows: rows, cols: cols) }
-        let q = QuantizedMatrix(type: type, cols: cols, parts: [bytes])
-        let compactOnly = WeightMatrix(compactOnly: q)
-        if type == .q8_0 {
-            var reference = [Float](repeating: .nan, count: 64 * cols)
-            let s = q.segments[0]
-            dequantized.withUnsafeBufferPointer { ck_pack_panels($0.baseAddress! + 128 * cols, 22, cols, cols, &reference) }
-            let used = 2 * 16 * cols   // two panels for 22 rows
-            // Every path this CPU has, each asked for by name (the AVX2 kernel is checked on AVX-512 machines too).
-            let paths = [CK_PATH_PORTABLE, CK_PATH_AVX2, CK_PATH_AVX512].map(Int32.init).filter { ck_cpu_supports($0) != 0 }
-            for path in paths {
-                var panels = [Float](repeating: .nan, count: 64 * cols)
-                ck_q8_0_pack_panels(s.data.assumingMemoryBound(to: UInt8.self), s.bytesPerRow, s.scales, 128, 22, cols,
-                                    &panels, path)
-                #expect(Array(panels.prefix(used)).map(\.bitPattern) == Array(reference.prefix(used)).map(\.bitPattern),
-                        "kernel path \(path)")
-            }
-        }
-        for n in [20, 25, 41] {
-            let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) }
-            for path in [KernelPath?.none, .portable] {
-                q.kernelPath = path
-                for threads in [1, 2] {
-                    var tiles = (0..<(n * rows)).map { Float($0 % 7) }, expected = tiles
-                    compactOnly.multiplyTiles(q, x, count: n, into: &tiles, accumulate: true, threads: threads)
-                    packed.multiply(x, count: n, into: &expected, accumulate: true, threads: threads, kernel: path)
-                    #expect(tiles.map(\.bitPattern) == expected.map(\.bitPattern), "\(type) n=\(n) path \(String(describing: path)) threads \(threads)")
-                }
-            }
-            q.kernelPath = nil
-            var viaMultiply = [Float](repeating: 0, count: n * rows), expected = viaMultiply
-            compactOnly.multiply(x, count: n, into: &viaMultiply, threads: 2)
-            packed.multiply(x, count: n, into: &expected, threads: 2)
-            #expect(viaMultiply == expected, "multiply of \(n) ≥ \(WeightMatrix.tiledMinimumRows) rows takes the tiles")
-        }
-    }
-
     @Test(arguments: [GGMLType.q4_1, .q8_0])
     func matchesDequantizedProduct(type: GGMLType) {
         var rng = SplitMix64(seed: UInt64(type.rawValue))

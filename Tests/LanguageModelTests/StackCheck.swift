@@ -91,9 +91,13 @@ func expectLoaderKeepsCompact(types: [GGMLType], seed: UInt64,
     defer { try? FileManager.default.removeItem(atPath: path) }
     let m = try LlamaModel.load(path: path, threads: 2, compactWeights: true)
     let b = m.weights.blocks[1]
-    #expect(b.qkv.compact?.segments.map(\.type) == Array(types[0..<3]) && b.qkv.packed != nil)
+    // A matrix whose types all unpack straight into panels is kept in blocks only (tiles); others keep packed
+    // Float32 panels beside the blocks.
+    func keepsPanels(_ t: ArraySlice<GGMLType>) -> Bool { !t.allSatisfy(QuantizedMatrix.unpacksToPanels) }
+    #expect(b.qkv.compact?.segments.map(\.type) == Array(types[0..<3]) && (b.qkv.packed != nil) == keepsPanels(types[0..<3]))
     #expect(b.output.compact?.type == types[3] && b.gateUp.compact?.segments.map(\.type) == Array(types[4..<6]))
-    #expect(b.down.compact?.type == types[6] && b.down.packed != nil)
+    #expect(b.down.compact?.type == types[6] && (b.down.packed != nil) == keepsPanels(types[6..<7]))
+    #expect((b.gateUp.packed != nil) == keepsPanels(types[4..<6]) && (b.output.packed != nil) == keepsPanels(types[3..<4]))
     try expectCompactMatchesDense(m, tolerance: 1e-4, floor: 0, sumsInAnotherOrder: true, generating: [5, 9, 200], maxTokens: 8)
 }
 

@@ -59,11 +59,30 @@ void ck_pack_panels(const float *w, long n, long k, long ldw, float *panels);
 void ck_gemm_panels(const float *a, long lda, long m, long k, const float *panels, long n,
                     long p0, long p1, float *c, long ldc, int accumulate, int use_simd);
 
-/// Rows [r0, r0 + n) of a Q8_0 matrix (k columns, `row_bytes` per row, block scales d from ck_quantized_scales)
-/// dequantized (d·q, exact) into ceil(n / 16) panels of ck_pack_panels' layout (rows past n zero), ready for
-/// ck_gemm_panels: the product then has the bits of the packed Float32 matrix. Every path gives the same panels.
-void ck_q8_0_pack_panels(const uint8_t *w, long row_bytes, const float *scales, long r0, long n, long k,
-                         float *panels, int use_simd);
+/// 1 when ck_quantized_pack_panels knows `type`: Q8_0, Q5_0, Q4_1, Q4_K, Q6_K (the types of Gemma 3 270M Q4_K_M's
+/// and SmolLM2 Q4_1's layer matrices).
+int ck_quantized_pack_supported(int type);
+
+/// Rows [r0, r0 + n) of a block-quantized matrix of `type` (k columns, `row_bytes` per row, the scales and mins of
+/// ck_quantized_scales / ck_quantized_k_scales) dequantized exactly (ggml's values) into ceil(n / 16) panels of
+/// ck_pack_panels' layout, rows past n zero. Every path gives the same panels (quantized_pack.c).
+void ck_quantized_pack_panels(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                              long r0, long n, long k, float *panels, int use_simd);
+
+/// Floats of one tile of ck_quantized_gemm_tiles (160 KB: with the activation rows it stays in L2).
+#define CK_TILE_FLOATS 40960
+
+/// Weight rows per tile for k columns: CK_TILE_FLOATS / k rounded down to whole panels, within [16, 64].
+long ck_quantized_tile_rows(long k);
+
+/// out[i][r] (+)= Σ_kk x[i][kk] · W[r][kk] for rows r in [r0, r1) of a block-quantized W (ck_quantized_pack_supported),
+/// i < m: tiles of ck_quantized_tile_rows(k) rows (from r0) are unpacked by ck_quantized_pack_panels (`pack_path`)
+/// into a per-thread buffer and multiplied by ck_gemm_panels (`gemm_path`). Each output is ck_gemm_panels' FMA chain
+/// over the whole row, so the result has the bits of the packed Float32 matrix. Returns 0, or −1 (nothing written)
+/// when the tile buffer cannot be allocated.
+int ck_quantized_gemm_tiles(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
+                            long r0, long r1, long k, const float *x, long ldx, long m, float *out, long ldo,
+                            int accumulate, int pack_path, int gemm_path);
 
 /// GGML block types understood by ck_quantized_matmul.
 enum { CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q8_0 = 8 };
