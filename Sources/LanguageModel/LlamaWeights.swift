@@ -157,10 +157,10 @@ extension LlamaModel {
     /// A Gemma token embedding in Q8_0, Q4_1, Q5_1, Q2_K or Q3_K is kept in block form only (Gemma 3 270M: 262,144 ×
     /// 640 × 4 bytes = 671 MB in Float32); each tensor's mapped pages are released once it is read.
     /// With `compactWeights` (on AVX2 machines):
-    /// - a layer matrix whose tensors all have types that unpack straight into GEMM panels (Q8_0, Q5_0, Q4_1, Q4_K,
-    ///   Q6_K, mixed within a stack) is kept in its blocks only, never as Float32: few-row steps use the block
-    ///   kernels, larger ones dequantized tiles with the packed GEMM's bits (Gemma 3 270M Q4_K_M: 60 MiB instead of
-    ///   382 MiB of panels);
+    /// - a matrix whose tensors all have types that unpack straight into GEMM panels (Q8_0, Q5_0, Q4_1, Q4_K, Q6_K,
+    ///   mixed within a stack) is kept in its blocks only, never as Float32: few-row steps use the block kernels,
+    ///   larger ones dequantized tiles with the packed GEMM's bits (Gemma 3 270M Q4_K_M's layers: 60 MiB instead of
+    ///   382 MiB of panels; SmolLM2's Q8_0 embedding: 30 MiB instead of 113 MiB);
     /// - other matrices whose tensors all have types the block kernels know (`QuantizedMatrix.supportedTypes`: also
     ///   Q5_1, Q2_K, Q3_K, Q5_K) keep a block copy for few-row steps beside their packed Float32 panels.
     static func loadGGUF(path: String, compactWeights: Bool = false) throws -> (LlamaConfiguration, BPETokenizer, LlamaWeights) {
@@ -189,9 +189,9 @@ extension LlamaModel {
             return try file.floats(name, shape: [rows, cols])
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] { try file.floats(name, shape: [n]) }
-        // A layer matrix whose tensors all unpack straight into GEMM panels (`QuantizedMatrix.unpacksToPanels`) is
-        // kept in its blocks only and multiplied through dequantized tiles, with the bits of the packed Float32 copy
-        // it replaces; others are read as Float32 (and packed by LlamaModel.init).
+        // A matrix whose tensors all unpack straight into GEMM panels (`QuantizedMatrix.unpacksToPanels`) is kept in
+        // its blocks only and multiplied through dequantized tiles, with the bits of the packed Float32 copy it
+        // replaces; others are read as Float32 (and packed by LlamaModel.init).
         func weight(_ names: [String], _ rows: [Int], _ cols: Int) throws -> WeightMatrix {
             let infos = try names.map { try file.info($0) }
             if compactWeights, PackedMatrix.isAccelerated, infos.allSatisfy({ QuantizedMatrix.unpacksToPanels($0.type) }) {
@@ -211,7 +211,7 @@ extension LlamaModel {
             })
             file.releasePages("token_embd.weight")
         } else {
-            tokenEmbedding = WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("token_embd.weight", c.vocabularySize, c.dModel))
+            tokenEmbedding = try weight(["token_embd.weight"], [c.vocabularySize], c.dModel)
         }
         var blocks: [LlamaBlockWeights] = []
         for l in 0..<c.layerCount {
@@ -229,7 +229,7 @@ extension LlamaModel {
         }
         let weights = LlamaWeights(
             tokenEmbedding: tokenEmbedding, blocks: blocks, outputNorm: try vector("output_norm.weight", c.dModel),
-            output: c.tiedEmbeddings ? nil : WeightMatrix(rows: c.vocabularySize, cols: c.dModel, values: try matrix("output.weight", c.vocabularySize, c.dModel)))
+            output: c.tiedEmbeddings ? nil : try weight(["output.weight"], [c.vocabularySize], c.dModel))
         // Keep compact copies of the matrices whose tensors all have types the compact kernels know
         // (`QuantizedMatrix.supportedTypes`; mixed within a stack) for decode steps.
         func compact(_ names: [String], into w: WeightMatrix) throws {

@@ -1,8 +1,11 @@
 import Foundation
+import LanguageModel
+import ModelFormats
 import Randomness
 import Tensor
 
-/// What `semprog bench gemm` measures: GFLOP/s of semprog's packed-panel kernel against OpenBLAS' `cblas_sgemm`
+/// What `semprog bench gemm` measures: GFLOP/s of semprog's packed-panel kernel, and of the same product from the
+/// model's GGML block type through dequantized tiles (`RandomBlockMatrix`, what a GGUF model runs), against OpenBLAS' `cblas_sgemm`
 /// (`cblas_sgemv` for one row) on SmolLM2-135M's matrix shapes (Y = X·Wᵀ, X rows × k, W n × k; 2·rows·n·k FLOP
 /// per call) — or Gemma 3 270M's (`shapes: .gemma3`) —, both on `threads` threads; the median of `repetitions` timed runs of at least 0.2 s each. Inputs are
 /// seeded uniform values in [−0.5, 0.5) (SplitMix64 seed 1). Not a test: the numbers depend on the machine.
@@ -12,13 +15,18 @@ public struct GemmBenchmark {
         case smollm2, gemma3
 
         /// (name, n, k): the fused QKV, attention output, gate+up, down and (SmolLM2 only) unembedding matrices.
-        /// Gemma 3 270M's 262,144-row tied unembedding is left out: it runs from its Q8_0 blocks (dequantized
-        /// tiles), not from a packed Float32 copy.
-        public var shapes: [(String, Int, Int)] {
+        /// Gemma 3 270M's 262,144-row tied unembedding is left out: OpenBLAS would need its 671 MB Float32 copy.
+        public var shapes: [(String, Int, Int)] { blockShapes.map { ($0.0, $0.1, $0.2) } }
+
+        /// The shapes with the GGML block type of the model's GGUF file (SmolLM2-135M-Instruct Q4_1; Gemma 3 270M
+        /// Q4_K_M, whose attn_v is Q5_0 or Q8_0 and ffn_down Q6_K or Q4_K by layer: the first is taken), whose
+        /// products the model runs through dequantized tiles.
+        public var blockShapes: [(String, Int, Int, GGMLType)] {
             switch self {
-            case .smollm2: [("qkv", 960, 576), ("attn_out", 576, 576), ("gate_up", 3072, 576), ("down", 576, 1536),
-                            ("unembed", 49152, 576)]
-            case .gemma3: [("qkv", 1536, 640), ("attn_out", 640, 1024), ("gate_up", 4096, 640), ("down", 640, 2048)]
+            case .smollm2: [("qkv", 960, 576, .q4_1), ("attn_out", 576, 576, .q4_1), ("gate_up", 3072, 576, .q4_1),
+                            ("down", 576, 1536, .q4_1), ("unembed", 49152, 576, .q8_0)]
+            case .gemma3: [("qkv", 1536, 640, .q5_0), ("attn_out", 640, 1024, .q4_K), ("gate_up", 4096, 640, .q5_0),
+                           ("down", 640, 2048, .q6_K)]
             }
         }
     }
@@ -44,15 +52,17 @@ public struct GemmBenchmark {
                        + (PackedMatrix.isAccelerated ? "\(KernelPath.active) (SEMPROG_KERNELS)" : "portable C")
                        + ", shapes: \(shapeSet.rawValue)")
         var rng = SplitMix64(seed: 1)
-        console.output("shape          rows   packed GFLOP/s   OpenBLAS GFLOP/s   ratio")
+        console.output("shape          rows   packed GFLOP/s   tiles GFLOP/s (type)   OpenBLAS GFLOP/s   packed/BLAS   tiles/BLAS")
         for m in rows {
-            for (name, n, k) in shapeSet.shapes {
+            for (name, n, k, type) in shapeSet.blockShapes {
                 let x = (0..<(m * k)).map { _ in Float(rng.nextUnit() - 0.5) }
                 let w = (0..<(n * k)).map { _ in Float(rng.nextUnit() - 0.5) }
                 var y = [Float](repeating: 0, count: m * n)
                 let packed = PackedMatrix(rowMajor: w, rows: n, cols: k)
+                let blocks = RandomBlockMatrix(type: type, rows: n, cols: k, seed: 2)
                 let flop = 2.0 * Double(m * n * k)
                 let ours = Self.rate(flop: flop, repetitions: repetitions) { packed.multiply(x, count: m, into: &y, threads: threads) }
+                let tiles = Self.rate(flop: flop, repetitions: repetitions) { blocks.multiplyTiles(x, count: m, into: &y, threads: threads) }
                 let blas = Self.rate(flop: flop, repetitions: repetitions) {
                     x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
                         if m == 1 {
@@ -64,7 +74,9 @@ public struct GemmBenchmark {
                     } } }
                 }
                 console.output(name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                               + String(format: " %6d   %14.1f   %16.1f   %5.2f×", m, ours, blas, ours / blas))
+                               + String(format: " %6d   %14.1f   %13.1f", m, ours, tiles)
+                               + " (\(type.name))".padding(toLength: 9, withPad: " ", startingAt: 0)
+                               + String(format: "%16.1f   %10.2f×   %9.2f×", blas, ours / blas, tiles / blas))
             }
         }
     }

@@ -10,25 +10,8 @@ import Testing
 /// layers (Q4_1). The claim is exactness: the unpacked panels are bit for bit `ck_pack_panels` of ggml's dequantized
 /// rows (`GGMLDequantize`) on every kernel path, so a product has the bits of the packed Float32 matrix.
 @Suite struct TileProductTests {
-    /// Random blocks of `type` with every code, high bit and sub-block scale uniform, and binary16 scales (and mins)
-    /// of plausible sizes and both signs.
     static func randomBlocks(_ type: GGMLType, rows: Int, cols: Int, _ rng: inout SplitMix64) -> [UInt8] {
-        let count = rows * cols / type.blockSize, size = type.blockBytes
-        var bytes = (0..<(count * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        func half(_ v: Double, at offset: Int) {
-            let bits = Float16(Float(v)).bitPattern
-            bytes[offset] = UInt8(bits & 0xFF); bytes[offset + 1] = UInt8(bits >> 8)
-        }
-        func signed() -> Double { (rng.nextUnit() < 0.5 ? -1 : 1) * (1e-4 + 3e-3 * rng.nextUnit()) }
-        for b in 0..<count {
-            let base = b * size
-            switch type {
-            case .q6_K: half(signed(), at: base + 208)
-            case .q4_1, .q5_1, .q4_K: half(signed(), at: base); half(signed(), at: base + 2)
-            default: half(signed(), at: base)
-            }
-        }
-        return bytes
+        RandomBlockMatrix.randomBlocks(type, rows: rows, cols: cols, &rng)
     }
 
     /// Every kernel path this CPU runs, each asked for by name (AVX2 is checked on AVX-512 machines too).
