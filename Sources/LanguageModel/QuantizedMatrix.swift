@@ -255,7 +255,9 @@ final class QuantizedMatrix: @unchecked Sendable {
                                                          t.first + t.count, cols, io.x, ldx, n, o, rows, acc, path, path)
                     precondition(status == 0, "QuantizedMatrix.multiplyTiles: no memory for a \(t.count) × \(cols) tile")
                 } else {
-                    let sc = scratch ?? .allocate(capacity: t.count * cols), pn = panels ?? .allocate(capacity: Int(ck_packed_count(t.count, cols)))
+                    // Sized for the largest tile (a worker's first tile may be a segment's ragged last one).
+                    let most = ck_quantized_tile_rows(cols)
+                    let sc = scratch ?? .allocate(capacity: most * cols), pn = panels ?? .allocate(capacity: Int(ck_packed_count(most, cols)))
                     scratch = sc; panels = pn
                     for r in 0..<t.count { dequantizeRow(s.firstRow + t.first + r, into: sc + r * cols) }
                     ck_pack_panels(sc, t.count, cols, cols, pn)

@@ -50,16 +50,19 @@ import Testing
     }
 
     /// Tiled products against the packed Float32 GEMM of the dequantized matrix, bit for bit: single types and
-    /// stacks whose segment boundary falls inside a panel (70 + 45 rows) and a tile, at 512 columns (activation rows
+    /// stacks whose segment boundaries fall inside a panel (70 + 45 rows; 20 + 45 + 70) and a tile, Q5_1 segments
+    /// (no unpacking kernel: dequantized rows, then packed) between others, at 512 columns (activation rows
     /// restrided from 3 rows on) or 96; 1, 3, 20 and 41 activation rows; SIMD and portable paths; 1 and 2 threads;
     /// accumulating. `WeightMatrix(compactOnly:tilesFromRows: 1)` (a GGUF layer matrix) takes the tiles at every row
     /// count.
-    @Test(arguments: [[GGMLType.q8_0], [.q5_0], [.q4_1], [.q4_K], [.q6_K], [.q5_0, .q8_0], [.q4_K, .q6_K], [.q5_1], [.q8_0, .q5_1]])
+    @Test(arguments: [[GGMLType.q8_0], [.q5_0], [.q4_1], [.q4_K], [.q6_K], [.q5_0, .q8_0], [.q4_K, .q6_K], [.q5_1], [.q8_0, .q5_1],
+                      [.q5_1, .q8_0, .q5_1]])
     func tilesEqualPackedFloat32(types: [GGMLType]) throws {
         try #require(PackedMatrix.isAccelerated, "the packed GEMM needs AVX2/FMA")
         var rng = SplitMix64(seed: 640 + UInt64(types.map(\.rawValue).reduce(0) { $0 * 31 + $1 }))
         let cols = types.contains { $0.blockSize == 256 } || types.count == 1 && types[0] == .q5_0 ? 512 : 96
-        let sizes = types.count == 1 ? [150] : [70, 45]
+        // Three segments: a worker's first row-by-row tile (20 rows) is smaller than a later one (64).
+        let sizes = types.count == 1 ? [150] : types.count == 2 ? [70, 45] : [20, 45, 70]
         let parts = zip(types, sizes).map { (type: $0, bytes: Self.randomBlocks($0, rows: $1, cols: cols, &rng)) }
         let rows = sizes.reduce(0, +)
         var dequantized = [Float](repeating: 0, count: rows * cols)
