@@ -46,6 +46,29 @@ import Testing
         }
     }
 
+    /// The block kernels' driver splits the activation rows into groups (`ck_group_rows`: 5 for Q8_0, 8 otherwise);
+    /// no output may depend on that grouping. For every type with a compact kernel and every kernel path, 13 rows
+    /// at once (Q8_0: 5 + 4 + 4; others 7 + 6) equal 13 one-row products bit for bit.
+    @Test(arguments: QuantizedMatrix.supportedTypes.sorted { $0.rawValue < $1.rawValue })
+    func outputsDoNotDependOnTheRowGroups(type: GGMLType) {
+        var rng = SplitMix64(seed: 1300 + UInt64(type.rawValue))
+        let rows = 70, cols = 512, n = 13
+        let q = QuantizedMatrix(type: type, cols: cols, parts: [RandomBlockMatrix.randomBlocks(type, rows: rows, cols: cols, &rng)])
+        let x = (0..<(n * cols)).map { _ in Float(rng.nextGaussian()) }
+        for path in [KernelPath.portable, .avx2, .avx512] where path.isSupported {
+            q.kernelPath = path
+            var together = [Float](repeating: 0, count: n * rows), alone = together
+            q.multiply(x, rows: n, into: &together, threads: 1)
+            for i in 0..<n {
+                x.withUnsafeBufferPointer { xp in
+                    alone.withUnsafeMutableBufferPointer { op in q.multiply(xp.baseAddress! + i * cols, rows: 1, into: op.baseAddress! + i * rows, threads: 1) }
+                }
+            }
+            let differing = zip(together, alone).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(type.name), \(path): \(differing) of \(together.count) outputs depend on the grouping")
+        }
+    }
+
     @Test(arguments: [GGMLType.q4_1, .q8_0])
     func matchesDequantizedProduct(type: GGMLType) {
         var rng = SplitMix64(seed: UInt64(type.rawValue))
