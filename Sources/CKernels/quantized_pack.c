@@ -26,16 +26,6 @@ int ck_quantized_pack_supported(int type) {
     return type == CK_Q8_0 || type == CK_Q5_0 || type == CK_Q4_1 || type == CK_Q4_K || type == CK_Q6_K;
 }
 
-static long pack_block_bytes(int type) {
-    switch (type) {
-    case CK_Q4_1: return 20;
-    case CK_Q5_0: return 22;
-    case CK_Q4_K: return 144;
-    case CK_Q6_K: return 210;
-    default: return 34;
-    }
-}
-
 // How the min enters: none, added (Q4_1), subtracted (Q4_K).
 enum { MIN_NONE = 0, MIN_ADD = 1, MIN_SUB = 2 };
 static int min_mode(int type) { return type == CK_Q4_1 ? MIN_ADD : type == CK_Q4_K ? MIN_SUB : MIN_NONE; }
@@ -115,6 +105,20 @@ static void pack_generic(int type, const uint8_t *w, long row_bytes, const float
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// NAME(type, …): KERNEL (one width's always-inline kernel) with its type argument a compile-time constant for each
+// of ck_quantized_pack_supported's types; a function of its own, so the enclosing target region applies to it.
+#define PACK_ANY(NAME, KERNEL)                                                                                        \
+    static void NAME(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,    \
+                     long n, long k, float *panels) {                                                                 \
+        switch (type) {                                                                                               \
+        case CK_Q5_0: KERNEL(CK_Q5_0, w, row_bytes, scales, mins, r0, n, k, panels); break;                           \
+        case CK_Q4_1: KERNEL(CK_Q4_1, w, row_bytes, scales, mins, r0, n, k, panels); break;                           \
+        case CK_Q4_K: KERNEL(CK_Q4_K, w, row_bytes, scales, mins, r0, n, k, panels); break;                           \
+        case CK_Q6_K: KERNEL(CK_Q6_K, w, row_bytes, scales, mins, r0, n, k, panels); break;                           \
+        default: KERNEL(CK_Q8_0, w, row_bytes, scales, mins, r0, n, k, panels); break;                                \
+        }                                                                                                             \
+    }
+
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
 // The 32 codes of group b of a row as bytes, element c in byte c.
@@ -166,6 +170,28 @@ static inline __attribute__((always_inline)) __m256 scale8(const int mode, __m12
     return mode == MIN_ADD ? _mm256_fmadd_ps(v, s, m) : mode == MIN_SUB ? _mm256_fmsub_ps(v, s, m) : _mm256_mul_ps(v, s);
 }
 
+// Group b's codes and scales for `count` rows of a panel from row `base` (of the tile's n; rows past n: zero codes,
+// scales and mins), and the slice `slice` of the prefetch of the panel two on (`lines` cache lines from `next`,
+// `per` per slice). Shared by the AVX2 (8 rows) and AVX-512 (16 rows) kernels.
+static inline __attribute__((always_inline)) void gather_group(const int type, const uint8_t *w, long row_bytes,
+                                                               const float *scales, const float *mins, long r0,
+                                                               long n, long base, int count, long b, long nb,
+                                                               __m256i *codes, float *s0, float *s1, float *mn,
+                                                               uintptr_t next, long lines, long per, long slice) {
+    for (long l = slice * per; l < (slice + 1) * per && l < lines; l++)
+        _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T0);
+    for (int i = 0; i < count; i++) {
+        if (base + i < n) {
+            const uint8_t *row = w + (size_t)(r0 + base + i) * row_bytes;
+            codes[i] = codes_avx2(type, row, b);
+            group_scales(type, row, r0 + base + i, b, nb, scales, mins, s0 + i, s1 + i, mn + i);
+        } else {
+            codes[i] = _mm256_setzero_si256();
+            s0[i] = s1[i] = mn[i] = 0;
+        }
+    }
+}
+
 // Per panel, two halves of 8 rows; per group, the 8 rows' codes are transposed so that Z[j] holds, per 128-bit lane,
 // k = 2j, 2j + 1 (low lane) and 16 + 2j, 17 + 2j (high lane) of the 8 rows. The panel two on (16 contiguous rows)
 // is prefetched a slice per group: all its lines at once overflowed the miss buffers (one thread on Zen 5 over
@@ -181,55 +207,28 @@ static inline __attribute__((always_inline)) void pack_avx2(const int type, cons
         const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 32) * (uintptr_t)row_bytes;
         const long lines = (16 * row_bytes + 63) / 64, per_group = (lines + 2 * nb - 1) / (2 * nb);
         for (long h = 0; h < 2; h++) {
-            const long base = p * 16 + h * 8;
-            const uint8_t *rowp[8];
-            int valid[8];
-            for (int i = 0; i < 8; i++) {
-                valid[i] = base + i < n;
-                rowp[i] = valid[i] ? w + (size_t)(r0 + base + i) * row_bytes : 0;
-            }
             for (long b = 0; b < nb; b++) {
-                const long slice = h * nb + b;
-                for (long l = slice * per_group; l < (slice + 1) * per_group && l < lines; l++)
-                    _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T0);
                 __m256i R[8];
                 float s0[8], s1[8], mn[8];
-                for (int i = 0; i < 8; i++) {
-                    if (valid[i]) {
-                        R[i] = codes_avx2(type, rowp[i], b);
-                        group_scales(type, rowp[i], r0 + base + i, b, nb, scales, mins, s0 + i, s1 + i, mn + i);
-                    } else {
-                        R[i] = _mm256_setzero_si256();
-                        s0[i] = s1[i] = mn[i] = 0;
-                    }
-                }
+                gather_group(type, w, row_bytes, scales, mins, r0, n, p * 16 + h * 8, 8, b, nb, R, s0, s1, mn, next,
+                             lines, per_group, h * nb + b);
                 const __m256 lo_s = _mm256_loadu_ps(s0), hi_s = _mm256_loadu_ps(s1), m = _mm256_loadu_ps(mn);
                 __m256i Z[8];
                 CK_BYTE_TRANSPOSE8(_mm256_, __m256i, R, Z);
                 float *o = dst + b * 32 * 16 + h * 8;
                 for (int j = 0; j < 8; j++) {
+                    // k = 2j, 2j + 1 from the low lane, 16 + 2j, 17 + 2j from the high one.
                     const __m128i lo = _mm256_castsi256_si128(Z[j]), hi = _mm256_extracti128_si256(Z[j], 1);
-                    const long kk = 2 * j;
-                    _mm256_storeu_ps(o + kk * 16, scale8(mode, lo, lo_s, m));
-                    _mm256_storeu_ps(o + (kk + 1) * 16, scale8(mode, _mm_unpackhi_epi64(lo, lo), lo_s, m));
-                    _mm256_storeu_ps(o + (kk + 16) * 16, scale8(mode, hi, hi_s, m));
-                    _mm256_storeu_ps(o + (kk + 17) * 16, scale8(mode, _mm_unpackhi_epi64(hi, hi), hi_s, m));
+                    const __m128i k4[4] = {lo, _mm_unpackhi_epi64(lo, lo), hi, _mm_unpackhi_epi64(hi, hi)};
+                    for (int q = 0; q < 4; q++)
+                        _mm256_storeu_ps(o + (2 * j + (q & 1) + 16 * (q >> 1)) * 16, scale8(mode, k4[q], q < 2 ? lo_s : hi_s, m));
                 }
             }
         }
     }
 }
 
-static void pack_avx2_any(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,
-                          long n, long k, float *panels) {
-    switch (type) {
-    case CK_Q5_0: pack_avx2(CK_Q5_0, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q4_1: pack_avx2(CK_Q4_1, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q4_K: pack_avx2(CK_Q4_K, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q6_K: pack_avx2(CK_Q6_K, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    default: pack_avx2(CK_Q8_0, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    }
-}
+PACK_ANY(pack_avx2_any, pack_avx2)
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
@@ -251,26 +250,11 @@ static inline __attribute__((always_inline)) void pack_avx512(const int type, co
         float *dst = panels + (size_t)p * k * 16;
         const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 32) * (uintptr_t)row_bytes;
         const long lines = (16 * row_bytes + 63) / 64, per_group = (lines + nb - 1) / nb;
-        const uint8_t *rowp[16];
-        int valid[16];
-        for (int i = 0; i < 16; i++) {
-            valid[i] = p * 16 + i < n;
-            rowp[i] = valid[i] ? w + (size_t)(r0 + p * 16 + i) * row_bytes : 0;
-        }
         for (long b = 0; b < nb; b++) {
-            for (long l = b * per_group; l < (b + 1) * per_group && l < lines; l++)
-                _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T0);
             float s0[16], s1[16], mn[16];
             __m256i c[16];
-            for (int i = 0; i < 16; i++) {
-                if (valid[i]) {
-                    c[i] = codes_avx2(type, rowp[i], b);
-                    group_scales(type, rowp[i], r0 + p * 16 + i, b, nb, scales, mins, s0 + i, s1 + i, mn + i);
-                } else {
-                    c[i] = _mm256_setzero_si256();
-                    s0[i] = s1[i] = mn[i] = 0;
-                }
-            }
+            gather_group(type, w, row_bytes, scales, mins, r0, n, p * 16, 16, b, nb, c, s0, s1, mn, next, lines,
+                         per_group, b);
             __m512i R[8];
             for (int i = 0; i < 8; i++) R[i] = _mm512_inserti64x4(_mm512_castsi256_si512(c[i]), c[i + 8], 1);
             const __m512 lo_s = _mm512_loadu_ps(s0), hi_s = _mm512_loadu_ps(s1), m = _mm512_loadu_ps(mn);
@@ -278,27 +262,18 @@ static inline __attribute__((always_inline)) void pack_avx512(const int type, co
             CK_BYTE_TRANSPOSE8(_mm512_, __m512i, R, Z);
             float *o = dst + b * 32 * 16;
             for (int j = 0; j < 8; j++) {
+                // 128-bit lane q of P holds k = 2j + (q mod 2) + 16·⌊q/2⌋ of the 16 rows.
                 const __m512i P = _mm512_permutexvar_epi64(order, Z[j]);
-                const long kk = 2 * j;
-                _mm512_storeu_ps(o + kk * 16, scale16(mode, _mm512_castsi512_si128(P), lo_s, m));
-                _mm512_storeu_ps(o + (kk + 1) * 16, scale16(mode, _mm512_extracti32x4_epi32(P, 1), lo_s, m));
-                _mm512_storeu_ps(o + (kk + 16) * 16, scale16(mode, _mm512_extracti32x4_epi32(P, 2), hi_s, m));
-                _mm512_storeu_ps(o + (kk + 17) * 16, scale16(mode, _mm512_extracti32x4_epi32(P, 3), hi_s, m));
+                const __m128i k4[4] = {_mm512_castsi512_si128(P), _mm512_extracti32x4_epi32(P, 1),
+                                       _mm512_extracti32x4_epi32(P, 2), _mm512_extracti32x4_epi32(P, 3)};
+                for (int q = 0; q < 4; q++)
+                    _mm512_storeu_ps(o + (2 * j + (q & 1) + 16 * (q >> 1)) * 16, scale16(mode, k4[q], q < 2 ? lo_s : hi_s, m));
             }
         }
     }
 }
 
-static void pack_avx512_any(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins,
-                            long r0, long n, long k, float *panels) {
-    switch (type) {
-    case CK_Q5_0: pack_avx512(CK_Q5_0, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q4_1: pack_avx512(CK_Q4_1, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q4_K: pack_avx512(CK_Q4_K, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    case CK_Q6_K: pack_avx512(CK_Q6_K, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    default: pack_avx512(CK_Q8_0, w, row_bytes, scales, mins, r0, n, k, panels); break;
-    }
-}
+PACK_ANY(pack_avx512_any, pack_avx512)
 #pragma clang attribute pop
 #endif
 
@@ -310,7 +285,6 @@ void ck_quantized_pack_panels(int type, const uint8_t *w, long row_bytes, const 
     if (path == CK_PATH_AVX2) { pack_avx2_any(type, w, row_bytes, scales, mins, r0, n, k, panels); return; }
 #endif
     (void)use_simd;
-    (void)pack_block_bytes;
     pack_generic(type, w, row_bytes, scales, mins, r0, n, k, panels);
 }
 
