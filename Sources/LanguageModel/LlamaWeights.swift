@@ -144,9 +144,11 @@ extension LlamaModel {
             down: try weight([p + "ffn_down.weight"], [c.dModel], c.ffnDim))
     }
 
-    /// The types of a Gemma token embedding kept in block form only (`WeightMatrix(compactOnly:)`; the logits then
-    /// always run on the compact kernel or the tiles). Q5_0, Q4_K, Q5_K and Q6_K embeddings keep their Float32 copy
-    /// (and a compact one with `compactWeights`) as they did before Q5_1, Q2_K and Q3_K got compact kernels.
+    /// The types of a Gemma token embedding kept in block form only whatever `compactWeights` says
+    /// (`WeightMatrix(compactOnly:)`, the block kernel below `tiledMinimumRows` rows per step, tiles from there). A
+    /// Gemma embedding of another type follows the rule of every other matrix (`loadGGUF`): Q5_0, Q4_K and Q6_K in
+    /// blocks only with tiles beyond `compactRowLimit` rows, Q5_K in Float32 with a block copy, which gives the bits
+    /// they had before Q5_1, Q2_K and Q3_K got compact kernels.
     static let compactOnlyEmbeddingTypes: Set<GGMLType> = [.q8_0, .q4_1, .q5_1, .q2_K, .q3_K]
 
     /// Reads configuration, tokenizer and weights from a GGUF file of any architecture in
