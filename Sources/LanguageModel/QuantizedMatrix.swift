@@ -215,10 +215,6 @@ final class QuantizedMatrix: @unchecked Sendable {
         supportedTypes.contains(type) && ck_quantized_pack_supported(code(type)) != 0
     }
 
-    /// Whether every segment's type unpacks straight into panels, so that `multiplyTiles` costs about what the
-    /// packed Float32 GEMM does (other types are dequantized row by row first).
-    var unpacksToPanels: Bool { segments.allSatisfy { Self.unpacksToPanels($0.type) } }
-
     /// out[i][r] (+)= row r · x[i] for `n` input rows through dequantized tiles: each segment's rows in tiles of
     /// `ck_quantized_tile_rows(cols)` (64 rows at 640 columns, 32 at 1024 or more), unpacked exactly into GEMM panels
     /// and multiplied by the packed GEMM (`ck_quantized_gemm_tiles`); tiles split over `threads` workers in
