@@ -5,9 +5,18 @@
 #include "ckernels.h"
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /// Bytes of one GGML block of 32 weights: Q4_1 (f16 d, f16 m, 16 bytes of nibbles) or Q8_0 (f16 d, 32 bytes).
 static inline long ck_block_bytes(int type) { return type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34; }
+
+/// Code c (0…31) of a Q5_0 block: q − 16, q the nibble (low of byte c for c < 16, else high of byte c − 16) with
+/// bit c of the 32-bit qh as its fifth bit.
+static inline int ck_q5_0_code(const uint8_t *blk, int c) {
+    const uint32_t qh = (uint32_t)blk[2] | ((uint32_t)blk[3] << 8) | ((uint32_t)blk[4] << 16) | ((uint32_t)blk[5] << 24);
+    const int nib = c < 16 ? blk[6 + c] & 0x0F : blk[6 + c - 16] >> 4;
+    return (nib | (int)((qh >> c) & 1) << 4) - 16;
+}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -29,6 +38,24 @@ static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_s
 /// Σ of 16 floats: (x₀…₇ + x₈…₁₅) lane-wise, then ck_hsum8 (Q2_K's sub-block sums).
 static inline __attribute__((always_inline, target("avx2,fma,f16c"))) float ck_sum16(const float *x) {
     return ck_hsum8(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)));
+}
+
+/// The 32 codes q − 16 of a Q5_0 block (f16 d, 4 bytes of high bits qh, 16 bytes of nibbles) as signed bytes,
+/// element c in byte c: the low nibble of byte c (c < 16) or the high nibble of byte c − 16, with bit c of qh as
+/// the fifth bit. Byte c of `set` is 0xFF where that bit is set (ggml's bytes_from_bits_32); where it is not, the
+/// code is nib − 16, which is nib | 0xF0 as a signed byte.
+static inline __attribute__((always_inline, target("avx2,fma,f16c"))) __m256i ck_q5_0_codes_avx2(const uint8_t *blk) {
+    uint32_t qh;
+    memcpy(&qh, blk + 2, 4);
+    const __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 6));
+    const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1),
+                                         _mm256_set1_epi8(0x0F));
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+                                               _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                                 0x0101010101010101, 0x0000000000000000));
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
+                                          _mm256_set1_epi64x(-1));
+    return _mm256_or_si256(nib, _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xF0)));
 }
 
 /// Three rounds of in-lane unpacks of 8 registers R[0..7] of bytes into Z[0..7], for one width (P = _mm256_ or

@@ -11,15 +11,6 @@
 
 static uint16_t read_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-// The 32 signed codes q − 16 of a Q5_0 block.
-static void q5_0_codes(const uint8_t *blk, int8_t *q) {
-    const uint32_t qh = (uint32_t)blk[2] | ((uint32_t)blk[3] << 8) | ((uint32_t)blk[4] << 16) | ((uint32_t)blk[5] << 24);
-    for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((int)((blk[6 + j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
-        q[j + 16] = (int8_t)((int)((blk[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
-    }
-}
-
 static void dequant_block(int type, const uint8_t *blk, float *w) {
     const float d = ck_half_to_float(read_u16(blk));
     if (type == CK_Q4_1) {
@@ -29,9 +20,7 @@ static void dequant_block(int type, const uint8_t *blk, float *w) {
             w[j + 16] = (float)(blk[4 + j] >> 4) * d + mn;
         }
     } else if (type == CK_Q5_0) {
-        int8_t q[32];
-        q5_0_codes(blk, q);
-        for (int j = 0; j < 32; j++) w[j] = (float)q[j] * d;
+        for (int j = 0; j < 32; j++) w[j] = (float)ck_q5_0_code(blk, j) * d;
     } else {
         for (int j = 0; j < 32; j++) w[j] = (float)(int8_t)blk[2 + j] * d;
     }
@@ -103,10 +92,8 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
             q2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
             q3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
         } else if (type == CK_Q5_0) {
-            int8_t codes[32];
-            q5_0_codes(row + b * 22, codes);
-            const __m128i a = _mm_loadu_si128((const __m128i *)codes);
-            const __m128i c = _mm_loadu_si128((const __m128i *)(codes + 16));
+            const __m256i codes = ck_q5_0_codes_avx2(row + b * 22);
+            const __m128i a = _mm256_castsi256_si128(codes), c = _mm256_extracti128_si256(codes, 1);
             q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
             q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
             q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
@@ -165,10 +152,9 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
             qa = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(q, low4)));
             qb = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), low4)));
         } else if (type == CK_Q5_0) {
-            int8_t codes[32];
-            q5_0_codes(row + b * 22, codes);
-            qa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)codes)));
-            qb = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(codes + 16))));
+            const __m256i codes = ck_q5_0_codes_avx2(row + b * 22);
+            qa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(codes)));
+            qb = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(codes, 1)));
         } else {
             const uint8_t *blk = row + b * 34;
             qa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));

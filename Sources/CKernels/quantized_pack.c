@@ -50,12 +50,8 @@ static inline __attribute__((always_inline)) void group_scales(const int type, c
 // Code of element c (0…31) of group b of a row.
 static inline int code_at(int type, const uint8_t *row, long b, int c) {
     switch (type) {
-    case CK_Q5_0: {
-        const uint8_t *blk = row + b * 22;
-        const uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
-        const int nib = c < 16 ? blk[6 + c] & 15 : blk[6 + c - 16] >> 4;
-        return (nib | (int)((qh >> c) & 1) << 4) - 16;
-    }
+    case CK_Q5_0:
+        return ck_q5_0_code(row + b * 22, c);
     case CK_Q4_1: {
         const uint8_t *blk = row + b * 20;
         return c < 16 ? blk[4 + c] & 15 : blk[4 + c - 16] >> 4;
@@ -125,21 +121,8 @@ static void pack_generic(int type, const uint8_t *w, long row_bytes, const float
 static inline __attribute__((always_inline)) __m256i codes_avx2(const int type, const uint8_t *row, long b) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     switch (type) {
-    case CK_Q5_0: {
-        const uint8_t *blk = row + b * 22;
-        uint32_t qh;
-        memcpy(&qh, blk + 2, 4);
-        const __m128i qs = _mm_loadu_si128((const __m128i *)(blk + 6));
-        const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1), low4);
-        // Byte c = 0xFF where bit c of qh is set (ggml's bytes_from_bits_32), then c = nib − 16 where it is not:
-        // nib | 0xF0 is nib − 16 as a signed byte.
-        const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
-                                                   _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                                                     0x0101010101010101, 0x0000000000000000));
-        const __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
-                                              _mm256_set1_epi64x(-1));
-        return _mm256_or_si256(nib, _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xF0)));
-    }
+    case CK_Q5_0:
+        return ck_q5_0_codes_avx2(row + b * 22);
     case CK_Q4_1: {
         const __m128i qs = _mm_loadu_si128((const __m128i *)(row + b * 20 + 4));
         return _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(qs), _mm_srli_epi16(qs, 4), 1), low4);
