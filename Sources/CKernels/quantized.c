@@ -56,8 +56,11 @@ void ck_blocks_generic(ck_dequant_block_fn dequant, int type, long per, long blo
 // per-block sums of x the driver computes first.
 static inline long q_sum_count(int type, long k) { return type == CK_Q4_1 ? k / 32 : 0; }
 #define Q_SUM(type, xr, s) ck_sum32((xr) + 32 * (s))
-#define Q_CALL(MR) Q_KERNEL(MR, type, row, nb, sc, sh, xi, ldx, xs, out + r, ldo, accumulate)
-// The rows function of one path: weight row r against the group's mr activation rows with KERNEL.
+#define Q_CALL_Q4_1(MR) Q_KERNEL(MR, CK_Q4_1, row, nb, sc, sh, xi, ldx, xs, out + r, ldo, accumulate)
+#define Q_CALL_Q5_0(MR) Q_KERNEL(MR, CK_Q5_0, row, nb, sc, sh, xi, ldx, xs, out + r, ldo, accumulate)
+#define Q_CALL_Q8_0(MR) Q_KERNEL(MR, CK_Q8_0, row, nb, sc, sh, xi, ldx, xs, out + r, ldo, accumulate)
+// The rows function of one path: weight row r against the group's mr activation rows with KERNEL, compiled for
+// each type and row count (a constant type lets the compiler drop the other types' code from the block loop).
 #define Q_ROWS(NAME)                                                                                                  \
 static inline __attribute__((always_inline)) void NAME(int type, long mr, const uint8_t *row, long r,               \
         const float *scales, const float *mins, long k, const float *xi, long ldx, const float *xs, long ns,         \
@@ -65,10 +68,20 @@ static inline __attribute__((always_inline)) void NAME(int type, long mr, const 
     const long nb = k / 32;                                                                                           \
     const float *sc = scales + (size_t)r * nb, *sh = mins + (size_t)r * nb;                                           \
     (void)ns;                                                                                                         \
-    CK_MR_CASES(mr, Q_CALL)                                                                                           \
+    if (type == CK_Q4_1) { CK_MR_CASES(mr, Q_CALL_Q4_1) }                                                             \
+    else if (type == CK_Q5_0) { CK_MR_CASES(mr, Q_CALL_Q5_0) }                                                        \
+    else { CK_MR_CASES(mr, Q_CALL_Q8_0) }                                                                             \
 }
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+
+// Eight signed bytes at p sign-extended to eight 32-bit lanes in one load-and-extend (vpmovsxbd ymm, m64), instead
+// of a 16-byte load, a byte shift and an extend per half.
+static inline __attribute__((always_inline)) __m256i ck_load8_epi32(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v));
+}
 
 // One weight row against MR activation rows (MR ≤ 8, a constant after inlining). Per block b and row i:
 //   Σⱼ wⱼ·xⱼ = d_b · (Σⱼ qⱼ·xⱼ) + m_b · (Σⱼ xⱼ)
@@ -82,7 +95,9 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
     float mterm[8];
     for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
     const __m128i low4 = _mm_set1_epi8(0x0F);
+    const long bb = type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34;
     for (long b = 0; b < nb; b++) {
+        CK_PREFETCH_BLOCKS(row + b * bb);
         __m256 q0, q1, q2, q3;
         if (type == CK_Q4_1) {
             const __m128i q = _mm_loadu_si128((const __m128i *)(row + b * 20 + 4));
@@ -99,13 +114,11 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
             q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
             q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)));
         } else {
-            const uint8_t *blk = row + b * 34;
-            const __m128i a = _mm_loadu_si128((const __m128i *)(blk + 2));
-            const __m128i c = _mm_loadu_si128((const __m128i *)(blk + 18));
-            q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
-            q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
-            q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c));
-            q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)));
+            const uint8_t *blk = row + b * 34 + 2;
+            q0 = _mm256_cvtepi32_ps(ck_load8_epi32(blk));
+            q1 = _mm256_cvtepi32_ps(ck_load8_epi32(blk + 8));
+            q2 = _mm256_cvtepi32_ps(ck_load8_epi32(blk + 16));
+            q3 = _mm256_cvtepi32_ps(ck_load8_epi32(blk + 24));
         }
         const __m256 d = _mm256_broadcast_ss(scale + b);
         for (int i = 0; i < MR; i++) {
@@ -145,7 +158,9 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
     float mterm[8];
     for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
     const __m128i low4 = _mm_set1_epi8(0x0F);
+    const long bb = type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34;
     for (long b = 0; b < nb; b++) {
+        CK_PREFETCH_BLOCKS(row + b * bb);
         __m512 qa, qb;
         if (type == CK_Q4_1) {
             const __m128i q = _mm_loadu_si128((const __m128i *)(row + b * 20 + 4));
