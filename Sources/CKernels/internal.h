@@ -117,6 +117,14 @@ static inline __attribute__((always_inline, target("avx2,fma,f16c"))) __m256i ck
 /// A constant per type, so the grouping never depends on the CPU (and it changes no bits anyway).
 static inline long ck_group_rows(int type) { return type == CK_Q8_0 ? 5 : 8; }
 
+// A block kernel streams its weight rows once per step (a single decode step reads Gemma 3's 178 MB Q8_0 embedding
+// in one pass). The hardware prefetcher alone keeps too few lines in flight for that: a prefetch CK_PREFETCH_AHEAD
+// bytes ahead of the block being read, issued once per block (the rows of a thread's range are contiguous, so it
+// runs on into the next rows), took one thread on Zen 3 over the Q8_0 embedding from 11.3 to 14.7 G weights/s
+// (a C harness). A prefetch moves no value, so the bits do not change; one past the matrix's end does not fault.
+#define CK_PREFETCH_AHEAD 2048
+#define CK_PREFETCH_BLOCKS(p) _mm_prefetch((const char *)(p) + CK_PREFETCH_AHEAD, _MM_HINT_T0)
+
 /// The driver of the block kernels' SIMD paths (quantized.c, quantized_k.c, quantized_lowbit.c): a function NAME
 /// with ck_quantized_matmul's parameters, defined inside a path's target region. First the sums of x the min terms
 /// need: NSUM(type, k) per activation row, sum s of row xr being SUM(type, xr, s) (none for types without mins).
@@ -127,14 +135,6 @@ static inline long ck_group_rows(int type) { return type == CK_Q8_0 ? 5 : 8; }
 /// with the group's mr rows xi (their sums xs, ns per row) into out[i·ldo + r]. Each output's arithmetic involves
 /// only its own weight row and activation row (the group shares the code conversions, which are exact), so neither
 /// the tiling nor the grouping changes any bits (`QuantizedMatrixTests.outputsDoNotDependOnTheRowGroups`).
-// A block kernel streams its weight rows once per step (a single decode step reads Gemma 3's 178 MB Q8_0 embedding
-// in one pass). The hardware prefetcher alone keeps too few lines in flight for that: a prefetch CK_PREFETCH_AHEAD
-// bytes ahead of the block being read, issued once per block (the rows of a thread's range are contiguous, so it
-// runs on into the next rows), took one thread on Zen 3 over the Q8_0 embedding from 11.3 to 14.7 G weights/s
-// (a C harness). A prefetch moves no value, so the bits do not change; one past the matrix's end does not fault.
-#define CK_PREFETCH_AHEAD 2048
-#define CK_PREFETCH_BLOCKS(p) _mm_prefetch((const char *)(p) + CK_PREFETCH_AHEAD, _MM_HINT_T0)
-
 #define CK_BLOCK_DRIVER(NAME, NSUM, SUM, ROWS)                                                                        \
 static void NAME(int type, const uint8_t *w, long row_bytes, const float *scales, const float *mins, long r0,        \
                  long r1, long k, const float *x, long ldx, long m, float *out, long ldo, int accumulate) {          \

@@ -97,7 +97,7 @@ static inline __attribute__((always_inline)) void row_kernel(const int MR, int t
     float mterm[8];
     for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
     const __m256i low4 = _mm256_set1_epi8(0x0F);
-    const long bb = type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34;
+    const long bb = ck_block_bytes(type);
     for (long b = 0; b < nb; b++) {
         CK_PREFETCH_BLOCKS(row + b * bb);
         __m256 q0, q1, q2, q3;
@@ -160,7 +160,7 @@ static inline __attribute__((always_inline)) void row_kernel512(const int MR, in
     float mterm[8];
     for (int i = 0; i < MR; i++) { acc[i] = _mm256_setzero_ps(); mterm[i] = 0; }
     const __m128i low4 = _mm_set1_epi8(0x0F);
-    const long bb = type == CK_Q4_1 ? 20 : type == CK_Q5_0 ? 22 : 34;
+    const long bb = ck_block_bytes(type);
     for (long b = 0; b < nb; b++) {
         CK_PREFETCH_BLOCKS(row + b * bb);
         __m512 qa, qb;
