@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import LanguageModel
 import ModelFormats
 import Tokenization
@@ -155,7 +156,7 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
     }
 
     @Test func contradictoryConfigurationNamesTheKey() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-bad-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("gemma3-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
@@ -249,7 +250,7 @@ func equalUntilNearTie(_ ids: [Int], _ expected: [Int], margins: [Double], margi
         w.tensors = [.init(name: "token_embd.weight", shape: [8, 32], values: [Float](repeating: 0.5, count: 256)),
                      .init(name: "blk.0.attn_q.weight", dimensions: [32, 32], type: .q8_1, bytes: [UInt8](repeating: 0, count: 32 * 36))]
         edit(&w)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-bad-\(UUID().uuidString).gguf").path
+        let path = TestScratch.root.appendingPathComponent("gemma3-bad-\(UUID().uuidString).gguf").path
         try w.encode().write(to: URL(fileURLWithPath: path))
         return path
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ModelFormats
 import Randomness
 import Tensor
@@ -86,7 +87,7 @@ func expectLoaderKeepsCompact(types: [GGMLType], seed: UInt64,
                       matrix(p + "ffn_gate.weight", types[4], rows: ffn, cols: d), matrix(p + "ffn_up.weight", types[5], rows: ffn, cols: d),
                       matrix(p + "ffn_down.weight", types[6], rows: d, cols: ffn)]
     }
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-compact-\(UUID().uuidString).gguf").path
+    let path = TestScratch.root.appendingPathComponent("semprog-compact-\(UUID().uuidString).gguf").path
     try w.encode().write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
     let m = try LlamaModel.load(path: path, threads: 2, compactWeights: true)

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import LanguageModel
 
 /// The tiny random Qwen 3, Llama 3, Gemma and Gemma 2 checkpoints (Tests/Fixtures/reference/tiny-models/, transformers 5.24 float32
@@ -66,7 +67,7 @@ import Foundation
     }
 
     @Test func unsupportedRoPEScalingNamesTheKey() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llama3-bad-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("llama3-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import LanguageModel
 import ModelFormats
 import Tokenization
@@ -131,7 +132,7 @@ import Tokenization
             w.tensors.append(.init(name: name, dimensions: info.dimensions, type: info.type, bytes: try file.withRawBytes(name) { Array($0) }))
         }
         try edit(&w)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(family)-\(UUID().uuidString).gguf").path
+        let path = TestScratch.root.appendingPathComponent("bad-\(family)-\(UUID().uuidString).gguf").path
         try w.encode().write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -297,7 +298,7 @@ import Tokenization
 @Suite struct ConfigJSONKeyTests {
     static func message(_ family: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
         let source = TinyFamilyTests.directory(family)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(family)-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("config-\(family)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {

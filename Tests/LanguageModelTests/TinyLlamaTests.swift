@@ -1,6 +1,7 @@
 import Randomness
 import Testing
 import Foundation
+import TestSupport
 import Tensor
 import ModelFormats
 import Tokenization
@@ -63,7 +64,7 @@ struct TinyLlama {
 
     /// Writes the GGUF file into a fresh temporary directory and returns its path.
     func writeGGUF(_ data: Data? = nil) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-tiny-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-tiny-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("tiny.gguf").path
         try (data ?? gguf()).write(to: URL(fileURLWithPath: path))
@@ -72,7 +73,7 @@ struct TinyLlama {
 
     /// The same model as a Hugging Face directory (Q/K rows in HF's half-split RoPE order).
     func writeSafetensorsDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-tiny-hf-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-tiny-hf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         func unpermute(_ w: [Float], heads: Int) -> [Float] {
             var out = w
@@ -327,7 +328,7 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
         #expect(throws: LanguageModelError.invalidArgument(argument: "top_p", reason: "must be in (0, 1], got 0.0")) {
             _ = try m.generate(prompts: [[5]], parameters: GenerateParameters(topP: 0), seeds: [0])
         }
-        let dir = FileManager.default.temporaryDirectory
+        let dir = TestScratch.root
         let short = dir.appendingPathComponent("semprog-short-\(UUID().uuidString).json").path
         try Data("[1, 2, 3]".utf8).write(to: URL(fileURLWithPath: short))
         #expect(throws: LanguageModelError.vectorLength(source: short, found: 3, expected: 32)) { _ = try SteeringVectorHook.loadVector(path: short, expectedLength: 32) }
@@ -342,7 +343,7 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0
     @Test func fuzzedModelFilesNeverCrash() throws {
         let original = TinyLlama().gguf()
         var rng = SplitMix64(seed: 99)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-fuzz-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var failures = 0

@@ -1,5 +1,6 @@
 import Randomness
 import Foundation
+import TestSupport
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -283,7 +284,7 @@ func linePanel() -> Panel {
     }
 
     @Test func writesToDiskAndReportsBadPaths() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plot-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("plot-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try FigureRenderer.write(figure, to: dir.appendingPathComponent("f.svg"), as: .svg)

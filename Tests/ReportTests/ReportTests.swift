@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Plotting
 import Testing
 @testable import Report
@@ -9,7 +10,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let templates = repositoryRoot.appendingPathComponent("templates")
 
 func scratch() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-tests-\(UUID().uuidString)")
+    let dir = TestScratch.root.appendingPathComponent("report-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
 }

@@ -1,5 +1,6 @@
 import Randomness
 import Foundation
+import TestSupport
 import LanguageModel
 import Testing
 import Tensor
@@ -36,7 +37,7 @@ func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64, scale: Double = 1) -> 
 }
 
 func temporaryDirectory(_ name: String = #function) -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sae-tests-\(getpid())-\(name.filter(\.isLetter))-\(UInt32.random(in: 0...UInt32.max))")
+    let url = TestScratch.root.appendingPathComponent("sae-tests-\(getpid())-\(name.filter(\.isLetter))-\(UInt32.random(in: 0...UInt32.max))")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

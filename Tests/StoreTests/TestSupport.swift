@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 @testable import Store
 
 /// A fresh temporary directory per test, removed by the caller with `cleanup()`.
 struct TemporaryDirectory {
     let url: URL
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-store-\(UUID().uuidString)")
+        url = TestScratch.root.appendingPathComponent("semprog-store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import TestSupport
 import Report
 import Store
 import Testing
@@ -12,7 +13,7 @@ import Testing
 @Suite struct AnalysisPipelineTests {
     /// A stand-in all-MiniLM-L6-v2 directory: the three files `EmbeddingCache` hashes for its model key.
     static func fakeModelDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("study-minilm-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("study-minilm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for (name, text) in [("config.json", "{}"), ("vocab.txt", "[PAD]\n"), ("model.safetensors", "not weights")] {
             try Data(text.utf8).write(to: dir.appendingPathComponent(name))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Report
 import Testing
 @testable import Study
@@ -16,7 +17,7 @@ import Testing
     }
 
     @Test func aMissingDatabaseIsNamedAndNotCreated() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).sqlite").path
+        let path = TestScratch.root.appendingPathComponent("no-such-\(UUID().uuidString).sqlite").path
         #expect { try ReportRun.loadFromDatabase(path: path, sweep: nil, console: RecordingConsole().console) } throws: {
             $0.localizedDescription == "\(path): no such database"
         }

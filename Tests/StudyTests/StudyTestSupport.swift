@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Study
 
 /// A console that records what a study run prints, line by line.
@@ -31,7 +32,7 @@ enum StudyFixtures {
 
     /// A new empty folder under the temporary directory.
     static func scratch(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("study-\(name)-\(UUID().uuidString)")
+        let url = TestScratch.root.appendingPathComponent("study-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

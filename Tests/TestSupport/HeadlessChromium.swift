@@ -33,7 +33,7 @@ public enum HeadlessChromium {
     /// Runs chromium headless with `arguments` after the common flags; kills it after `timeout` seconds.
     public static func run(_ arguments: [String], timeout: Double = 120) throws -> Run {
         let exe = try executable()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+        let scratch = TestScratch.root.appendingPathComponent("chromium-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")

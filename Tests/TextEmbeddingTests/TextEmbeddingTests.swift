@@ -1,5 +1,6 @@
 import Randomness
 import Foundation
+import TestSupport
 import ModelFormats
 import Tensor
 import Testing
@@ -34,7 +35,7 @@ enum Fixtures {
     static func embedder() throws -> SentenceEmbedder { try shared.get() }
 
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
+        let url = TestScratch.root
             .appendingPathComponent("semprog-embed-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

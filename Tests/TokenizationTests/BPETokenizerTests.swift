@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 import ModelFormats
 @testable import Tokenization
 
@@ -130,7 +131,7 @@ enum TokenizerFixtures {
             "pre_tokenizer": ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], ["type": "ByteLevel"]]],
             "model": ["type": "BPE", "vocab": vocab, "merges": try #require(file.metadata["tokenizer.ggml.merges"]?.strings)],
         ]
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-tokenizer-\(UUID().uuidString).json").path
+        let path = TestScratch.root.appendingPathComponent("semprog-tokenizer-\(UUID().uuidString).json").path
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let h = try BPETokenizer(tokenizerJSON: path)

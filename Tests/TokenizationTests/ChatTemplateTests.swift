@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ModelFormats
 import Testing
 @testable import Tokenization
@@ -130,7 +131,7 @@ enum ChatFixtures {
 
     /// The template file of --chat-template and a checkpoint folder's chat_template.jinja / tokenizer_config.json.
     @Test func templatesFromFilesAndCheckpoints() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("chat-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try ChatTemplate.fromCheckpoint(directory: dir.path) == nil)

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 import ModelFormats
 @testable import Tokenization
 
@@ -23,7 +24,7 @@ import ModelFormats
 
     /// tokenizer.json `model.ignore_merges` reaches the tokenizer.
     @Test func readFromTokenizerJSON() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ignore-merges-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("ignore-merges-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for flag in [true, false] {

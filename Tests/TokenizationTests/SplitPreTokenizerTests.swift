@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenization
 
@@ -60,7 +61,7 @@ import Testing
         let source = TokenizerFixtures.root.appendingPathComponent("Tests/Fixtures/tokenization/llama3-tokenizer-split.json")
         var root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
         root["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "\\p{N}+"], "behavior": "Isolated", "invert": false]
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("split-\(UUID().uuidString).json").path
+        let path = TestScratch.root.appendingPathComponent("split-\(UUID().uuidString).json").path
         try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Store
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 /// analyse, report) at tiny sizes on the real SmolLM2 model and MiniLM embeddings.
 @Suite(.serialized) struct DemoCLITests {
     @Test func quickDemoWritesTheReportAndTheSummary() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-demo-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("demo").path
         let result = try CLIRunner.run(["demo", "--quick", "--quiet", "--out", out])

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 
 /// End-to-end `semprog generate` on the real SmolLM2 model (short: at most 24 tokens).
 @Suite(.serialized) struct GenerateCLITests {
@@ -38,7 +39,7 @@ import Foundation
         #expect(model.status != 0)
         #expect(model.stderr.contains("/nonexistent/model.gguf"))
         #expect(model.stdout.isEmpty)
-        let shortVector = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-cli-vec-\(UUID().uuidString).json")
+        let shortVector = TestScratch.root.appendingPathComponent("semprog-cli-vec-\(UUID().uuidString).json")
         try Data("[0.5, 1.0]".utf8).write(to: shortVector)
         defer { try? FileManager.default.removeItem(at: shortVector) }
         let length = try CLIRunner.run(["generate", "--prompt", "Hi", "--steer-vector", shortVector.path, "--steer-layer", "3"])

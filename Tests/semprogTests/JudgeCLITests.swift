@@ -10,7 +10,7 @@ import TestSupport
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-judge-cli-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-judge-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 import ModelFormats
 
 /// `semprog generate --model` on GGUF files of every family (the tiny F32 files of Tests/Fixtures/gguf-families/,
@@ -41,7 +42,7 @@ import ModelFormats
             w.tensors.append(.init(name: name, dimensions: info.dimensions, type: info.type, bytes: try file.withRawBytes(name) { Array($0) }))
         }
         edit(&w)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cli-bad-\(UUID().uuidString).gguf").path
+        let path = TestScratch.root.appendingPathComponent("cli-bad-\(UUID().uuidString).gguf").path
         try w.encode().write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -77,7 +78,7 @@ import ModelFormats
             ("'num_attention_heads' 4 is not a multiple of 'num_key_value_heads' 3", { var j = $0; j["num_key_value_heads"] = 3; return j }),
         ]
         for (message, edit) in cases {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-bad-config-\(UUID().uuidString)")
+            let dir = TestScratch.root.appendingPathComponent("cli-bad-config-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: dir) }
             for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {

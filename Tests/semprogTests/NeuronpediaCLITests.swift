@@ -10,7 +10,7 @@ import Glibc
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-np-cli-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-np-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sae"), withIntermediateDirectories: true)
         // An SAELens-style cfg.json with the neuronpedia_id under metadata.
         try Data(#"{"d_in":768,"d_sae":24576,"hook_name":"blocks.8.hook_resid_pre","metadata":{"neuronpedia_id":"gpt2-small/8-res-jb"}}"#.utf8)

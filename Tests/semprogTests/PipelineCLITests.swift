@@ -12,7 +12,7 @@ import TestSupport
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-pipeline-cli-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-pipeline-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
@@ -317,7 +317,7 @@ fileprivate func chatReply(_ content: String) -> String {
         """
 
     func database() throws -> (URL, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-describe-llm-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-describe-llm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let input = dir.appendingPathComponent("tiny.csv").path
         try Data(Self.csv.utf8).write(to: URL(fileURLWithPath: input))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Commands that only read work on a database the user may only read, and failed commands leave no file behind.
@@ -6,7 +7,7 @@ import Testing
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-readonly-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-readonly-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 

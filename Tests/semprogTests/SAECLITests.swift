@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Store
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
     static let referenceSAE = root.appendingPathComponent("Tests/Fixtures/reference/sae-jumprelu-blocks6").path
 
     static func scratch(_ name: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sae-cli-\(getpid())-\(name)")
+        let url = TestScratch.root.appendingPathComponent("sae-cli-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: url)
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

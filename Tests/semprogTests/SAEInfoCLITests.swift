@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `semprog sae info` on the release-format fixtures (Tests/Fixtures/reference/sae-formats) and on bad folders.
@@ -46,7 +47,7 @@ import Testing
     }
 
     @Test func badFoldersExitNonZeroWithOneNamedError() throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sae-info-\(getpid())")
+        let empty = TestScratch.root.appendingPathComponent("sae-info-\(getpid())")
         try? FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         let r = try CLIRunner.run(["sae", "info", empty.path])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end checks of `semprog import`, `export` and `merge` through the built binary.
@@ -6,7 +7,7 @@ import Testing
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-store-cli-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-store-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 

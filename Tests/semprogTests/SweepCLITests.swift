@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Store
 import Testing
 import Units
@@ -11,7 +12,7 @@ import Units
     let dir: URL
 
     init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-sweep-\(UUID().uuidString)")
+        dir = TestScratch.root.appendingPathComponent("semprog-sweep-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try "The weather today is\nMy favourite food is\n".write(to: dir.appendingPathComponent("prompts.txt"), atomically: true, encoding: .utf8)
     }
@@ -199,7 +200,7 @@ import Units
 /// `semprog screen` on the real model and the reference SAE, and `sweep --top-features N --by output-score`.
 @Suite(.serialized) struct ScreenCLITests {
     @Test func screenStoresScoresAndSweepRanksByThem() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("semprog-screen-\(UUID().uuidString)")
+        let dir = TestScratch.root.appendingPathComponent("semprog-screen-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("s.sqlite").path
