@@ -512,13 +512,26 @@ static void scores4_avx512(const float *q, long q_stride, const float *k, long s
                 a[r][1] = _mm512_fmadd_ps(qj, y, a[r][1]);
             }
         }
-        for (int r = 0; r < 4; r++) {
-            float *sr = scores + r * ss + t;
-            sr[0] = ck_hsum8(_mm512_castps512_ps256(a[r][0])) * scale;
-            sr[1] = ck_hsum8(high256(a[r][0])) * scale;
-            sr[2] = ck_hsum8(_mm512_castps512_ps256(a[r][1])) * scale;
-            sr[3] = ck_hsum8(high256(a[r][1])) * scale;
-        }
+        // The 16 ck_hsum8 reductions at once, the same additions on the same operands: per (row, key) the
+        // 8-lane sum v is reduced as ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)).
+        __m512 S[4];
+        for (int r = 0; r < 4; r++)   // 128-bit chunk j: key t + j, lane i: v_i + v_(i+4)
+            S[r] = _mm512_add_ps(_mm512_shuffle_f32x4(a[r][0], a[r][1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(a[r][0], a[r][1], _MM_SHUFFLE(3, 1, 3, 1)));
+        // chunk j: [row r: s0 + s2, s1 + s3, row r + 1: s0 + s2, s1 + s3]
+        const __m512 U01 = _mm512_add_ps(_mm512_shuffle_ps(S[0], S[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                         _mm512_shuffle_ps(S[0], S[1], _MM_SHUFFLE(3, 2, 3, 2)));
+        const __m512 U23 = _mm512_add_ps(_mm512_shuffle_ps(S[2], S[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                         _mm512_shuffle_ps(S[2], S[3], _MM_SHUFFLE(3, 2, 3, 2)));
+        // chunk j, lane r: the score of row r and key t + j; then transposed so that chunk r holds row r's keys.
+        const __m512 W = _mm512_mul_ps(_mm512_add_ps(_mm512_shuffle_ps(U01, U23, _MM_SHUFFLE(2, 0, 2, 0)),
+                                                     _mm512_shuffle_ps(U01, U23, _MM_SHUFFLE(3, 1, 3, 1))),
+                                       _mm512_set1_ps(scale));
+        const __m512 R = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), W);
+        _mm_storeu_ps(scores + t, _mm512_castps512_ps128(R));
+        _mm_storeu_ps(scores + ss + t, _mm512_extractf32x4_ps(R, 1));
+        _mm_storeu_ps(scores + 2 * ss + t, _mm512_extractf32x4_ps(R, 2));
+        _mm_storeu_ps(scores + 3 * ss + t, _mm512_extractf32x4_ps(R, 3));
     }
     if (t < t1) scores4_avx2(q, q_stride, k, stride, t, t1, hd, scale, scores, ss);
 }
@@ -597,4 +610,28 @@ void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, cons
                              kv_stride, count - first, head_dim, scale, softcap, scores, out + i * out_stride,
                              use_simd);
     }
+}
+
+void ck_attend_f32_rows(const float *q, long q_stride, const float *keys, const float *values, long kv_stride,
+                        long rows, long count, long head_dim, float scale, float *scores, long score_stride,
+                        float *out, long out_stride, int use_simd) {
+    long i = 0;
+#if defined(__x86_64__)
+    const int path = head_dim % 8 == 0 ? ck_resolve_path(use_simd) : CK_PATH_PORTABLE;
+    if (path != CK_PATH_PORTABLE && count >= 1) {
+        const long first[4] = {0, 0, 0, 0}, counts[4] = {count, count, count, count};
+        for (; i + 4 <= rows; i += 4) {
+            (path == CK_PATH_AVX512 ? scores4_avx512 : scores4_avx2)(q + i * q_stride, q_stride, keys, kv_stride, 0,
+                                                                     count, head_dim, scale, scores, score_stride);
+            float inv[4];
+            for (int r = 0; r < 4; r++) inv[r] = 1 / exp_shifted(scores + r * score_stride, count);
+            (path == CK_PATH_AVX512 ? weighted4_avx512 : weighted4_avx2)(scores, score_stride, values, kv_stride, first,
+                                                                         counts, head_dim, inv, out + i * out_stride,
+                                                                         out_stride);
+        }
+    }
+#endif
+    for (; i < rows; i++)
+        ck_attend_f32(q + i * q_stride, keys, kv_stride, values, kv_stride, count, head_dim, scale, scores,
+                      out + i * out_stride, use_simd);
 }

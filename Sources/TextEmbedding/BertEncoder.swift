@@ -228,8 +228,10 @@ final class BertEncoder: @unchecked Sendable {
 
     /// Scaled dot-product attention for every (sequence, head) pair, spread over `BLAS.threads` threads:
     /// context_h = softmax(Q_h K_hᵀ / √d) V_h over the rows of one sequence. `qkv` is [T, 3·hidden] (Q | K | V),
-    /// `context` is [T, hidden]. Each query row runs `ck_attend_f32` (no BLAS: the summation order is fixed by
-    /// our kernel, so embeddings carry the same bits on every AVX2 CPU and for any thread count).
+    /// `context` is [T, hidden]. The rows of a (sequence, head) run `ck_attend_f32_rows`, four query rows at a time
+    /// sharing each key and value load, each row with the bits of the one-row `ck_attend_f32` (no BLAS: the
+    /// summation order is fixed by our kernel, so embeddings carry the same bits on every AVX2 CPU and for any
+    /// thread count).
     static func attention(qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>, sequences: [[Int]],
                           hidden h: Int, heads: Int, headSize d: Int, maxLength: Int) {
         var starts: [Int] = []
@@ -244,7 +246,7 @@ final class BertEncoder: @unchecked Sendable {
         let work: @Sendable (Int) -> Void = { worker in
             let qkv = UnsafePointer<Float>(bitPattern: qkvAddress)!
             let context = UnsafeMutablePointer<Float>(bitPattern: contextAddress)!
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxLength))
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: 4 * max(1, maxLength))
             defer { scores.deallocate() }
             var item = worker
             while item < items {
@@ -252,9 +254,7 @@ final class BertEncoder: @unchecked Sendable {
                 let L = sequences[s].count, offset = offsets[s]
                 let q = qkv + offset * 3 * h + head * d
                 let out = context + offset * h + head * d
-                for i in 0..<L {
-                    ck_attend_f32(q + i * 3 * h, q + h, 3 * h, q + 2 * h, 3 * h, L, d, scale, scores, out + i * h, 1)
-                }
+                ck_attend_f32_rows(q, 3 * h, q + h, q + 2 * h, 3 * h, L, L, d, scale, scores, L, out, h, 1)
                 item += threads
             }
         }

@@ -321,6 +321,39 @@ import Testing
         }
     }
 
+    /// The encoder's multi-row attention (every row over the same positions, no mask) gives, row for row, the bits
+    /// of the one-row kernel: random head dims (multiples of 8, MiniLM's 32 among them), row counts with every
+    /// remainder mod 4 and position counts with every remainder mod 4 (the 4-key reduction's tail), on each SIMD path
+    /// this CPU has, and the AVX2 and AVX-512 paths agree with each other.
+    @Test(.enabled(if: hasAVX2, "this CPU lacks AVX2")) func encoderAttentionEqualsRowByRowAVX2() {
+        Self.checkEncoderAttention(path: Int32(CK_PATH_AVX2))
+    }
+
+    @Test(.enabled(if: hasAVX512, avx512Reason)) func encoderAttentionEqualsRowByRowAVX512() {
+        Self.checkEncoderAttention(path: Int32(CK_PATH_AVX512))
+    }
+
+    static func checkEncoderAttention(path: Int32) {
+        var rng = SplitMix64(seed: 8192 + UInt64(path))
+        for trial in 0..<60 {
+            let hd = trial % 4 == 0 ? 32 : 8 * (1 + Int(rng.next() % 34))
+            let rows = 1 + Int(rng.next() % 23), count = trial % 5 == 0 ? rows : 1 + Int(rng.next() % 90)
+            let kv = 3 * hd + 8 * Int(rng.next() % 2), qStride = kv, outStride = hd + 16, ss = count + Int(rng.next() % 5)
+            let keys = Self.random(count * kv, &rng), values = Self.random(count * kv, &rng)
+            let q = Self.random(rows * qStride, &rng, scale: 2)
+            var scores = [Float](repeating: .nan, count: 4 * ss), out = [Float](repeating: .nan, count: rows * outStride)
+            ck_attend_f32_rows(q, qStride, keys, values, kv, rows, count, hd, 0.25, &scores, ss, &out, outStride, path)
+            for i in 0..<rows {
+                var s1 = [Float](repeating: 0, count: count), o1 = [Float](repeating: .nan, count: hd)
+                q.withUnsafeBufferPointer { qp in
+                    ck_attend_f32(qp.baseAddress! + i * qStride, keys, kv, values, kv, count, hd, 0.25, &s1, &o1, path)
+                }
+                let row = Array(out[(i * outStride)..<(i * outStride + hd)])
+                #expect(Self.bits(row) == Self.bits(o1), "trial \(trial): head dim \(hd), row \(i) of \(rows), \(count) positions")
+            }
+        }
+    }
+
     /// Gemma's gated tanh-GELU against Float64 ½a(1 + tanh(√(2/π)(a + 0.044715a³)))·u, within 4e-7 relative to |a·u|
     /// plus 1e-37 (the polynomial e^z and the rounding of a handful of operations; tanh's form is exact algebra), over
     /// a ∈ [−12, 12] and the tails ±(20…90); and the same bits on every path (portable, AVX2, AVX-512, ragged n).

@@ -199,6 +199,14 @@ void ck_attend_f32_causal(const float *q, long q_stride, const float *keys, cons
                           long rows, long count0, long window, long head_dim, float scale, float softcap,
                           float *scores, long score_stride, float *out, long out_stride, int use_simd);
 
+/// Attention of `rows` query rows of one head (row stride q_stride) over the same `count` Float32 keys and values
+/// (kv_stride apart), no mask (an encoder such as MiniLM): row for row the bits of ck_attend_f32 over [0, count);
+/// four rows at a time share each key and value load and reduce their 16 scores together. `scores` holds 4 rows of
+/// score_stride ≥ count floats; out rows are out_stride apart.
+void ck_attend_f32_rows(const float *q, long q_stride, const float *keys, const float *values, long kv_stride,
+                        long rows, long count, long head_dim, float scale, float *scores, long score_stride,
+                        float *out, long out_stride, int use_simd);
+
 /// A task of ck_parallel_for: item i of a loop, with the caller's context.
 typedef void (*ck_task_fn)(void *ctx, long i);
 
