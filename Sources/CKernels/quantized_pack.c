@@ -154,7 +154,7 @@ static inline __attribute__((always_inline)) __m256 scale8(const int mode, __m12
 }
 
 // Group b's codes and scales for `count` rows of a panel from row `base` (of the tile's n; rows past n: zero codes,
-// scales and mins), and the slice `slice` of the prefetch of the panel two on (`lines` cache lines from `next`,
+// scales and mins; s0 NULL: codes only), and the slice `slice` of the prefetch of the panel two on (`lines` cache lines from `next`,
 // `per` per slice). Shared by the AVX2 (8 rows) and AVX-512 (16 rows) kernels.
 static inline __attribute__((always_inline)) void gather_group(const int type, const uint8_t *w, long row_bytes,
                                                                const float *scales, const float *mins, long r0,
@@ -167,10 +167,10 @@ static inline __attribute__((always_inline)) void gather_group(const int type, c
         if (base + i < n) {
             const uint8_t *row = w + (size_t)(r0 + base + i) * row_bytes;
             codes[i] = codes_avx2(type, row, b);
-            group_scales(type, row, r0 + base + i, b, nb, scales, mins, s0 + i, s1 + i, mn + i);
+            if (s0) group_scales(type, row, r0 + base + i, b, nb, scales, mins, s0 + i, s1 + i, mn + i);
         } else {
             codes[i] = _mm256_setzero_si256();
-            s0[i] = s1[i] = mn[i] = 0;
+            if (s0) s0[i] = s1[i] = mn[i] = 0;
         }
     }
 }
@@ -234,15 +234,16 @@ static inline __attribute__((always_inline)) void pack_avx512(const int type, co
     const long nb = k / 32, np = (n + 15) / 16;
     const int mode = min_mode(type);
     const __m512i order = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+    // Offsets of the 16 rows' per-group scales (row i: i·nb floats on).
+    const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)nb));
     for (long p = 0; p < np; p++) {
         float *dst = panels + (size_t)p * k * 16;
         const uintptr_t next = (uintptr_t)w + (uintptr_t)(r0 + p * 16 + 32) * (uintptr_t)row_bytes;
         const long lines = (16 * row_bytes + 63) / 64, per_group = (lines + nb - 1) / nb;
-        // Rows of this panel within the tile, and the offsets of their per-group scales (row i: i·nb floats on).
+        // Rows of this panel within the tile.
         const long live = n - p * 16 < 16 ? n - p * 16 : 16;
         const __mmask16 rows_in = (__mmask16)((1u << live) - 1);
-        const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                  _mm512_set1_epi32((int)nb));
         const float *panel_scales = scales + (size_t)(r0 + p * 16) * nb;
         const float *panel_mins = mode == MIN_NONE ? NULL : mins + (size_t)(r0 + p * 16) * nb;
         for (long b = 0; b < nb; b++) {
@@ -256,10 +257,8 @@ static inline __attribute__((always_inline)) void pack_avx512(const int type, co
             } else {
                 // One scale (and min) per row and group: gathered into a register instead of stored lane by lane
                 // and reloaded (the same values; a store-forwarding stall per group avoided).
-                for (long l = b * per_group; l < (b + 1) * per_group && l < lines; l++)
-                    _mm_prefetch((const char *)(next + (uintptr_t)l * 64), _MM_HINT_T1);
-                for (int i = 0; i < 16; i++)
-                    c[i] = i < live ? codes_avx2(type, w + (size_t)(r0 + p * 16 + i) * row_bytes, b) : _mm256_setzero_si256();
+                gather_group(type, w, row_bytes, scales, mins, r0, n, p * 16, 16, b, nb, c, NULL, NULL, NULL, next,
+                             lines, per_group, b);
                 lo_s = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows_in, stride, panel_scales + b, 4);
                 hi_s = lo_s;
                 m = mode == MIN_NONE ? _mm512_setzero_ps()
